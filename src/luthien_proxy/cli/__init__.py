@@ -1,0 +1,5 @@
+"""The `luthien` command line."""
+
+from luthien_proxy.cli.main import main
+
+__all__ = ["main"]

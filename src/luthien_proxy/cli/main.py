@@ -1,0 +1,48 @@
+"""`luthien`: one entry point, a subcommand per job. Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from luthien_proxy import __version__
+from luthien_proxy.cli import migrate_command, serve_command
+from luthien_proxy.control_plane import StartupError
+from luthien_proxy.policies import PolicyConfigError
+from luthien_proxy.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="luthien", description="Luthien AI-control proxy.")
+    parser.add_argument("--version", action="version", version=f"luthien {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_command.register(commands)
+    migrate_command.register(commands)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Command = args.handler
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        return command(args, settings)
+    except SettingsError as exc:
+        print(f"luthien: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (StartupError, PolicyConfigError) as exc:
+        print(f"luthien: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

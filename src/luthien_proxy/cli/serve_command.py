@@ -1,0 +1,42 @@
+"""`luthien control-plane`: run the control plane until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import uvicorn
+
+from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.settings import Settings
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("control-plane", help="run the control plane (hook API, streams, UI)")
+    parser.add_argument("--host", help="address to bind (default LUTHIEN_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default LUTHIEN_PORT or 8081)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.with_overrides(host=args.host, port=args.port)
+    asyncio.run(serve(settings))
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Open the backends first, so an unreachable server is one clear line, then serve."""
+    services = await ControlPlaneServices.open(settings)
+    try:
+        config = uvicorn.Config(
+            create_app(settings, services),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+            ws_max_size=settings.max_body_bytes,
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await services.close()

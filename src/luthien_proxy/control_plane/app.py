@@ -1,0 +1,41 @@
+"""`create_app`: the control plane FastAPI application.
+
+The lifespan opens the backends (unless the caller already did, as the CLI does to report
+start-up failures cleanly), puts them on `app.state`, and flushes and closes them at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from luthien_proxy import __version__
+from luthien_proxy.control_plane import debug_routes, health_routes, hooks_routes
+from luthien_proxy.control_plane.errors import install_error_handlers
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.settings import Settings
+
+
+def create_app(settings: Settings, services: ControlPlaneServices | None = None) -> FastAPI:
+    """Build the app; with `services` given, the caller owns opening and closing them."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services or await ControlPlaneServices.open(settings)
+        app.state.services = opened
+        app.state.store = opened.store
+        app.state.bus = opened.bus
+        try:
+            yield
+        finally:
+            if services is None:
+                await opened.close()
+
+    app = FastAPI(title="Luthien control plane", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health_routes.router)
+    app.include_router(hooks_routes.router)
+    app.include_router(debug_routes.router)
+    return app

@@ -1,0 +1,39 @@
+"""`GET /health`: whether the store and the bus answer, and how the write queue is doing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from luthien_proxy.control_plane.dependencies import get_services
+from luthien_proxy.control_plane.responses import JSONBody
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.events import BusUnavailable
+from luthien_proxy.storage import StoreUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health(services: Annotated[ControlPlaneServices, Depends(get_services)]) -> JSONBody:
+    """200 when the store and the bus both answer, 503 otherwise, with details either way."""
+    store: dict[str, object] = {"backend": services.store.backend, "ok": True}
+    bus: dict[str, object] = {"ok": True, **services.bus.status()}
+    try:
+        await services.store.ping()
+    except StoreUnavailable as exc:
+        store.update(ok=False, error=str(exc))
+    try:
+        await services.bus.ping()
+    except BusUnavailable as exc:
+        bus.update(ok=False, error=str(exc))
+    healthy = bool(store["ok"] and bus["ok"])
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "store": store,
+        "bus": bus,
+        "write_queue": services.writer.status(),
+        "policy": type(services.policy).__name__,
+    }
+    return JSONBody(body, status_code=200 if healthy else 503)

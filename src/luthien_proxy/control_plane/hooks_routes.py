@@ -1,0 +1,56 @@
+"""`POST /api/hooks/{hook_name}`: the LiteLLM callback's synchronous hooks, policed and recorded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from luthien_proxy.control_plane.dependencies import get_services, require_proxy_token
+from luthien_proxy.control_plane.request_body import read_json_object
+from luthien_proxy.control_plane.responses import JSONBody
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
+
+router = APIRouter(prefix="/api/hooks", tags=["hooks"])
+
+DECISION_HEADER = "x-luthien-decision"
+
+Services = Annotated[ControlPlaneServices, Depends(get_services)]
+
+
+@router.post("/{hook_name}", dependencies=[Depends(require_proxy_token)])
+async def run_hook(hook_name: str, request: Request, services: Services) -> Response:
+    """Record the payload, run the policy's handler, record the result, publish events.
+
+    Returns the payload with the policy's changes applied. A policy rejection is a 4xx with the
+    `x-luthien-decision: reject` header, so the callback can tell it from a failure.
+    """
+    if hook_name not in HOOK_RUNNERS:
+        raise HTTPException(404, detail=f"unknown hook {hook_name!r}; known hooks: {', '.join(HOOK_RUNNERS)}")
+    payload = await read_json_object(request, services.settings.max_body_bytes)
+    try:
+        outcome = await services.hooks.run(hook_name, payload)
+    except HookInputError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    if outcome.rejection is not None:
+        rejection = outcome.rejection
+        return JSONBody(
+            {
+                "error": {
+                    "message": rejection.message,
+                    "type": "policy_rejection",
+                    "code": rejection.status_code,
+                }
+            },
+            status_code=rejection.status_code,
+            headers={DECISION_HEADER: "reject"},
+        )
+    return JSONBody(outcome.result)
+
+
+@router.get("/counters")
+async def hook_counters(services: Services) -> dict[str, Any]:
+    """How many times each hook ran in this process, and how many calls were rejected."""
+    return {"counters": dict(services.hooks.counters)}

@@ -1,0 +1,86 @@
+"""`ControlPlaneServices`: opens and closes the backends the control plane runs on.
+
+Opening checks every server it was told to use (Postgres, Redis) and fails fast with a
+`StartupError` whose message is one line saying what is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from luthien_proxy.events import ConversationEvents, EventBus, InProcessBus, RedisBus
+from luthien_proxy.pipeline import CallRecorder, HookPipeline
+from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
+from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
+from luthien_proxy.settings import Settings
+from luthien_proxy.storage import DebugLogStore, DebugLogWriter, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The control plane cannot start; the message is the one line to show the operator."""
+
+
+@dataclass
+class ControlPlaneServices:
+    """The opened backends and the pipeline built on them."""
+
+    settings: Settings
+    store: DebugLogStore
+    writer: DebugLogWriter
+    bus: EventBus
+    redis: RedisClientManager
+    policy: LuthienPolicy
+    recorder: CallRecorder
+    hooks: HookPipeline
+
+    @classmethod
+    async def open(cls, settings: Settings, policy: LuthienPolicy | None = None) -> ControlPlaneServices:
+        if policy is None:
+            try:
+                policy = load_policy(settings.policy_config, required=settings.policy_config_explicit)
+            except PolicyConfigError as exc:
+                raise StartupError(str(exc)) from None
+        redis = RedisClientManager()
+        try:
+            store = await DebugLogStore.open(settings.database_url)
+        except StoreUnavailable as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            bus: EventBus = (
+                RedisBus(await redis.get(settings.redis_url)) if settings.redis_url else InProcessBus()
+            )
+        except RedisUnavailable as exc:
+            await store.close()
+            raise StartupError(str(exc)) from None
+        await bus.start()
+        writer = DebugLogWriter(
+            store, queue_size=settings.write_queue_size, batch_size=settings.write_batch_size
+        )
+        writer.start()
+        recorder = CallRecorder(writer, ConversationEvents(bus))
+        logger.info(
+            "control plane backends: store=%s bus=%s policy=%s",
+            store.backend,
+            bus.backend,
+            type(policy).__name__,
+        )
+        return cls(
+            settings=settings,
+            store=store,
+            writer=writer,
+            bus=bus,
+            redis=redis,
+            policy=policy,
+            recorder=recorder,
+            hooks=HookPipeline(policy, recorder),
+        )
+
+    async def close(self) -> None:
+        """Flush queued records and events, then release connections."""
+        await self.writer.close()
+        await self.bus.close()
+        await self.redis.close()
+        await self.store.close()

@@ -1,0 +1,43 @@
+"""`ConversationEvents`: stamps events with per-call sequence numbers and publishes them."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from luthien_proxy.events.bus import EventBus
+from luthien_proxy.events.model import ConversationEvent, EventType
+
+_TRACKED_CALLS = 50_000
+
+
+class ConversationEvents:
+    """Publishes conversation events on their call and trace channels, numbered per call."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._sequences: OrderedDict[str, int] = OrderedDict()
+
+    def emit(
+        self, type: EventType, call_id: str, trace_id: str | None, hook: str, payload: dict[str, Any]
+    ) -> ConversationEvent:
+        event = ConversationEvent(
+            type=type,
+            call_id=call_id,
+            trace_id=trace_id,
+            sequence=self._next_sequence(call_id),
+            timestamp=time.time(),
+            hook=hook,
+            payload=payload,
+        )
+        self.bus.publish(event.channels(), event.to_json())
+        return event
+
+    def _next_sequence(self, call_id: str) -> int:
+        # Bounded memory: the oldest calls' counters are forgotten first.
+        sequence = self._sequences.pop(call_id, -1) + 1
+        self._sequences[call_id] = sequence
+        if len(self._sequences) > _TRACKED_CALLS:
+            self._sequences.popitem(last=False)
+        return sequence

@@ -1,0 +1,139 @@
+"""Redis pub/sub event bus: events cross control-plane instances.
+
+Publishing is queued and a background task sends batches in one pipeline, so the request path
+never waits on a Redis round trip. Pub/sub keeps no history; `debug_logs` is the durable record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from luthien_proxy.events.bus import DEFAULT_SUBSCRIBER_QUEUE, BusUnavailable, Subscription
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 256
+
+
+class RedisBus:
+    """Event bus on Redis channels, sharing one client with the rest of the process."""
+
+    backend = "redis"
+
+    def __init__(self, client: redis.Redis, *, queue_size: int = 10_000) -> None:
+        self.client = client
+        self._outbox: asyncio.Queue[tuple[tuple[str, ...], bytes]] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+        self.dropped = 0
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._send_loop(), name="luthien-redis-publisher")
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._outbox.join(), 5)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def ping(self) -> None:
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"Redis unreachable: {exc}") from exc
+
+    async def flush(self) -> None:
+        await self._outbox.join()
+
+    def publish(self, channels: tuple[str, ...], message: bytes) -> None:
+        try:
+            self._outbox.put_nowait((channels, message))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.error("event outbox full: %d events dropped so far", self.dropped)
+
+    async def _send_loop(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while len(batch) < _BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            try:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for channels, message in batch:
+                        for channel in channels:
+                            pipe.publish(channel, message)
+                    await pipe.execute()
+                self.published += len(batch)
+                self.last_error = None
+            except (RedisError, OSError) as exc:
+                # Live events are best effort; the durable record is debug_logs.
+                self.dropped += len(batch)
+                self.last_error = str(exc)
+                logger.warning("publishing %d events to Redis failed: %s", len(batch), exc)
+            finally:
+                for _ in batch:
+                    self._outbox.task_done()
+
+    @asynccontextmanager
+    async def subscribe(
+        self, channels: tuple[str, ...], maxsize: int = DEFAULT_SUBSCRIBER_QUEUE
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(maxsize)
+        pubsub = self.client.pubsub(ignore_subscribe_messages=False)
+        try:
+            await pubsub.subscribe(*channels)
+            await _await_confirmations(pubsub, len(channels))
+        except (RedisError, OSError) as exc:
+            await pubsub.aclose()
+            raise BusUnavailable(f"Redis subscribe failed: {exc}") from exc
+        reader = asyncio.create_task(_pump(pubsub, subscription), name="luthien-redis-subscriber")
+        try:
+            yield subscription
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await reader
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.unsubscribe()
+            await pubsub.aclose()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "published": self.published,
+            "pending": self._outbox.qsize(),
+            "dropped": self.dropped,
+            "last_error": self.last_error,
+        }
+
+
+async def _await_confirmations(pubsub: Any, expected: int) -> None:
+    """Wait for SUBSCRIBE acknowledgements so nothing published afterwards is missed."""
+    confirmed = 0
+    while confirmed < expected:
+        message = await pubsub.get_message(timeout=5.0)
+        if message is None:
+            raise BusUnavailable("Redis did not confirm the subscription within 5s")
+        if message["type"] == "subscribe":
+            confirmed += 1
+
+
+async def _pump(pubsub: Any, subscription: Subscription) -> None:
+    async for message in pubsub.listen():
+        if message["type"] == "message":
+            subscription.deliver(message["data"])

@@ -1,0 +1,172 @@
+"""Runs one LiteLLM-style hook through the active policy: record, police, record, publish.
+
+Every transport (the hook API, the native front door) comes through `HookPipeline.run`, so a call
+is recorded and published the same way whichever door it used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from luthien_proxy.pipeline.identity import CallIdentity, identity_of
+from luthien_proxy.pipeline.recorder import CallRecorder
+from luthien_proxy.pipeline.redaction import redact
+from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection
+
+Payload = dict[str, Any]
+
+
+class HookInputError(ValueError):
+    """The hook payload lacks what the hook needs; the message says what."""
+
+
+@dataclass(frozen=True)
+class HookOutcome:
+    """The payload with the policy's changes applied, or the rejection the policy raised."""
+
+    result: Payload | None
+    rejection: PolicyRejection | None = None
+
+
+Runner = Callable[[LuthienPolicy, Payload, CallContext], Awaitable[Payload]]
+
+
+def _optional_object(payload: Payload, key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
+    value = payload.get(key)
+    if not isinstance(value, dict):
+        raise HookInputError(f"{hook} needs a JSON object in field {key!r}")
+    return value
+
+
+async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+    data = _require_object(payload, "data", ctx.hook)
+    new_data = await policy.async_pre_call_hook(data, ctx)
+    return payload if new_data is None else {**payload, "data": new_data}
+
+
+async def _moderation(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+    await policy.async_moderation_hook(_require_object(payload, "data", ctx.hook), ctx)
+    return payload
+
+
+async def _post_call_success(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+    data = _optional_object(payload, "data")
+    response = _require_object(payload, "response", ctx.hook)
+    new_response = await policy.async_post_call_success_hook(data, response, ctx)
+    return payload if new_response is None else {**payload, "response": new_response}
+
+
+async def _post_call_failure(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+    data = _optional_object(payload, "request_data")
+    await policy.async_post_call_failure_hook(data, str(payload.get("original_exception", "")), ctx)
+    return payload
+
+
+async def _observe_only(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+    return payload
+
+
+HOOK_RUNNERS: dict[str, Runner] = {
+    "async_pre_call_hook": _pre_call,
+    "async_moderation_hook": _moderation,
+    "async_post_call_success_hook": _post_call_success,
+    "async_post_call_failure_hook": _post_call_failure,
+    # Per-chunk and logging hooks are recorded but not policed: streams are policed over the
+    # WebSocket, and logging hooks run after the client already has its answer.
+    "async_post_call_streaming_hook": _observe_only,
+    "async_log_pre_api_call": _observe_only,
+    "async_log_success_event": _observe_only,
+    "async_log_failure_event": _observe_only,
+}
+
+
+def _request_summary(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    return {key: data[key] for key in ("model", "messages", "tools", "stream") if key in data}
+
+
+class HookPipeline:
+    """The active policy plus the recorder: one hook call in, one outcome out."""
+
+    def __init__(self, policy: LuthienPolicy, recorder: CallRecorder) -> None:
+        self.policy = policy
+        self.recorder = recorder
+        self.counters: Counter[str] = Counter()
+
+    async def run(self, hook: str, raw_payload: Payload) -> HookOutcome:
+        """Police `raw_payload` for `hook`; raises `KeyError` for an unknown hook name."""
+        runner = HOOK_RUNNERS[hook]
+        payload = redact(raw_payload)
+        ids = identity_of(payload)
+        ctx = CallContext(call_id=ids.call_id or "", trace_id=ids.trace_id, hook=hook)
+        self.counters[hook] += 1
+        self.recorder.record(f"hook:{hook}", ids, {"hook": hook, "payload": payload})
+        started = time.perf_counter()
+        try:
+            result = await runner(self.policy, payload, ctx)
+        except PolicyRejection as rejection:
+            self._record_rejection(hook, ids, payload, rejection, started)
+            return HookOutcome(result=None, rejection=rejection)
+        duration_ms = (time.perf_counter() - started) * 1000
+        self.recorder.record(
+            f"hook_result:{hook}",
+            ids,
+            {"hook": hook, "original": payload, "result": result, "duration_ms": duration_ms},
+        )
+        self._publish(hook, ids, payload, result)
+        return HookOutcome(result=result)
+
+    def _record_rejection(
+        self, hook: str, ids: CallIdentity, payload: Payload, rejection: PolicyRejection, started: float
+    ) -> None:
+        self.counters["rejections"] += 1
+        decision = {"action": "reject", "message": rejection.message, "status_code": rejection.status_code}
+        self.recorder.record(
+            f"hook_result:{hook}",
+            ids,
+            {
+                "hook": hook,
+                "original": payload,
+                "result": None,
+                "decision": decision,
+                "duration_ms": (time.perf_counter() - started) * 1000,
+            },
+        )
+        self.recorder.event("policy_decision", ids, hook, decision)
+        self.recorder.event("request_completed", ids, hook, {"status": "rejected", **decision})
+
+    def _publish(self, hook: str, ids: CallIdentity, original: Payload, result: Payload) -> None:
+        if hook == "async_pre_call_hook":
+            self.recorder.event(
+                "request_started",
+                ids,
+                hook,
+                {
+                    "original": _request_summary(original.get("data")),
+                    "final": _request_summary(result.get("data")),
+                },
+            )
+        elif hook == "async_post_call_success_hook":
+            self.recorder.event(
+                "request_completed",
+                ids,
+                hook,
+                {"status": "success", "original": original.get("response"), "final": result.get("response")},
+            )
+        elif hook == "async_post_call_failure_hook":
+            self.recorder.event(
+                "request_completed",
+                ids,
+                hook,
+                {"status": "failure", "error": str(original.get("original_exception", ""))},
+            )

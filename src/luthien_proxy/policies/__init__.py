@@ -1,0 +1,20 @@
+"""Policies: the interface, the loader, and the shipped policies (loaded the same way as users')."""
+
+from luthien_proxy.policies.all_caps import AllCapsPolicy
+from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext
+from luthien_proxy.policies.loader import PolicyConfigError, load_policy, policy_from_mapping
+from luthien_proxy.policies.noop import NoOpPolicy
+from luthien_proxy.policies.streaming_separator import StreamingSeparatorPolicy
+
+__all__ = [
+    "AllCapsPolicy",
+    "CallContext",
+    "LuthienPolicy",
+    "NoOpPolicy",
+    "PolicyConfigError",
+    "PolicyRejection",
+    "StreamContext",
+    "StreamingSeparatorPolicy",
+    "load_policy",
+    "policy_from_mapping",
+]

@@ -1,0 +1,76 @@
+"""The policy interface: typed hooks mirroring LiteLLM's proxy hooks, plus a streaming method.
+
+A policy overrides only the hooks it cares about; the defaults pass everything through unchanged.
+To refuse a request or response, raise `PolicyRejection`: the client gets a clear 4xx error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PolicyRejection(Exception):
+    """Raised by a policy to refuse a call; `message` reaches the client with `status_code`."""
+
+    def __init__(self, message: str, status_code: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+@dataclass
+class CallContext:
+    """What a policy knows about the call a hook belongs to."""
+
+    call_id: str
+    trace_id: str | None
+    hook: str
+
+
+@dataclass
+class StreamContext:
+    """Per-stream state handed to a streaming policy; `state` is the policy's own scratch space."""
+
+    stream_id: str
+    call_id: str
+    trace_id: str | None
+    request: dict[str, Any]
+    chunks_received: int = 0
+    chunks_sent: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+    _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
+
+    async def accumulated_text(self) -> str:
+        """The final (policed) text sent to the client so far in this call."""
+        return await self._read_text() if self._read_text else ""
+
+
+class LuthienPolicy:
+    """Base class for policies; subclasses take their YAML `config` as keyword arguments."""
+
+    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
+        """Return a modified request, None to keep it, or raise `PolicyRejection`."""
+        return None
+
+    async def async_moderation_hook(self, data: dict[str, Any], ctx: CallContext) -> None:
+        """Runs alongside the model call; raise `PolicyRejection` to refuse the request."""
+        return None
+
+    async def async_post_call_success_hook(
+        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any] | None:
+        """Return a replacement response, None to keep it, or raise `PolicyRejection`."""
+        return None
+
+    async def async_post_call_failure_hook(self, data: dict[str, Any], error: str, ctx: CallContext) -> None:
+        """Observe a failed call (the upstream or another hook raised)."""
+        return None
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield what the client should receive; output need not match input one to one."""
+        async for chunk in chunks:
+            yield chunk

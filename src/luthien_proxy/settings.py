@@ -1,0 +1,150 @@
+"""Settings read once from the environment (and `.env`), validated before anything starts.
+
+Every variable is documented in `.env.example`. An invalid value raises `SettingsError` whose
+message is one line naming the variable, so start-up can stop with exactly that line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar, cast
+
+from dotenv import dotenv_values
+
+DEFAULT_DATA_DIR = Path(".luthien")
+DEFAULT_POLICY_CONFIG = Path("config/luthien_config.yaml")
+
+FailMode = Literal["closed", "open"]
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the control plane needs to start, resolved to concrete values."""
+
+    database_url: str
+    redis_url: str | None
+    policy_config: Path
+    policy_config_explicit: bool
+    host: str
+    port: int
+    stream_context_ttl_seconds: int
+    max_body_bytes: int
+    write_queue_size: int
+    write_batch_size: int
+    stream_idle_timeout_seconds: float
+    stream_total_timeout_seconds: float
+    proxy_token: str | None
+    fail_mode: FailMode
+    log_level: str
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        """Build settings from `environ` (default `os.environ`) layered over `env_file` (default `.env`)."""
+        env = _merged_env(environ, env_file)
+        policy_raw = env.get("LUTHIEN_POLICY_CONFIG")
+        return cls(
+            database_url=_database_url(env.get("DATABASE_URL")),
+            redis_url=_redis_url(env.get("REDIS_URL")),
+            policy_config=Path(policy_raw) if policy_raw else DEFAULT_POLICY_CONFIG,
+            policy_config_explicit=bool(policy_raw),
+            host=env.get("LUTHIEN_HOST") or "127.0.0.1",
+            port=_parse(env, "LUTHIEN_PORT", 8081, int, lambda v: 0 < v < 65536, "a port 1-65535"),
+            stream_context_ttl_seconds=_positive_int(env, "LUTHIEN_STREAM_CONTEXT_TTL_SECONDS", 3600),
+            max_body_bytes=_positive_int(env, "LUTHIEN_MAX_BODY_BYTES", 10 * 1024 * 1024),
+            write_queue_size=_positive_int(env, "LUTHIEN_WRITE_QUEUE_SIZE", 50_000),
+            write_batch_size=_positive_int(env, "LUTHIEN_WRITE_BATCH_SIZE", 500),
+            stream_idle_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS", 60.0),
+            stream_total_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS", 600.0),
+            proxy_token=env.get("LUTHIEN_PROXY_TOKEN") or None,
+            fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
+            log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (CLI flags win over the environment)."""
+        values = {**self.__dict__, **{k: v for k, v in changes.items() if v is not None}}
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+def _merged_env(environ: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    file_path = env_file if env_file is not None else Path(".env")
+    from_file = (
+        {k: v for k, v in dotenv_values(file_path).items() if v is not None} if file_path.is_file() else {}
+    )
+    return {**from_file, **(os.environ if environ is None else environ)}
+
+
+def _database_url(raw: str | None) -> str:
+    """Map user-facing URLs onto the async drivers; unset means the embedded SQLite file."""
+    if not raw:
+        return f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'luthien.db'}"
+    for prefix, driver in (
+        ("postgresql+asyncpg://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if raw.startswith(prefix):
+            return driver + raw[len(prefix) :]
+    raise SettingsError(f"DATABASE_URL must start with postgresql:// or sqlite:///, got {_scheme(raw)!r}")
+
+
+def _redis_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {_scheme(raw)!r}")
+    return raw
+
+
+def _scheme(url: str) -> str:
+    """The part of a URL safe to echo back (never the credentials)."""
+    return url.split("://", 1)[0] + "://..." if "://" in url else "<no scheme>"
+
+
+def _parse(
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    convert: Callable[[str], T],
+    valid: Callable[[T], bool],
+    what: str,
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if not valid(value):
+        raise SettingsError(f"{name} must be {what}, got {raw!r}")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _parse(env, name, default, int, lambda v: v > 0, "a positive whole number")
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _parse(env, name, default, float, lambda v: v > 0, "a positive number of seconds")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw

@@ -1,0 +1,198 @@
+"""`DebugLogStore`: the one query layer over `debug_logs`, for SQLite and Postgres alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import desc, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from luthien_proxy.storage.migrations import migrate
+from luthien_proxy.storage.schema import call_id_expr, debug_logs, trace_id_expr
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached or refused the operation."""
+
+
+class EncodedJson(str):
+    """A JSON document already encoded when it was queued: the snapshot is frozen, and not encoded twice."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class DebugRecord:
+    """One row of `debug_logs`, as written (jsonblob pre-encoded) and as read back (decoded)."""
+
+    debug_type_identifier: str
+    jsonblob: Any
+    time_created: datetime
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time_created": _as_utc(self.time_created).isoformat(),
+            "debug_type_identifier": self.debug_type_identifier,
+            "jsonblob": self.jsonblob,
+        }
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we write is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _dumps(value: Any) -> str:
+    return value if isinstance(value, EncodedJson) else orjson.dumps(value).decode()
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine for `database_url`, creating the SQLite file's folder when needed."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return create_async_engine(
+            url, json_serializer=_dumps, json_deserializer=orjson.loads, connect_args={"timeout": 30}
+        )
+    return create_async_engine(
+        url,
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args={"timeout": 5},
+    )
+
+
+class DebugLogStore:
+    """Reads and batched writes of debug records; callers on the request path use `DebugLogWriter`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, database_url: str, *, run_migrations: bool = True) -> DebugLogStore:
+        """Connect, check the database answers, and bring the schema up to date."""
+        store = cls(create_engine(database_url))
+        try:
+            await store.ping()
+            if run_migrations:
+                await migrate(store.engine)
+        except Exception:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(f"{self.backend} database unreachable: {_reason(exc)}") from exc
+
+    async def insert_many(self, records: Sequence[DebugRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            {
+                "time_created": r.time_created,
+                "debug_type_identifier": r.debug_type_identifier,
+                "jsonblob": r.jsonblob,
+            }
+            for r in records
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(debug_logs), rows)
+
+    async def types(self) -> list[dict[str, Any]]:
+        """Every debug type with its row count and newest time."""
+        stmt = (
+            select(
+                debug_logs.c.debug_type_identifier,
+                func.count().label("count"),
+                func.max(debug_logs.c.time_created).label("latest"),
+            )
+            .group_by(debug_logs.c.debug_type_identifier)
+            .order_by(debug_logs.c.debug_type_identifier)
+        )
+        async with self.engine.connect() as conn:
+            result = await conn.execute(stmt)
+            return [
+                {"debug_type_identifier": t, "count": n, "latest": _as_utc(latest).isoformat()}
+                for t, n, latest in result.all()
+            ]
+
+    async def latest(self, debug_type: str, limit: int, offset: int = 0) -> list[DebugRecord]:
+        """Records of one type, newest first."""
+        stmt = (
+            select(debug_logs)
+            .where(debug_logs.c.debug_type_identifier == debug_type)
+            .order_by(desc(debug_logs.c.time_created), desc(debug_logs.c.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return await self._records(stmt)
+
+    async def count(self, debug_type: str) -> int:
+        stmt = select(func.count()).where(debug_logs.c.debug_type_identifier == debug_type)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def count_all(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(debug_logs))).scalar_one())
+
+    async def by_call_id(self, call_id: str) -> list[DebugRecord]:
+        """Every record of one call, oldest first."""
+        stmt = (
+            select(debug_logs)
+            .where(call_id_expr == call_id)
+            .order_by(debug_logs.c.time_created, debug_logs.c.id)
+        )
+        return await self._records(stmt)
+
+    async def by_trace_id(self, trace_id: str) -> list[DebugRecord]:
+        """Every record of one trace, oldest first."""
+        stmt = (
+            select(debug_logs)
+            .where(trace_id_expr == trace_id)
+            .order_by(debug_logs.c.time_created, debug_logs.c.id)
+        )
+        return await self._records(stmt)
+
+    async def _records(self, stmt: Any) -> list[DebugRecord]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(stmt)
+            return [
+                DebugRecord(
+                    id=row.id,
+                    time_created=row.time_created,
+                    debug_type_identifier=row.debug_type_identifier,
+                    jsonblob=row.jsonblob,
+                )
+                for row in result
+            ]
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a driver error, in one line."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
