@@ -26,7 +26,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(settings: Settings) -> None:
-    """Open the backends first, so an unreachable server is one clear line, then serve."""
+    """Open the backends first, so an unreachable server is one clear line, then serve.
+
+    The app's lifespan closes the services; the `finally` only covers a failure before it ran.
+    """
     services = await ControlPlaneServices.open(settings)
     try:
         config = uvicorn.Config(

@@ -2,6 +2,8 @@
 
 The lifespan opens the backends (unless the caller already did, as the CLI does to report
 start-up failures cleanly), puts them on `app.state`, and flushes and closes them at shutdown.
+The app owns its services either way: closing them in the lifespan means a SIGTERM'd server
+flushes its queued records before uvicorn re-raises the signal.
 """
 
 from __future__ import annotations
@@ -19,23 +21,29 @@ from luthien_proxy.settings import Settings
 
 
 def create_app(settings: Settings, services: ControlPlaneServices | None = None) -> FastAPI:
-    """Build the app; with `services` given, the caller owns opening and closing them."""
+    """Build the app; `services`, when given, are already open, and the app closes them at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or await ControlPlaneServices.open(settings)
-        app.state.services = opened
-        app.state.store = opened.store
-        app.state.bus = opened.bus
+        _attach(app, opened)
         try:
             yield
         finally:
-            if services is None:
-                await opened.close()
+            await opened.close()
 
     app = FastAPI(title="Luthien control plane", version=__version__, lifespan=lifespan)
+    if services is not None:
+        _attach(app, services)
     install_error_handlers(app)
     app.include_router(health_routes.router)
     app.include_router(hooks_routes.router)
     app.include_router(debug_routes.router)
     return app
+
+
+def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
+    """Expose the backends on `app.state`, where request handlers find them."""
+    app.state.services = services
+    app.state.store = services.store
+    app.state.bus = services.bus

@@ -78,8 +78,13 @@ class ControlPlaneServices:
             hooks=HookPipeline(policy, recorder),
         )
 
+    closed: bool = False
+
     async def close(self) -> None:
-        """Flush queued records and events, then release connections."""
+        """Flush queued records and events, then release connections (once)."""
+        if self.closed:
+            return
+        self.closed = True
         await self.writer.close()
         await self.bus.close()
         await self.redis.close()

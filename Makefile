@@ -1,0 +1,36 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set up .venv themselves.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint format install control-plane clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing luthien-proxy and its dev tools into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole stack locally on the embedded default (SQLite, in-process bus): no keys, no servers.
+demo: $(STAMP)
+	$(BIN)/luthien control-plane
+
+## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/pyright
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+clean:
+	rm -rf $(VENV) .luthien .pytest_cache .ruff_cache

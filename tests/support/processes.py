@@ -1,0 +1,75 @@
+"""Real processes for end-to-end tests: free ports, readiness polling, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child process whose output goes to a log file, stopped (and reaped) on exit."""
+
+    def __init__(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None, log: Path
+    ) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            list(args), env={**os.environ, **(env or {})}, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def wait_http_ok(self, url: str, timeout: float = 30.0) -> httpx.Response:
+        """Poll `url` until it answers 200; fail with the process log if it dies or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"process exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                response = httpx.get(url, timeout=1.0)
+                if response.status_code == 200:
+                    return response
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{url} not ready within {timeout}s:\n{self.output()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> ManagedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def luthien(*args: str) -> list[str]:
+    """The command line for the `luthien` CLI of the package under test."""
+    return [sys.executable, "-m", "luthien_proxy", *args]
