@@ -8,6 +8,8 @@ import pytest
 
 from luthien_proxy.policies import (
     AllCapsPolicy,
+    BufferedStreamPolicy,
+    DropChunksPolicy,
     NoOpPolicy,
     PolicyConfigError,
     StreamingSeparatorPolicy,
@@ -23,6 +25,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
         ("luthien_config.yaml", NoOpPolicy),
         ("all_caps.yaml", AllCapsPolicy),
         ("streaming_separator.yaml", StreamingSeparatorPolicy),
+        ("buffered.yaml", BufferedStreamPolicy),
+        ("drop_chunks.yaml", DropChunksPolicy),
     ],
 )
 def test_shipped_configs_load(file: str, expected: type) -> None:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from luthien_proxy import __version__
-from luthien_proxy.control_plane import debug_routes, health_routes, hooks_routes
+from luthien_proxy.control_plane import debug_routes, health_routes, hooks_routes, streaming_routes
 from luthien_proxy.control_plane.errors import install_error_handlers
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.settings import Settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(health_routes.router)
     app.include_router(hooks_routes.router)
     app.include_router(debug_routes.router)
+    app.include_router(streaming_routes.router)
     return app
 
 

@@ -34,6 +34,10 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
         "store": store,
         "bus": bus,
         "write_queue": services.writer.status(),
+        "stream_context": {
+            "backend": services.stream_context.backend,
+            "ttl_seconds": services.stream_context.ttl_seconds,
+        },
         "policy": type(services.policy).__name__,
     }
     return JSONBody(body, status_code=200 if healthy else 503)

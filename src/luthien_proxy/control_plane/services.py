@@ -15,6 +15,7 @@ from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
 from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.settings import Settings
 from luthien_proxy.storage import DebugLogStore, DebugLogWriter, StoreUnavailable
+from luthien_proxy.streaming import InProcessStreamContext, RedisStreamContext, StreamContextStore
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class ControlPlaneServices:
     store: DebugLogStore
     writer: DebugLogWriter
     bus: EventBus
+    stream_context: StreamContextStore
     redis: RedisClientManager
     policy: LuthienPolicy
     recorder: CallRecorder
@@ -48,14 +50,20 @@ class ControlPlaneServices:
             store = await DebugLogStore.open(settings.database_url)
         except StoreUnavailable as exc:
             raise StartupError(str(exc)) from None
-        try:
-            bus: EventBus = (
-                RedisBus(await redis.get(settings.redis_url)) if settings.redis_url else InProcessBus()
-            )
-        except RedisUnavailable as exc:
-            await store.close()
-            raise StartupError(str(exc)) from None
+        ttl = settings.stream_context_ttl_seconds
+        bus: EventBus
+        stream_context: StreamContextStore
+        if settings.redis_url:
+            try:
+                client = await redis.get(settings.redis_url)
+            except RedisUnavailable as exc:
+                await store.close()
+                raise StartupError(str(exc)) from None
+            bus, stream_context = RedisBus(client), RedisStreamContext(client, ttl)
+        else:
+            bus, stream_context = InProcessBus(), InProcessStreamContext(ttl)
         await bus.start()
+        await stream_context.start()
         writer = DebugLogWriter(
             store, queue_size=settings.write_queue_size, batch_size=settings.write_batch_size
         )
@@ -72,6 +80,7 @@ class ControlPlaneServices:
             store=store,
             writer=writer,
             bus=bus,
+            stream_context=stream_context,
             redis=redis,
             policy=policy,
             recorder=recorder,
@@ -85,6 +94,7 @@ class ControlPlaneServices:
         if self.closed:
             return
         self.closed = True
+        await self.stream_context.close()
         await self.writer.close()
         await self.bus.close()
         await self.redis.close()

@@ -2,13 +2,17 @@
 
 from luthien_proxy.policies.all_caps import AllCapsPolicy
 from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext
+from luthien_proxy.policies.buffered import BufferedStreamPolicy
+from luthien_proxy.policies.drop_chunks import DropChunksPolicy
 from luthien_proxy.policies.loader import PolicyConfigError, load_policy, policy_from_mapping
 from luthien_proxy.policies.noop import NoOpPolicy
 from luthien_proxy.policies.streaming_separator import StreamingSeparatorPolicy
 
 __all__ = [
     "AllCapsPolicy",
+    "BufferedStreamPolicy",
     "CallContext",
+    "DropChunksPolicy",
     "LuthienPolicy",
     "NoOpPolicy",
     "PolicyConfigError",

@@ -1,0 +1,186 @@
+"""WebSocket `/stream/{stream_id}`: a streamed response policed chunk by chunk, full duplex.
+
+Protocol (documented in docs/streaming-protocol.md). The proxy sends `START{data}`, then `CHUNK{data}`
+per upstream chunk, then `END` (or `ERROR{error}`). The control plane sends `CHUNK{data}` whenever
+the policy yields, then `END` — or `ERROR{error}` when the policy fails or a timeout expires.
+A frame that is not JSON, an unknown type, or CHUNK before START closes the socket with 1002.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.streaming.policy_stream import (
+    ClientGone,
+    PolicyStream,
+    StreamAborted,
+    UpstreamFailed,
+)
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["streaming"])
+
+PROTOCOL_ERROR = 1002
+POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
+_INBOX_SIZE = 256
+_END = object()
+
+
+class ProtocolViolation(Exception):
+    """The peer broke the stream protocol; the message becomes the close reason."""
+
+
+class StreamTimeout(StreamAborted):
+    """No frame within the idle timeout, or the stream outlived the total timeout."""
+
+
+def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
+    """One received ASGI message as a protocol frame; raises on disconnect or a malformed frame."""
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    raw = message.get("text") if message.get("text") is not None else message.get("bytes")
+    try:
+        frame = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        raise ProtocolViolation("frame is not valid JSON") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise ProtocolViolation("frame must be a JSON object with a string 'type'")
+    if frame["type"] not in ("START", "CHUNK", "END", "ERROR"):
+        raise ProtocolViolation(f"unknown frame type {frame['type'][:40]!r}")
+    if frame["type"] in ("START", "CHUNK") and not isinstance(frame.get("data"), dict):
+        raise ProtocolViolation(f"{frame['type']} frame needs a JSON object in 'data'")
+    return frame
+
+
+async def _receive_frames(websocket: WebSocket, inbox: asyncio.Queue[Any]) -> None:
+    """Feed CHUNK data into `inbox` until END or ERROR; raise on a violation or disconnect."""
+    while True:
+        frame = _parse(await websocket.receive())
+        kind = frame["type"]
+        if kind == "CHUNK":
+            await inbox.put(frame["data"])
+        elif kind == "END":
+            await inbox.put(_END)
+            return
+        elif kind == "ERROR":
+            await inbox.put(UpstreamFailed(f"upstream stream failed: {str(frame.get('error'))[:500]}"))
+            return
+        else:
+            raise ProtocolViolation("START sent twice")
+
+
+async def _drain(inbox: asyncio.Queue[Any], idle_timeout: float) -> AsyncIterator[dict[str, Any]]:
+    while True:
+        try:
+            item = await asyncio.wait_for(inbox.get(), idle_timeout)
+        except TimeoutError:
+            raise StreamTimeout(f"no chunk from the proxy for {idle_timeout:g}s (idle timeout)") from None
+        if item is _END:
+            return
+        if isinstance(item, StreamAborted):
+            raise item
+        yield item
+
+
+def _proxy_allowed(websocket: WebSocket, services: ControlPlaneServices) -> bool:
+    expected = services.settings.proxy_token
+    if expected is None:
+        return True
+    supplied = websocket.headers.get(PROXY_TOKEN_HEADER, "")
+    return hmac.compare_digest(supplied.encode(), expected.encode())
+
+
+@router.websocket("/stream/{stream_id}")
+async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
+    services: ControlPlaneServices = websocket.app.state.services
+    settings = services.settings
+    if not _proxy_allowed(websocket, services):
+        await websocket.close(POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
+        return
+    await websocket.accept()
+    try:
+        start = _parse(await asyncio.wait_for(websocket.receive(), settings.stream_idle_timeout_seconds))
+        if start["type"] != "START":
+            raise ProtocolViolation(f"first frame must be START, got {start['type']}")
+    except ProtocolViolation as exc:
+        await websocket.close(PROTOCOL_ERROR, reason=str(exc))
+        return
+    except (TimeoutError, WebSocketDisconnect):
+        await _close_quietly(websocket, PROTOCOL_ERROR, "no START frame")
+        return
+
+    stream = PolicyStream(
+        services.policy,
+        services.recorder,
+        services.stream_context,
+        stream_id=stream_id,
+        request=start["data"],
+    )
+    await _serve_stream(websocket, stream, services)
+
+
+async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: ControlPlaneServices) -> None:
+    settings = services.settings
+    inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=_INBOX_SIZE)
+
+    async def send_chunk(encoded: bytes) -> None:
+        await websocket.send_bytes(b'{"type":"CHUNK","data":' + encoded + b"}")
+
+    receiver = asyncio.create_task(_receive_frames(websocket, inbox))
+    runner = asyncio.create_task(stream.run(_drain(inbox, settings.stream_idle_timeout_seconds), send_chunk))
+    status, error, close_code, close_reason = "success", None, 1000, ""
+    try:
+        async with asyncio.timeout(settings.stream_total_timeout_seconds):
+            await asyncio.wait({receiver, runner}, return_when=asyncio.FIRST_EXCEPTION)
+            if receiver.done() and receiver.exception() is not None:
+                runner.cancel()
+                receiver.result()  # re-raise the violation or disconnect
+            await runner
+        await websocket.send_bytes(b'{"type":"END"}')
+    except ProtocolViolation as exc:
+        status, error, close_code, close_reason = "protocol_error", str(exc), PROTOCOL_ERROR, str(exc)
+    except (WebSocketDisconnect, ClientGone):
+        status, error = "disconnected", "the proxy disconnected before the stream ended"
+    except TimeoutError:
+        status, error = (
+            "timeout",
+            f"stream exceeded the total timeout of {settings.stream_total_timeout_seconds:g}s",
+        )
+        close_code = await _send_error(websocket, error)
+    except StreamAborted as exc:
+        status, error = ("upstream_error" if isinstance(exc, UpstreamFailed) else "error"), exc.reason
+        close_code = await _send_error(websocket, exc.reason)
+    finally:
+        for task in (receiver, runner):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        try:
+            await stream.finish(status, error)
+        except Exception:
+            logger.exception("stream %s: recording the summary failed", stream.call_id)
+    await _close_quietly(websocket, close_code, close_reason)
+
+
+async def _send_error(websocket: WebSocket, message: str) -> int:
+    with contextlib.suppress(Exception):
+        await websocket.send_bytes(orjson.dumps({"type": "ERROR", "error": message}))
+    return INTERNAL_ERROR
+
+
+async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code, reason=reason[:120])

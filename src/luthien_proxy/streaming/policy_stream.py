@@ -1,0 +1,139 @@
+"""`PolicyStream`: one streamed response through the active policy, recorded and published.
+
+Transport-neutral: the WebSocket route (and any other front door) feeds input chunks as an async
+iterator and gets each output chunk, already encoded, through `send`. Each chunk is encoded once;
+the same bytes go to the client, the event and the debug record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
+from luthien_proxy.policies import LuthienPolicy, StreamContext
+from luthien_proxy.policies.chunks import chunk_text
+from luthien_proxy.streaming.context_store import StreamContextStore
+
+STREAM_HOOK = "async_post_call_streaming_iterator_hook"
+SUMMARY_TYPE = "hook_result:async_post_call_streaming_hook"
+
+Chunk = dict[str, Any]
+Send = Callable[[bytes], Awaitable[None]]
+
+
+class StreamAborted(Exception):
+    """The stream ended early; `reason` says why in words fit for the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UpstreamFailed(StreamAborted):
+    """The proxy reported that the upstream stream failed."""
+
+
+class ClientGone(StreamAborted):
+    """The receiving side went away; nothing more can be sent."""
+
+
+class PolicyFailed(StreamAborted):
+    """The policy raised while producing output."""
+
+
+class PolicyStream:
+    """Runs chunks through `policy`, appending output to the stream context as it goes."""
+
+    def __init__(
+        self,
+        policy: LuthienPolicy,
+        recorder: CallRecorder,
+        context: StreamContextStore,
+        *,
+        stream_id: str,
+        request: dict[str, Any],
+    ) -> None:
+        request = redact(request)
+        found = identity_of({"data": request})
+        self.ids = CallIdentity(found.call_id or stream_id, found.trace_id)
+        self.call_id: str = self.ids.call_id or stream_id
+        self.policy = policy
+        self.recorder = recorder
+        self.context = context
+        self.started = time.perf_counter()
+        self.original_parts: list[str] = []
+        self.ctx = StreamContext(
+            stream_id=stream_id,
+            call_id=self.call_id,
+            trace_id=self.ids.trace_id,
+            request=request,
+            _read_text=lambda: context.get_text(self.call_id),
+        )
+        recorder.record(
+            f"hook:{STREAM_HOOK}", self.ids, {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": request}
+        )
+
+    async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> None:
+        """Drive the policy over `chunks`; raises a `StreamAborted` subclass if the stream cannot finish."""
+        output = self.policy.async_post_call_streaming_iterator_hook(self.ctx, self._observe(chunks))
+        try:
+            async for chunk in output:
+                encoded = orjson.dumps(chunk)
+                index = self.ctx.chunks_sent
+                self.ctx.chunks_sent += 1
+                self.context.append(self.call_id, chunk_text(chunk))
+                self._publish_chunk("final_chunk", index, encoded)
+                try:
+                    await send(encoded)
+                except Exception as exc:
+                    raise ClientGone(f"client went away: {type(exc).__name__}") from exc
+        except StreamAborted:
+            raise
+        except Exception as exc:
+            raise PolicyFailed(
+                f"policy {type(self.policy).__name__} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            await _close(output)
+
+    async def _observe(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        async for chunk in chunks:
+            index = self.ctx.chunks_received
+            self.ctx.chunks_received += 1
+            self.original_parts.append(chunk_text(chunk))
+            self._publish_chunk("original_chunk", index, orjson.dumps(chunk))
+            yield chunk
+
+    def _publish_chunk(self, kind: str, index: int, encoded: bytes) -> None:
+        payload = {"index": index, "chunk": orjson.Fragment(encoded)}
+        self.recorder.record(f"stream:{kind}", self.ids, {"hook": STREAM_HOOK, **payload})
+        self.recorder.event(kind, self.ids, STREAM_HOOK, payload)  # type: ignore[arg-type]
+
+    async def finish(self, status: str, error: str | None = None) -> None:
+        """Record the summary and `request_completed`, then clear the stream-context keys."""
+        try:
+            final_text = await self.context.get_text(self.call_id)
+            summary = {
+                "hook": STREAM_HOOK,
+                "status": status,
+                "error": error,
+                "original_text": "".join(self.original_parts),
+                "final_text": final_text,
+                "chunks_received": self.ctx.chunks_received,
+                "chunks_sent": self.ctx.chunks_sent,
+                "duration_ms": (time.perf_counter() - self.started) * 1000,
+            }
+            self.recorder.record(SUMMARY_TYPE, self.ids, summary)
+            self.recorder.event("request_completed", self.ids, STREAM_HOOK, {"streamed": True, **summary})
+        finally:
+            await self.context.clear(self.call_id)
+
+
+async def _close(generator: Any) -> None:
+    aclose = getattr(generator, "aclose", None)
+    if aclose is not None:
+        await aclose()

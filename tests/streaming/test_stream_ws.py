@@ -1,0 +1,334 @@
+"""The `/stream/{stream_id}` WebSocket on both backends: policing, context keys, events, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.events import call_channel, trace_channel
+from luthien_proxy.policies import (
+    AllCapsPolicy,
+    BufferedStreamPolicy,
+    DropChunksPolicy,
+    LuthienPolicy,
+    NoOpPolicy,
+    StreamContext,
+    StreamingSeparatorPolicy,
+)
+from luthien_proxy.policies.chunks import text_chunk_like
+from tests.conftest import OpenServices
+from tests.support.live_server import serve_app
+from tests.support.stream_client import (
+    receive_until_end,
+    run_stream,
+    send_frame,
+    stream_request,
+    text_chunk,
+    texts,
+)
+
+WORDS = ["The ", "quick ", "brown ", "fox ", "jumps"]
+
+Live = Callable[..., AbstractAsyncContextManager[tuple[str, ControlPlaneServices]]]
+
+
+@pytest.fixture
+def live(open_services: OpenServices) -> Live:
+    """Open services with a policy and settings overrides, and serve them on a real port."""
+
+    @asynccontextmanager
+    async def start(policy: LuthienPolicy | None = None, **overrides: Any) -> AsyncIterator[tuple[str, Any]]:
+        services = await open_services(policy or NoOpPolicy(), **overrides)
+        async with serve_app(create_app(services.settings, services)) as address:
+            yield address, services
+
+    return start
+
+
+class InjectingPolicy(LuthienPolicy):
+    """Adds a chunk before the first and one after the last: output is not 1:1 with input."""
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        template: dict[str, Any] | None = None
+        async for chunk in chunks:
+            if template is None:
+                template = chunk
+                yield text_chunk_like(chunk, "[policed] ")
+            yield chunk
+        if template is not None:
+            yield text_chunk_like(template, f" [{len(await ctx.accumulated_text())} chars so far]")
+
+
+class FailingPolicy(LuthienPolicy):
+    """Raises on the third chunk."""
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in chunks:
+            if ctx.chunks_received == 3:
+                raise RuntimeError("judge exploded")
+            yield chunk
+
+
+class HangingPolicy(LuthienPolicy):
+    """Never yields: stands for a policy stuck on a slow dependency."""
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        await asyncio.Event().wait()
+        yield {}
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (NoOpPolicy(), WORDS),
+        (AllCapsPolicy(), [w.upper() for w in WORDS]),
+        (DropChunksPolicy(pattern="brown|fox"), ["The ", "quick ", "jumps"]),
+        (BufferedStreamPolicy(), ["The quick brown fox jumps"]),
+        (
+            StreamingSeparatorPolicy(every_n=2, separator_str="|"),
+            ["The ", "quick |", "brown ", "fox |", "jumps"],
+        ),
+        (InjectingPolicy(), ["[policed] ", *WORDS, " [35 chars so far]"]),
+    ],
+    ids=["pass", "edit", "drop", "buffer-all", "separator", "inject"],
+)
+async def test_round_trip_through_each_policy(live: Live, policy: LuthienPolicy, expected: list[str]) -> None:
+    async with live(policy) as (address, services):
+        result = await run_stream(address, "rt-call", WORDS)
+        assert result.end == {"type": "END"}
+        assert texts(result.chunks) == expected
+        await services.writer.flush()
+        [summary] = await services.store.latest("hook_result:async_post_call_streaming_hook", 1)
+    assert summary.jsonblob["original_text"] == "".join(WORDS)
+    assert summary.jsonblob["final_text"] == "".join(expected)
+    assert summary.jsonblob["status"] == "success"
+    assert summary.jsonblob["litellm_call_id"] == "rt-call"
+
+
+async def test_output_flows_while_input_is_still_arriving(live: Live) -> None:
+    async with live(AllCapsPolicy()) as (address, _), connect(f"ws://{address}/stream/duplex") as ws:
+        await send_frame(ws, {"type": "START", "data": stream_request("duplex")})
+        for n, word in enumerate(WORDS):
+            await send_frame(ws, {"type": "CHUNK", "data": text_chunk(word, "duplex", n)})
+            frame = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert texts([frame["data"]]) == [word.upper()], "each chunk comes back before the next is sent"
+        await send_frame(ws, {"type": "END"})
+        assert orjson.loads(await ws.recv()) == {"type": "END"}
+
+
+async def test_long_stream_keeps_order(live: Live) -> None:
+    pieces = [f"{n} " for n in range(300)]
+    async with live() as (address, _):
+        result = await run_stream(address, "order", pieces)
+    assert texts(result.chunks) == pieces
+
+
+async def test_fifty_concurrent_streams_do_not_cross(live: Live) -> None:
+    async with live(AllCapsPolicy()) as (address, services):
+        results = await asyncio.gather(
+            *(run_stream(address, f"cc-{n}", [f"s{n}-{k} " for k in range(20)]) for n in range(50))
+        )
+        for n, result in enumerate(results):
+            assert result.text == "".join(f"S{n}-{k} " for k in range(20))
+        await services.writer.flush()
+        summaries = await services.store.latest("hook_result:async_post_call_streaming_hook", 100)
+    assert {s.jsonblob["litellm_call_id"]: s.jsonblob["final_text"] for s in summaries} == {
+        f"cc-{n}": "".join(f"S{n}-{k} " for k in range(20)) for n in range(50)
+    }
+
+
+async def test_events_arrive_on_call_and_trace_channels_in_sequence(live: Live) -> None:
+    async with (
+        live(DropChunksPolicy(pattern="fox")) as (address, services),
+        services.bus.subscribe((call_channel("ev-call"),)) as by_call,
+        services.bus.subscribe((trace_channel("ev-trace"),)) as by_trace,
+    ):
+        await run_stream(address, "ev-call", WORDS, trace_id="ev-trace")
+        await services.bus.flush()
+        call_events = await _collect_until_completed(by_call)
+        trace_events = await _collect_until_completed(by_trace)
+    assert call_events == trace_events
+    assert [e["sequence"] for e in call_events] == list(range(len(call_events)))
+    kinds = [e["type"] for e in call_events]
+    assert kinds.count("original_chunk") == 5 and kinds.count("final_chunk") == 4
+    assert kinds[-1] == "request_completed"
+    originals = [e["payload"]["chunk"] for e in call_events if e["type"] == "original_chunk"]
+    assert texts(originals) == WORDS
+    completed = call_events[-1]["payload"]
+    assert completed["original_text"] == "The quick brown fox jumps"
+    assert completed["final_text"] == "The quick brown jumps"
+
+
+async def _collect_until_completed(subscription: Any) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["type"] != "request_completed":
+        message = await subscription.get(timeout=5)
+        assert message is not None, f"stream events stopped after {[e['type'] for e in events]}"
+        events.append(orjson.loads(message))
+    return events
+
+
+async def test_chunk_debug_records_are_written(live: Live) -> None:
+    async with live(AllCapsPolicy()) as (address, services):
+        await run_stream(address, "rec-call", WORDS)
+        await services.writer.flush()
+        records = await services.store.by_call_id("rec-call")
+    kinds = [r.debug_type_identifier for r in records]
+    assert kinds.count("stream:original_chunk") == 5
+    assert kinds.count("stream:final_chunk") == 5
+    assert kinds[0] == "hook:async_post_call_streaming_iterator_hook"
+    assert kinds[-1] == "hook_result:async_post_call_streaming_hook"
+
+
+async def test_context_keys_live_during_the_stream_and_are_cleared_at_end(live: Live) -> None:
+    async with live() as (address, services), connect(f"ws://{address}/stream/keys-end") as ws:
+        await send_frame(ws, {"type": "START", "data": stream_request("keys-end")})
+        await send_frame(ws, {"type": "CHUNK", "data": text_chunk("abc ", "keys-end")})
+        await asyncio.wait_for(ws.recv(), 5)
+        assert await services.stream_context.get_text("keys-end") == "abc "
+        assert await services.stream_context.get_index("keys-end") == 1
+        await send_frame(ws, {"type": "CHUNK", "data": text_chunk("def", "keys-end")})
+        await send_frame(ws, {"type": "END"})
+        result = await receive_until_end(ws)
+        assert result.end == {"type": "END"}
+        await _wait_until_cleared(services, "keys-end")
+
+
+async def test_policy_failure_ends_with_error_and_clears_keys(live: Live) -> None:
+    async with live(FailingPolicy()) as (address, services):
+        result = await run_stream(address, "boom", WORDS)
+        assert result.end is not None and result.end["type"] == "ERROR"
+        assert "FailingPolicy failed: RuntimeError: judge exploded" in result.end["error"]
+        assert texts(result.chunks) == WORDS[:2]
+        await _wait_until_cleared(services, "boom")
+        await services.writer.flush()
+        [summary] = await services.store.latest("hook_result:async_post_call_streaming_hook", 1)
+    assert summary.jsonblob["status"] == "error"
+    assert "judge exploded" in summary.jsonblob["error"]
+
+
+async def test_upstream_error_frame_ends_the_stream(live: Live) -> None:
+    async with live() as (address, services), connect(f"ws://{address}/stream/up-err") as ws:
+        await send_frame(ws, {"type": "START", "data": stream_request("up-err")})
+        await send_frame(ws, {"type": "CHUNK", "data": text_chunk("partial", "up-err")})
+        await send_frame(ws, {"type": "ERROR", "error": "provider returned 500"})
+        result = await receive_until_end(ws)
+        assert result.end is not None and "provider returned 500" in result.end["error"]
+        await _wait_until_cleared(services, "up-err")
+
+
+async def test_dropped_connection_clears_keys(live: Live) -> None:
+    async with live() as (address, services):
+        async with connect(f"ws://{address}/stream/dropped") as ws:
+            await send_frame(ws, {"type": "START", "data": stream_request("dropped")})
+            await send_frame(ws, {"type": "CHUNK", "data": text_chunk("half", "dropped")})
+            await asyncio.wait_for(ws.recv(), 5)
+            assert await services.stream_context.exists("dropped")
+        await _wait_until_cleared(services, "dropped")
+        summary = await _wait_for_summary(services, "dropped")
+    assert summary["status"] == "disconnected"
+
+
+async def test_idle_timeout_ends_the_stream(live: Live) -> None:
+    async with live(stream_idle_timeout_seconds=0.3) as (address, services):
+        async with connect(f"ws://{address}/stream/idle") as ws:
+            await send_frame(ws, {"type": "START", "data": stream_request("idle")})
+            await send_frame(ws, {"type": "CHUNK", "data": text_chunk("only", "idle")})
+            result = await asyncio.wait_for(receive_until_end(ws), 5)
+        assert result.end is not None and "idle timeout" in result.end["error"]
+        await _wait_until_cleared(services, "idle")
+
+
+async def test_total_timeout_ends_a_stuck_policy(live: Live) -> None:
+    async with live(HangingPolicy(), stream_total_timeout_seconds=0.5) as (address, _):
+        result = await asyncio.wait_for(run_stream(address, "stuck", WORDS), 5)
+    assert result.end is not None and "total timeout of 0.5s" in result.end["error"]
+
+
+@pytest.mark.parametrize(
+    ("frames", "reason"),
+    [
+        (["not json at all"], "not valid JSON"),
+        ([b'{"type": "HELLO"}'], "unknown frame type 'HELLO'"),
+        ([b'{"type": "CHUNK", "data": {}}'], "first frame must be START"),
+        ([b'{"type": "START", "data": [1]}'], "START frame needs a JSON object"),
+        ([b"[1, 2, 3]"], "must be a JSON object"),
+        ([b'{"type": "START", "data": {}}', b'{"type": "START", "data": {}}'], "START sent twice"),
+        (
+            [b'{"type": "START", "data": {}}', b'{"type": "CHUNK", "data": "x"}'],
+            "CHUNK frame needs a JSON object",
+        ),
+    ],
+)
+async def test_protocol_violations_close_1002_and_others_keep_streaming(
+    live: Live, frames: list[Any], reason: str
+) -> None:
+    async with live() as (address, _), connect(f"ws://{address}/stream/healthy") as healthy:
+        await send_frame(healthy, {"type": "START", "data": stream_request("healthy")})
+        async with connect(f"ws://{address}/stream/bad") as bad:
+            for frame in frames:
+                await bad.send(frame)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(bad.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1002
+        assert reason in closed.value.rcvd.reason
+        await send_frame(healthy, {"type": "CHUNK", "data": text_chunk("still here", "healthy")})
+        await send_frame(healthy, {"type": "END"})
+        result = await receive_until_end(healthy)
+    assert result.text == "still here" and result.end == {"type": "END"}
+
+
+async def test_stream_requires_the_proxy_token_when_set(live: Live) -> None:
+    async with live(proxy_token="tok-123") as (address, _):
+        with pytest.raises(Exception) as refused:
+            await run_stream(address, "no-token", WORDS)
+        result = await run_stream(address, "with-token", WORDS, headers={"x-luthien-proxy-token": "tok-123"})
+    assert "403" in str(refused.value) or "1008" in str(refused.value)
+    assert result.text == "".join(WORDS)
+
+
+async def test_context_keys_expire_by_ttl_when_never_cleared(open_services: OpenServices) -> None:
+    services = await open_services(stream_context_ttl_seconds=1)
+    services.stream_context.append("orphan", "left behind")
+    assert await services.stream_context.get_text("orphan") == "left behind"
+    redis_client = getattr(services.stream_context, "client", None)
+    if redis_client is not None:
+        assert 0 < await redis_client.ttl("stream:orphan:text") <= 1
+        assert 0 < await redis_client.ttl("stream:orphan:index") <= 1
+    await _wait_until_cleared(services, "orphan", timeout=5)
+
+
+async def _wait_until_cleared(services: ControlPlaneServices, call_id: str, timeout: float = 5) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await services.stream_context.exists(call_id):
+        assert loop.time() < deadline, f"stream context for {call_id} still present after {timeout}s"
+        await asyncio.sleep(0.02)
+
+
+async def _wait_for_summary(services: ControlPlaneServices, call_id: str) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while True:
+        await services.writer.flush()
+        for record in await services.store.by_call_id(call_id):
+            if record.debug_type_identifier == "hook_result:async_post_call_streaming_hook":
+                return record.jsonblob
+        assert loop.time() < deadline, "no stream summary recorded"
+        await asyncio.sleep(0.02)
