@@ -18,6 +18,11 @@ from typing import Protocol
 import httpx
 import pytest
 
+from luthien_proxy.proxy.launcher import apply_offline_env
+
+# Before anything imports litellm: it fetches a model-cost map at import time otherwise.
+apply_offline_env()
+
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.policies import LuthienPolicy, NoOpPolicy
 from luthien_proxy.settings import Settings

@@ -41,7 +41,13 @@ class Settings:
     write_batch_size: int
     stream_idle_timeout_seconds: float
     stream_total_timeout_seconds: float
+    sse_heartbeat_seconds: float
+    sse_queue_size: int
+    sse_rate_capacity: int
+    sse_rate_refill_per_second: float
     proxy_token: str | None
+    control_plane_url: str
+    control_plane_timeout_seconds: float
     fail_mode: FailMode
     log_level: str
 
@@ -67,7 +73,13 @@ class Settings:
             write_batch_size=_positive_int(env, "LUTHIEN_WRITE_BATCH_SIZE", 500),
             stream_idle_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS", 60.0),
             stream_total_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS", 600.0),
+            sse_heartbeat_seconds=_positive_float(env, "LUTHIEN_SSE_HEARTBEAT_SECONDS", 15.0),
+            sse_queue_size=_positive_int(env, "LUTHIEN_SSE_QUEUE_SIZE", 1000),
+            sse_rate_capacity=_positive_int(env, "LUTHIEN_SSE_RATE_CAPACITY", 20),
+            sse_rate_refill_per_second=_positive_float(env, "LUTHIEN_SSE_RATE_REFILL_PER_SECOND", 1.0),
             proxy_token=env.get("LUTHIEN_PROXY_TOKEN") or None,
+            control_plane_url=_http_url(env, "LUTHIEN_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),
+            control_plane_timeout_seconds=_positive_float(env, "LUTHIEN_CONTROL_PLANE_TIMEOUT", 10.0),
             fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
             log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
         )
@@ -108,6 +120,13 @@ def _redis_url(raw: str | None) -> str | None:
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {_scheme(raw)!r}")
     return raw
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must start with http:// or https://, got {_scheme(raw)!r}")
+    return raw.rstrip("/")
 
 
 def _scheme(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from luthien_proxy.policies import (
     DropChunksPolicy,
     LuthienPolicy,
     NoOpPolicy,
+    PolicyRejection,
     StreamContext,
     StreamingSeparatorPolicy,
 )
@@ -78,6 +80,18 @@ class FailingPolicy(LuthienPolicy):
         async for chunk in chunks:
             if ctx.chunks_received == 3:
                 raise RuntimeError("judge exploded")
+            yield chunk
+
+
+class RefuseAfterTwoPolicy(LuthienPolicy):
+    """Refuses the stream on its third chunk, as a judge would on a bad tool call."""
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in chunks:
+            if ctx.chunks_received == 3:
+                raise PolicyRejection("tool call blocked by policy", status_code=451)
             yield chunk
 
 
@@ -219,6 +233,32 @@ async def test_policy_failure_ends_with_error_and_clears_keys(live: Live) -> Non
         [summary] = await services.store.latest("hook_result:async_post_call_streaming_hook", 1)
     assert summary.jsonblob["status"] == "error"
     assert "judge exploded" in summary.jsonblob["error"]
+
+
+async def test_policy_rejection_sends_reject_with_its_status(live: Live) -> None:
+    async with live(RefuseAfterTwoPolicy()) as (address, services):
+        result = await run_stream(address, "refused", WORDS)
+        assert result.end == {"type": "REJECT", "error": "tool call blocked by policy", "status_code": 451}
+        assert texts(result.chunks) == WORDS[:2]
+        summary = await _wait_for_summary(services, "refused")
+    assert summary["status"] == "rejected"
+
+
+async def test_error_frame_survives_a_proxy_that_keeps_sending(live: Live) -> None:
+    async with live(FailingPolicy()) as (address, _), connect(f"ws://{address}/stream/keeps") as ws:
+        await send_frame(ws, {"type": "START", "data": stream_request("keeps")})
+        sender = asyncio.create_task(_flood(ws, "keeps"))
+        result = await asyncio.wait_for(receive_until_end(ws), 10)
+        sender.cancel()
+    assert result.end is not None and result.end["type"] == "ERROR"
+    assert "judge exploded" in result.end["error"]
+
+
+async def _flood(ws: Any, call_id: str) -> None:
+    """Keep sending chunks, as a proxy relaying a long upstream stream does."""
+    with contextlib.suppress(ConnectionClosed):
+        for n in range(100_000):
+            await send_frame(ws, {"type": "CHUNK", "data": text_chunk(f"w{n} ", call_id, n)})
 
 
 async def test_upstream_error_frame_ends_the_stream(live: Live) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from luthien_proxy.stack.processes import free_port
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["ManagedProcess", "free_port", "luthien"]
 
 
 class ManagedProcess:

@@ -8,7 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from luthien_proxy import __version__
-from luthien_proxy.cli import migrate_command, serve_command
+from luthien_proxy.cli import (
+    demo_upstream_command,
+    migrate_command,
+    proxy_command,
+    serve_command,
+    up_command,
+)
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.policies import PolicyConfigError
 from luthien_proxy.settings import Settings, SettingsError
@@ -20,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="luthien", description="Luthien AI-control proxy.")
     parser.add_argument("--version", action="version", version=f"luthien {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up_command.register(commands)
     serve_command.register(commands)
+    proxy_command.register(commands)
+    demo_upstream_command.register(commands)
     migrate_command.register(commands)
     return parser
 
@@ -29,6 +38,8 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
+    # One line per outgoing request is noise, not information.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,8 +14,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from luthien_proxy import __version__
-from luthien_proxy.control_plane import debug_routes, health_routes, hooks_routes, streaming_routes
+from luthien_proxy.control_plane import (
+    conversation_routes,
+    debug_routes,
+    health_routes,
+    hooks_routes,
+    streaming_routes,
+)
 from luthien_proxy.control_plane.errors import install_error_handlers
+from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.settings import Settings
 
@@ -33,11 +40,15 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
             await opened.close()
 
     app = FastAPI(title="Luthien control plane", version=__version__, lifespan=lifespan)
+    app.state.sse_limiter = TokenBucketLimiter(
+        settings.sse_rate_capacity, settings.sse_rate_refill_per_second
+    )
     if services is not None:
         _attach(app, services)
     install_error_handlers(app)
     app.include_router(health_routes.router)
     app.include_router(hooks_routes.router)
+    app.include_router(conversation_routes.router)
     app.include_router(debug_routes.router)
     app.include_router(streaming_routes.router)
     return app

@@ -2,7 +2,8 @@
 
 Protocol (documented in docs/streaming-protocol.md). The proxy sends `START{data}`, then `CHUNK{data}`
 per upstream chunk, then `END` (or `ERROR{error}`). The control plane sends `CHUNK{data}` whenever
-the policy yields, then `END` — or `ERROR{error}` when the policy fails or a timeout expires.
+the policy yields, then `END` — or `REJECT{error, status_code}` when the policy refuses the stream,
+or `ERROR{error}` when the policy fails or a timeout expires.
 A frame that is not JSON, an unknown type, or CHUNK before START closes the socket with 1002.
 """
 
@@ -25,6 +26,7 @@ from luthien_proxy.streaming.policy_stream import (
     ClientGone,
     PolicyStream,
     StreamAborted,
+    StreamRejected,
     UpstreamFailed,
 )
 
@@ -35,6 +37,7 @@ PROTOCOL_ERROR = 1002
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 _INBOX_SIZE = 256
+_DRAIN_SECONDS = 2.0
 _END = object()
 
 
@@ -154,14 +157,16 @@ async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: Co
     except (WebSocketDisconnect, ClientGone):
         status, error = "disconnected", "the proxy disconnected before the stream ended"
     except TimeoutError:
-        status, error = (
-            "timeout",
-            f"stream exceeded the total timeout of {settings.stream_total_timeout_seconds:g}s",
-        )
-        close_code = await _send_error(websocket, error)
+        limit = settings.stream_total_timeout_seconds
+        status, error = "timeout", f"stream exceeded the total timeout of {limit:g}s"
+        close_code = await _send_final(websocket, {"type": "ERROR", "error": error}, receiver)
+    except StreamRejected as exc:
+        status, error = "rejected", exc.reason
+        frame = {"type": "REJECT", "error": exc.reason, "status_code": exc.status_code}
+        close_code = await _send_final(websocket, frame, receiver)
     except StreamAborted as exc:
         status, error = ("upstream_error" if isinstance(exc, UpstreamFailed) else "error"), exc.reason
-        close_code = await _send_error(websocket, exc.reason)
+        close_code = await _send_final(websocket, {"type": "ERROR", "error": exc.reason}, receiver)
     finally:
         for task in (receiver, runner):
             task.cancel()
@@ -174,9 +179,20 @@ async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: Co
     await _close_quietly(websocket, close_code, close_reason)
 
 
-async def _send_error(websocket: WebSocket, message: str) -> int:
+async def _send_final(websocket: WebSocket, frame: dict[str, Any], receiver: asyncio.Task[None]) -> int:
+    """Send ERROR/REJECT, then let the proxy finish sending and close first.
+
+    Closing while the proxy is still sending chunks can reset the connection and lose the frame just
+    sent, so keep reading (and discarding) until the proxy closes, for a bounded time.
+    """
+    receiver.cancel()
+    with contextlib.suppress(BaseException):
+        await receiver
     with contextlib.suppress(Exception):
-        await websocket.send_bytes(orjson.dumps({"type": "ERROR", "error": message}))
+        await websocket.send_bytes(orjson.dumps(frame))
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
     return INTERNAL_ERROR
 
 

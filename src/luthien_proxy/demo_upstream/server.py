@@ -41,7 +41,13 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` and run the server; returns a process exit code."""
     args = build_parser().parse_args(argv)
-    run(args.host, args.port, long_chunks=args.long_chunks, long_delay_ms=args.long_delay_ms, log_level=args.log_level)
+    run(
+        args.host,
+        args.port,
+        long_chunks=args.long_chunks,
+        long_delay_ms=args.long_delay_ms,
+        log_level=args.log_level,
+    )
     return 0
 
 

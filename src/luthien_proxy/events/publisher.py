@@ -20,14 +20,20 @@ class ConversationEvents:
         self._sequences: OrderedDict[str, int] = OrderedDict()
 
     def emit(
-        self, type: EventType, call_id: str, trace_id: str | None, hook: str, payload: dict[str, Any]
+        self,
+        type: EventType,
+        call_id: str,
+        trace_id: str | None,
+        hook: str,
+        payload: dict[str, Any],
+        timestamp: float | None = None,
     ) -> ConversationEvent:
         event = ConversationEvent(
             type=type,
             call_id=call_id,
             trace_id=trace_id,
             sequence=self._next_sequence(call_id),
-            timestamp=time.time(),
+            timestamp=timestamp if timestamp is not None else time.time(),
             hook=hook,
             payload=payload,
         )

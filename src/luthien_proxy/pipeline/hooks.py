@@ -1,4 +1,4 @@
-"""Runs one LiteLLM-style hook through the active policy: record, police, record, publish.
+"""Runs one LiteLLM-style hook through the active policy: record, police, record (and publish).
 
 Every transport (the hook API, the native front door) comes through `HookPipeline.run`, so a call
 is recorded and published the same way whichever door it used.
@@ -89,12 +89,6 @@ HOOK_RUNNERS: dict[str, Runner] = {
 }
 
 
-def _request_summary(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {}
-    return {key: data[key] for key in ("model", "messages", "tools", "stream") if key in data}
-
-
 class HookPipeline:
     """The active policy plus the recorder: one hook call in, one outcome out."""
 
@@ -123,7 +117,6 @@ class HookPipeline:
             ids,
             {"hook": hook, "original": payload, "result": result, "duration_ms": duration_ms},
         )
-        self._publish(hook, ids, payload, result)
         return HookOutcome(result=result)
 
     def _record_rejection(
@@ -142,31 +135,3 @@ class HookPipeline:
                 "duration_ms": (time.perf_counter() - started) * 1000,
             },
         )
-        self.recorder.event("policy_decision", ids, hook, decision)
-        self.recorder.event("request_completed", ids, hook, {"status": "rejected", **decision})
-
-    def _publish(self, hook: str, ids: CallIdentity, original: Payload, result: Payload) -> None:
-        if hook == "async_pre_call_hook":
-            self.recorder.event(
-                "request_started",
-                ids,
-                hook,
-                {
-                    "original": _request_summary(original.get("data")),
-                    "final": _request_summary(result.get("data")),
-                },
-            )
-        elif hook == "async_post_call_success_hook":
-            self.recorder.event(
-                "request_completed",
-                ids,
-                hook,
-                {"status": "success", "original": original.get("response"), "final": result.get("response")},
-            )
-        elif hook == "async_post_call_failure_hook":
-            self.recorder.event(
-                "request_completed",
-                ids,
-                hook,
-                {"status": "failure", "error": str(original.get("original_exception", ""))},
-            )

@@ -9,13 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import desc, func, insert, select, text
+from sqlalchemy import case, desc, distinct, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from luthien_proxy.storage.migrations import migrate
 from luthien_proxy.storage.schema import call_id_expr, debug_logs, trace_id_expr
+
+#: How many of the newest records the "recent calls / traces" lookups look through.
+RECENT_WINDOW = 20_000
+#: Record types that mean a call has finished, one way or another.
+COMPLETION_TYPES = (
+    "hook_result:async_post_call_success_hook",
+    "hook_result:async_post_call_failure_hook",
+    "hook_result:async_post_call_streaming_hook",
+)
 
 
 class StoreUnavailable(RuntimeError):
@@ -176,6 +185,79 @@ class DebugLogStore:
             .order_by(debug_logs.c.time_created, debug_logs.c.id)
         )
         return await self._records(stmt)
+
+    async def recent_calls(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
+        """Calls seen in the newest `window` records, newest activity first, with record counts."""
+        recent = self._recent_window(window)
+        completed = case((recent.c.debug_type_identifier.in_(COMPLETION_TYPES), 1), else_=0)
+        stmt = (
+            select(
+                recent.c.call_id,
+                func.max(recent.c.trace_id).label("trace_id"),
+                func.count().label("event_count"),
+                func.min(recent.c.time_created).label("first"),
+                func.max(recent.c.time_created).label("latest"),
+                func.max(completed).label("completed"),
+            )
+            .where(recent.c.call_id.is_not(None))
+            .group_by(recent.c.call_id)
+            .order_by(desc("latest"))
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            {
+                "call_id": row.call_id,
+                "trace_id": row.trace_id,
+                "event_count": row.event_count,
+                "first": _as_utc(row.first).isoformat(),
+                "latest": _as_utc(row.latest).isoformat(),
+                "status": "completed" if row.completed else "in_progress",
+            }
+            for row in rows
+        ]
+
+    async def recent_traces(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
+        """Traces seen in the newest `window` records, newest activity first, with call counts."""
+        recent = self._recent_window(window)
+        stmt = (
+            select(
+                recent.c.trace_id,
+                func.count(distinct(recent.c.call_id)).label("call_count"),
+                func.count().label("event_count"),
+                func.max(recent.c.time_created).label("latest"),
+            )
+            .where(recent.c.trace_id.is_not(None))
+            .group_by(recent.c.trace_id)
+            .order_by(desc("latest"))
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            {
+                "trace_id": row.trace_id,
+                "call_count": row.call_count,
+                "event_count": row.event_count,
+                "latest": _as_utc(row.latest).isoformat(),
+            }
+            for row in rows
+        ]
+
+    def _recent_window(self, window: int) -> Any:
+        # Grouping only the newest rows keeps "recent" lookups fast however large the table grows.
+        return (
+            select(
+                call_id_expr.label("call_id"),
+                trace_id_expr.label("trace_id"),
+                debug_logs.c.debug_type_identifier,
+                debug_logs.c.time_created,
+            )
+            .order_by(desc(debug_logs.c.id))
+            .limit(window)
+            .subquery("recent")
+        )
 
     async def _records(self, stmt: Any) -> list[DebugRecord]:
         async with self.engine.connect() as conn:

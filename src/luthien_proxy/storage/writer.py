@@ -37,7 +37,7 @@ class DebugLogWriter:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="luthien-debug-log-writer")
 
-    def record(self, debug_type: str, jsonblob: dict[str, Any]) -> None:
+    def record(self, debug_type: str, jsonblob: dict[str, Any], at: datetime | None = None) -> None:
         """Queue one record for writing; never blocks. A full queue drops the record and says so.
 
         The blob is encoded now, so later changes to the same objects (a policy editing the request
@@ -45,7 +45,7 @@ class DebugLogWriter:
         """
         encoded = EncodedJson(orjson.dumps(jsonblob).decode())
         try:
-            self._queue.put_nowait(DebugRecord(debug_type, encoded, datetime.now(UTC)))
+            self._queue.put_nowait(DebugRecord(debug_type, encoded, at or datetime.now(UTC)))
         except asyncio.QueueFull:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
-from luthien_proxy.policies import LuthienPolicy, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.streaming.context_store import StreamContextStore
 
@@ -43,6 +43,14 @@ class ClientGone(StreamAborted):
 
 class PolicyFailed(StreamAborted):
     """The policy raised while producing output."""
+
+
+class StreamRejected(StreamAborted):
+    """The policy refused the stream (`PolicyRejection`); the client gets `status_code`."""
+
+    def __init__(self, reason: str, status_code: int) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
 
 
 class PolicyStream:
@@ -86,13 +94,15 @@ class PolicyStream:
                 index = self.ctx.chunks_sent
                 self.ctx.chunks_sent += 1
                 self.context.append(self.call_id, chunk_text(chunk))
-                self._publish_chunk("final_chunk", index, encoded)
+                self._record_chunk("final_chunk", index, encoded)
                 try:
                     await send(encoded)
                 except Exception as exc:
                     raise ClientGone(f"client went away: {type(exc).__name__}") from exc
         except StreamAborted:
             raise
+        except PolicyRejection as rejection:
+            raise StreamRejected(rejection.message, rejection.status_code) from rejection
         except Exception as exc:
             raise PolicyFailed(
                 f"policy {type(self.policy).__name__} failed: {type(exc).__name__}: {exc}"
@@ -105,13 +115,12 @@ class PolicyStream:
             index = self.ctx.chunks_received
             self.ctx.chunks_received += 1
             self.original_parts.append(chunk_text(chunk))
-            self._publish_chunk("original_chunk", index, orjson.dumps(chunk))
+            self._record_chunk("original_chunk", index, orjson.dumps(chunk))
             yield chunk
 
-    def _publish_chunk(self, kind: str, index: int, encoded: bytes) -> None:
+    def _record_chunk(self, kind: str, index: int, encoded: bytes) -> None:
         payload = {"index": index, "chunk": orjson.Fragment(encoded)}
         self.recorder.record(f"stream:{kind}", self.ids, {"hook": STREAM_HOOK, **payload})
-        self.recorder.event(kind, self.ids, STREAM_HOOK, payload)  # type: ignore[arg-type]
 
     async def finish(self, status: str, error: str | None = None) -> None:
         """Record the summary and `request_completed`, then clear the stream-context keys."""
@@ -128,7 +137,6 @@ class PolicyStream:
                 "duration_ms": (time.perf_counter() - self.started) * 1000,
             }
             self.recorder.record(SUMMARY_TYPE, self.ids, summary)
-            self.recorder.event("request_completed", self.ids, STREAM_HOOK, {"streamed": True, **summary})
         finally:
             await self.context.clear(self.call_id)
 

@@ -1,0 +1,26 @@
+"""`luthien demo-upstream`: the deterministic OpenAI-compatible model server shipped for demos and tests."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from luthien_proxy.demo_upstream import server
+from luthien_proxy.settings import Settings
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("demo-upstream", help="run the demo model server (no keys, no network)")
+    server.build_parser(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    server.run(
+        args.host,
+        args.port,
+        long_chunks=args.long_chunks,
+        long_delay_ms=args.long_delay_ms,
+        log_level=args.log_level,
+    )
+    return 0

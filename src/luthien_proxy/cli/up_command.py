@@ -1,0 +1,52 @@
+"""`luthien up`: migrations, then the control plane, the LiteLLM proxy and (with --demo) the demo
+upstream as supervised child processes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from luthien_proxy.settings import Settings
+from luthien_proxy.stack.up import StackOptions, run_stack
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "up", help="run the whole stack: control plane, LiteLLM proxy, demo upstream"
+    )
+    parser.add_argument("--demo", action="store_true", help="also run the demo upstream and its models")
+    parser.add_argument("--policy", type=Path, help="policy YAML (default LUTHIEN_POLICY_CONFIG)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address every server binds (default %(default)s)"
+    )
+    parser.add_argument(
+        "--proxy-port", type=int, default=4000, help="LiteLLM proxy port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--control-plane-port", type=int, help="control plane port (default LUTHIEN_PORT or 8081)"
+    )
+    parser.add_argument(
+        "--demo-upstream-port", type=int, default=8090, help="demo upstream port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--litellm-config",
+        type=Path,
+        default=Path("config/litellm_config.yaml"),
+        help="LiteLLM config (default %(default)s)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    options = StackOptions(
+        demo=args.demo,
+        policy=args.policy,
+        host=args.host,
+        proxy_port=args.proxy_port,
+        control_plane_port=args.control_plane_port or settings.port,
+        demo_upstream_port=args.demo_upstream_port,
+        litellm_config=args.litellm_config,
+    )
+    return asyncio.run(run_stack(settings, options))

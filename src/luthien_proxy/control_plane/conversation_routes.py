@@ -1,0 +1,102 @@
+"""Read APIs over recorded calls — recent calls and traces, hook traces, conversation snapshots —
+and the live SSE streams of a call or a trace."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from starlette.responses import StreamingResponse
+
+from luthien_proxy.control_plane.dependencies import get_services
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.control_plane.sse import check_rate, event_stream
+from luthien_proxy.conversation import call_view, replay_events
+from luthien_proxy.events import call_channel, trace_channel
+
+router = APIRouter(prefix="/api/hooks", tags=["conversations"])
+
+Services = Annotated[ControlPlaneServices, Depends(get_services)]
+CallId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_call_id")]
+TraceId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_trace_id")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/recent_call_ids")
+async def recent_call_ids(services: Services, limit: Limit = 50) -> dict[str, Any]:
+    """Recent calls, newest activity first, with record counts and whether they completed."""
+    return {"calls": await services.store.recent_calls(limit)}
+
+
+@router.get("/recent_traces")
+async def recent_traces(services: Services, limit: Limit = 50) -> dict[str, Any]:
+    """Recent traces, newest activity first, with call and record counts."""
+    return {"traces": await services.store.recent_traces(limit)}
+
+
+@router.get("/trace_by_call_id")
+async def trace_by_call_id(call_id: CallId, services: Services) -> dict[str, Any]:
+    """Every hook record of one call, oldest first, with its offset from the first."""
+    records = await services.store.by_call_id(call_id)
+    if not records:
+        raise HTTPException(404, detail=f"no records for call_id {call_id!r}")
+    start = records[0].time_created
+    entries = [
+        {
+            **record.to_json(),
+            "hook": record.jsonblob.get("hook"),
+            "offset_ms": round((record.time_created - start).total_seconds() * 1000, 3),
+        }
+        for record in records
+    ]
+    return {"call_id": call_id, "trace_id": records[0].jsonblob.get("litellm_trace_id"), "entries": entries}
+
+
+@router.get("/conversation")
+async def conversation(call_id: CallId, services: Services) -> dict[str, Any]:
+    """A call's events (as they were published) and its folded view."""
+    records = await services.store.by_call_id(call_id)
+    if not records:
+        raise HTTPException(404, detail=f"no records for call_id {call_id!r}")
+    events = replay_events(records)
+    view = call_view(call_id, events)
+    return {"call_id": call_id, "trace_id": view["trace_id"], "events": events, "call": view}
+
+
+@router.get("/conversation/by_trace")
+async def conversation_by_trace(trace_id: TraceId, services: Services) -> dict[str, Any]:
+    """Every call of a trace, in order of first appearance, with all their events."""
+    records = await services.store.by_trace_id(trace_id)
+    if not records:
+        raise HTTPException(404, detail=f"no records for trace_id {trace_id!r}")
+    events = replay_events(records)
+    call_ids = list(dict.fromkeys(event["call_id"] for event in events))
+    calls = [call_view(cid, [e for e in events if e["call_id"] == cid]) for cid in call_ids]
+    return {"trace_id": trace_id, "calls": calls, "events": events}
+
+
+@router.get("/conversation/stream", response_class=StreamingResponse)
+async def conversation_stream(call_id: CallId, request: Request, services: Services) -> StreamingResponse:
+    """Live events of one call as Server-Sent Events (`data:` JSON frames, `: heartbeat` when idle)."""
+    return await _live(request, services, (call_channel(call_id),))
+
+
+@router.get("/conversation/stream_by_trace", response_class=StreamingResponse)
+async def conversation_stream_by_trace(
+    trace_id: TraceId, request: Request, services: Services
+) -> StreamingResponse:
+    """Live events of every call in a trace as Server-Sent Events."""
+    return await _live(request, services, (trace_channel(trace_id),))
+
+
+async def _live(
+    request: Request, services: ControlPlaneServices, channels: tuple[str, ...]
+) -> StreamingResponse:
+    settings = services.settings
+    check_rate(request)
+    return await event_stream(
+        services.bus,
+        channels,
+        heartbeat=settings.sse_heartbeat_seconds,
+        queue_size=settings.sse_queue_size,
+    )

@@ -1,0 +1,40 @@
+"""Rebuilds a call's conversation events from its debug records (the after-the-fact view).
+
+Uses the same `derive_events` rule the pipeline publishes with, numbering events per call in
+record order and stamping them with the record's time — so, on one instance, a replayed event has
+the same `sequence` and `timestamp` as the live one, and a page can merge the two.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from luthien_proxy.pipeline.derived_events import derive_events
+from luthien_proxy.storage import DebugRecord
+
+
+def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
+    """Events for `records` (oldest first), in the shape live subscribers receive."""
+    sequences: defaultdict[str, int] = defaultdict(int)
+    events: list[dict[str, Any]] = []
+    for record in records:
+        blob = record.jsonblob if isinstance(record.jsonblob, dict) else {}
+        call_id = blob.get("litellm_call_id")
+        if not call_id:
+            continue
+        for kind, payload in derive_events(record.debug_type_identifier, blob):
+            events.append(
+                {
+                    "type": kind,
+                    "call_id": call_id,
+                    "trace_id": blob.get("litellm_trace_id"),
+                    "sequence": sequences[call_id],
+                    "timestamp": record.time_created.timestamp(),
+                    "hook": blob.get("hook", ""),
+                    "payload": payload,
+                }
+            )
+            sequences[call_id] += 1
+    return events

@@ -1,0 +1,69 @@
+"""`call_view`: folds one call's events into what a person wants to see of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from luthien_proxy.policies.chunks import chunk_text, response_text
+
+
+def _timestamp_iso(value: Any) -> str | None:
+    return datetime.fromtimestamp(value, UTC).isoformat() if isinstance(value, int | float) else None
+
+
+def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Status, request and response (original vs final), chunks and decisions of one call."""
+    view: dict[str, Any] = {
+        "call_id": call_id,
+        "trace_id": None,
+        "status": "pending",
+        "streamed": False,
+        "model": None,
+        "started_at": None,
+        "completed_at": None,
+        "request": {"original": [], "final": []},
+        "response": {"original": "", "final": ""},
+        "chunks": {"original": [], "final": []},
+        "decisions": [],
+    }
+    for event in events:
+        view["trace_id"] = view["trace_id"] or event.get("trace_id")
+        view["started_at"] = view["started_at"] or _timestamp_iso(event.get("timestamp"))
+        _apply(view, event)
+    if view["streamed"] and view["status"] in ("pending", "streaming"):
+        view["response"] = {side: "".join(view["chunks"][side]) for side in ("original", "final")}
+    return view
+
+
+def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
+    kind, payload = event.get("type"), event.get("payload") or {}
+    if kind == "request_started":
+        original, final = payload.get("original") or {}, payload.get("final") or {}
+        view["model"] = final.get("model") or original.get("model")
+        view["request"] = {"original": original.get("messages") or [], "final": final.get("messages") or []}
+        if view["status"] == "pending":
+            view["status"] = "started"
+    elif kind in ("original_chunk", "final_chunk"):
+        side = "original" if kind == "original_chunk" else "final"
+        view["chunks"][side].append(chunk_text(payload.get("chunk") or {}))
+        view["streamed"] = True
+        if view["status"] in ("pending", "started"):
+            view["status"] = "streaming"
+    elif kind == "policy_decision":
+        view["decisions"].append(payload)
+    elif kind == "request_completed":
+        view["status"] = payload.get("status") or "success"
+        view["completed_at"] = _timestamp_iso(event.get("timestamp"))
+        if payload.get("streamed"):
+            view["streamed"] = True
+            view["response"] = {
+                "original": payload.get("original_text", ""),
+                "final": payload.get("final_text", ""),
+            }
+        elif isinstance(payload.get("original"), dict):
+            view["response"] = {
+                "original": response_text(payload["original"]),
+                "final": response_text(payload.get("final") or {}),
+            }

@@ -1,0 +1,67 @@
+"""Which conversation events a debug record stands for — one rule for live publishing and replay.
+
+The pipeline publishes exactly these events when it writes a record, and the read APIs rebuild a
+call's events from its records with the same function, so a snapshot matches what was live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luthien_proxy.events.model import EventType
+
+DerivedEvent = tuple[EventType, dict[str, Any]]
+
+STREAM_SUMMARY = "hook_result:async_post_call_streaming_hook"
+
+
+def _request_summary(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    return {key: data[key] for key in ("model", "messages", "tools", "stream") if key in data}
+
+
+def _part(payload: Any, key: str) -> Any:
+    return payload.get(key) if isinstance(payload, dict) else None
+
+
+def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
+    """The events a record of `debug_type` with `body` publishes (none for most types)."""
+    if debug_type in ("stream:original_chunk", "stream:final_chunk"):
+        kind: EventType = "original_chunk" if debug_type == "stream:original_chunk" else "final_chunk"
+        return [(kind, {"index": body.get("index"), "chunk": body.get("chunk")})]
+    if debug_type == STREAM_SUMMARY:
+        summary = {k: v for k, v in body.items() if k not in ("litellm_call_id", "litellm_trace_id")}
+        return [("request_completed", {"streamed": True, **summary})]
+    if not debug_type.startswith("hook_result:"):
+        return []
+    decision = body.get("decision")
+    if isinstance(decision, dict):
+        events: list[DerivedEvent] = [("policy_decision", decision)]
+        if decision.get("action") == "reject":
+            events.append(("request_completed", {"status": "rejected", **decision}))
+        return events
+    hook = body.get("hook")
+    original, result = body.get("original"), body.get("result")
+    if hook == "async_pre_call_hook":
+        return [
+            (
+                "request_started",
+                {
+                    "original": _request_summary(_part(original, "data")),
+                    "final": _request_summary(_part(result, "data")),
+                },
+            )
+        ]
+    if hook == "async_post_call_success_hook":
+        final = {
+            "status": "success",
+            "original": _part(original, "response"),
+            "final": _part(result, "response"),
+        }
+        return [("request_completed", final)]
+    if hook == "async_post_call_failure_hook":
+        return [
+            ("request_completed", {"status": "failure", "error": str(_part(original, "original_exception"))})
+        ]
+    return []

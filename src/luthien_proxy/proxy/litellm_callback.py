@@ -1,0 +1,139 @@
+"""LiteLLM callback that sends every hook to the Luthien control plane and applies the policy's answer.
+
+Named in the LiteLLM config as
+`litellm_settings: callbacks: luthien_proxy.proxy.litellm_callback.luthien_callback`.
+LiteLLM only calls a hook that is defined on the registered object's own class (it checks the class
+`__dict__`), so a subclass must re-define every hook it wants called, not just inherit it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from fastapi import HTTPException
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.utils import ModelResponseStream
+from pydantic import BaseModel
+
+from luthien_proxy.proxy.callback_config import CallbackConfig
+from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
+from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
+from luthien_proxy.proxy.sanitize import (
+    call_ids,
+    merge_request,
+    request_payload,
+    to_jsonable,
+    user_key_payload,
+)
+from luthien_proxy.proxy.stream_bridge import StreamBridge
+
+log = logging.getLogger(__name__)
+
+
+def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
+    return ModelResponseStream(**data)
+
+
+def _rebuild_response(original: Any, new: Any) -> Any:
+    """A response object of the original's type built from the policy's dict."""
+    if isinstance(original, BaseModel) and isinstance(new, dict):
+        return type(original)(**new)
+    return new
+
+
+class LuthienCallback(CustomLogger):
+    """Forwards pre-call, moderation, success, failure and streaming hooks to the control plane."""
+
+    def __init__(self, config: CallbackConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or CallbackConfig.from_env()
+        self.client = ControlPlaneClient(self.config)
+
+    async def _decide(self, hook: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Run a hook remotely; None means 'no decision, carry on unchanged' (fail-open only)."""
+        try:
+            return await self.client.call_hook(hook, body)
+        except PolicyRejected as exc:
+            raise HTTPException(exc.status_code, detail=exc.message) from None
+        except ControlPlaneError as exc:
+            if self.config.fail_open:
+                log.warning("%s; continuing unpoliced (LUTHIEN_FAIL_MODE=open)", exc.message)
+                return None
+            raise HTTPException(
+                exc.status_code, detail=f"{exc.message}; request blocked (fail-closed)"
+            ) from None
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+    ) -> Any:
+        """Let the policy edit or reject the request before it reaches the model."""
+        sent = request_payload(data)
+        body = {
+            **call_ids(data),
+            "data": sent,
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        result = await self._decide("async_pre_call_hook", body)
+        if result is None or "data" not in result:
+            return data
+        return merge_request(data, sent, result["data"])
+
+    async def async_moderation_hook(self, data: dict, user_api_key_dict: Any, call_type: Any) -> Any:
+        """Let the policy reject the request while the model call runs in parallel."""
+        body = {
+            **call_ids(data),
+            "data": request_payload(data),
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        await self._decide("async_moderation_hook", body)
+
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
+        """Let the policy edit or reject a complete (non-streamed) response."""
+        sent_response = to_jsonable(response)
+        body = {
+            **call_ids(data),
+            "data": request_payload(data),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+            "response": sent_response,
+        }
+        result = await self._decide("async_post_call_success_hook", body)
+        if result is None or "response" not in result or result["response"] == sent_response:
+            return None
+        return _rebuild_response(response, result["response"])
+
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict,
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> Any:
+        """Report a failed call; never changes the error the client gets."""
+        body = {
+            **call_ids(request_data),
+            "request_data": request_payload(request_data),
+            "original_exception": str(original_exception),
+            "exception_type": type(original_exception).__name__,
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        try:
+            await self.client.call_hook("async_post_call_failure_hook", body)
+        except (ControlPlaneError, PolicyRejected) as exc:
+            log.warning("failure hook not recorded: %s", exc.message)
+        return None
+
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict
+    ) -> AsyncGenerator[ModelResponseStream, None]:
+        """Police a stream chunk by chunk over the control plane's WebSocket."""
+        call_id = request_data.get("litellm_call_id") or "unknown"
+        bridge = StreamBridge(self.config, str(call_id), request_payload(request_data), _build_chunk)
+        async for chunk in bridge.run(response):
+            yield chunk
+
+
+luthien_callback = LuthienCallback()

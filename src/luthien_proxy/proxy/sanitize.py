@@ -1,0 +1,122 @@
+"""Turns LiteLLM hook arguments into JSON-safe payloads with secrets removed, and merges policy edits back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+# Header names (lower-case) whose values are credentials, wherever they appear in a payload.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "x-litellm-api-key",
+        "ocp-apim-subscription-key",
+        "x-luthien-proxy-token",
+        "cookie",
+    }
+)
+# Keys dropped anywhere in a payload: credentials, and LiteLLM's own secret bag.
+SECRET_KEYS = frozenset({"api_key", "secret_fields", "aws_secret_access_key", "aws_session_token"})
+# Fields of user_api_key_dict that hold the caller's key (or its hash).
+USER_KEY_SECRET_FIELDS = frozenset({"api_key", "token"})
+# Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
+INTERNAL_REQUEST_KEYS = frozenset(
+    {
+        "metadata",
+        "litellm_metadata",
+        "proxy_server_request",
+        "litellm_logging_obj",
+        "secret_fields",
+        "litellm_call_id",
+        "litellm_trace_id",
+        "litellm_session_id",
+        "shared_session",
+        "deployment",
+        "user_api_key_dict",
+    }
+)
+_MAX_DEPTH = 64
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in SECRET_KEYS or lowered in SECRET_HEADERS
+
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
+    """Deep-convert `value` to JSON types, dropping secret keys; unknown objects become a type marker.
+
+    Unknown objects are never `str()`-ed: their repr could carry credentials (e.g. LiteLLM's logging object).
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if _depth > _MAX_DEPTH:
+        return "<too deep>"
+    if isinstance(value, Mapping):
+        return {
+            str(k): to_jsonable(v, _depth + 1)
+            for k, v in value.items()
+            if not (isinstance(k, str) and _is_secret_key(k))
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, BaseModel):
+        try:
+            dumped = value.model_dump()
+        except Exception:
+            return f"<{type(value).__name__}>"
+        return to_jsonable(dumped, _depth + 1)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value, _depth + 1)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
+
+
+def request_payload(data: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-safe, secret-free copy of a request `data` dict, minus objects that only make sense in-process."""
+    return to_jsonable({k: v for k, v in data.items() if k not in ("litellm_logging_obj", "shared_session")})
+
+
+def user_key_payload(user_api_key_dict: Any) -> dict[str, Any]:
+    """JSON-safe copy of LiteLLM's UserAPIKeyAuth without the key or its hash."""
+    converted = to_jsonable(user_api_key_dict)
+    if not isinstance(converted, dict):
+        return {}
+    return {k: v for k, v in converted.items() if k not in USER_KEY_SECRET_FIELDS}
+
+
+def call_ids(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The identifiers the control plane uses to tie a call together."""
+    return {"litellm_call_id": data.get("litellm_call_id"), "litellm_trace_id": data.get("litellm_trace_id")}
+
+
+def merge_request(original: dict[str, Any], sent: Mapping[str, Any], result: Any) -> dict[str, Any]:
+    """Apply a policy's edited request onto the live `data`, keeping secrets and LiteLLM plumbing local.
+
+    A key the policy left equal to what was sent keeps its original (possibly non-JSON, secret-bearing)
+    value; a changed key takes the policy's value; a sent key the policy removed is removed.
+    """
+    if not isinstance(result, Mapping):
+        return original
+    merged = dict(original)
+    for key, value in result.items():
+        if key in INTERNAL_REQUEST_KEYS or _is_secret_key(key):
+            continue
+        if key in sent and sent[key] == value:
+            continue
+        merged[key] = value
+    for key in sent:
+        if key not in result and key not in INTERNAL_REQUEST_KEYS:
+            merged.pop(key, None)
+    return merged

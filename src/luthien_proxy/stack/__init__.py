@@ -1,0 +1,1 @@
+"""Running the whole stack: child processes, health waits, and the `luthien up` supervisor."""

@@ -1,0 +1,184 @@
+"""`run_stack`: what `luthien up` does — check, migrate, start the children, print how to use them,
+supervise until Ctrl-C / SIGTERM or until a child dies."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import secrets
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from luthien_proxy.control_plane import StartupError
+from luthien_proxy.policies import PolicyConfigError, load_policy
+from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
+from luthien_proxy.settings import DEFAULT_DATA_DIR, Settings
+from luthien_proxy.stack.banner import banner
+from luthien_proxy.stack.litellm_config import write_effective_config
+from luthien_proxy.stack.supervisor import ChildSpec, Supervisor
+from luthien_proxy.storage import DebugLogStore, StoreUnavailable
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    demo: bool
+    policy: Path | None
+    host: str
+    proxy_port: int
+    control_plane_port: int
+    demo_upstream_port: int
+    litellm_config: Path
+
+
+@dataclass(frozen=True)
+class StackKeys:
+    """The client key (LiteLLM master key) and the proxy→control-plane token, given or generated."""
+
+    master_key: str
+    master_key_generated: bool
+    proxy_token: str
+
+
+def _local(host: str) -> str:
+    """The address a local client uses to reach a server bound to `host`."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def stack_keys(environ: dict[str, str]) -> StackKeys:
+    master = environ.get("LITELLM_MASTER_KEY") or ""
+    return StackKeys(
+        master_key=master or f"sk-luthien-{secrets.token_urlsafe(24)}",
+        master_key_generated=not master,
+        proxy_token=environ.get("LUTHIEN_PROXY_TOKEN") or secrets.token_urlsafe(32),
+    )
+
+
+async def preflight(settings: Settings, options: StackOptions) -> Settings:
+    """Everything that can be checked before a process starts, each failure one clear line."""
+    if options.policy is not None:
+        settings = settings.with_overrides(policy_config=options.policy, policy_config_explicit=True)
+    try:
+        load_policy(settings.policy_config, required=settings.policy_config_explicit)
+    except PolicyConfigError as exc:
+        raise StartupError(str(exc)) from None
+    if not options.litellm_config.is_file():
+        raise StartupError(f"LiteLLM config {options.litellm_config} does not exist (see --litellm-config)")
+    if os.environ.get("LITELLM_DATABASE_URL") and importlib.util.find_spec("prisma") is None:
+        raise StartupError(
+            "LITELLM_DATABASE_URL is set, but LiteLLM's database needs Prisma and its engine binaries, "
+            "which are not installed (they are downloaded at install time); unset LITELLM_DATABASE_URL "
+            "or see the README section 'LiteLLM's own database'"
+        )
+    try:
+        store = await DebugLogStore.open(settings.database_url)  # applies migrations
+    except StoreUnavailable as exc:
+        raise StartupError(str(exc)) from None
+    await store.close()
+    if settings.redis_url:
+        redis = RedisClientManager()
+        try:
+            await redis.get(settings.redis_url)
+        except RedisUnavailable as exc:
+            raise StartupError(str(exc)) from None
+        finally:
+            await redis.close()
+    return settings
+
+
+def child_specs(
+    settings: Settings, options: StackOptions, keys: StackKeys, litellm_config: Path
+) -> list[ChildSpec]:
+    """The processes of the stack, in start order, with the environment each needs."""
+    local = _local(options.host)
+    control_plane_url = f"http://{local}:{options.control_plane_port}"
+    common: dict[str, str | None] = {
+        "LUTHIEN_PROXY_TOKEN": keys.proxy_token,
+        "LUTHIEN_POLICY_CONFIG": str(settings.policy_config.resolve())
+        if settings.policy_config_explicit
+        else "",
+    }
+    luthien = [sys.executable, "-m", "luthien_proxy"]
+    specs: list[ChildSpec] = []
+    if options.demo:
+        specs.append(
+            ChildSpec(
+                name="demo-upstream",
+                args=[
+                    *luthien,
+                    "demo-upstream",
+                    "--host",
+                    options.host,
+                    "--port",
+                    str(options.demo_upstream_port),
+                ],
+                env=common,
+                health_url=f"http://{local}:{options.demo_upstream_port}/health",
+            )
+        )
+    specs.append(
+        ChildSpec(
+            name="control-plane",
+            args=[
+                *luthien,
+                "control-plane",
+                "--host",
+                options.host,
+                "--port",
+                str(options.control_plane_port),
+            ],
+            env=common,
+            health_url=f"{control_plane_url}/health",
+        )
+    )
+    litellm_database = os.environ.get("LITELLM_DATABASE_URL") or None
+    specs.append(
+        ChildSpec(
+            name="litellm-proxy",
+            args=[
+                *luthien,
+                "proxy",
+                "--config",
+                str(litellm_config),
+                "--host",
+                options.host,
+                "--port",
+                str(options.proxy_port),
+            ],
+            env={
+                **common,
+                "LITELLM_MASTER_KEY": keys.master_key,
+                "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
+                "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
+                # LiteLLM reads DATABASE_URL as its own (Prisma) database; ours must not leak into it.
+                "DATABASE_URL": litellm_database,
+            },
+            health_url=f"http://{local}:{options.proxy_port}/health/liveliness",
+            startup_timeout=120.0,
+        )
+    )
+    return specs
+
+
+async def run_stack(settings: Settings, options: StackOptions) -> int:
+    """Start the stack and supervise it; returns the process exit code."""
+    settings = await preflight(settings, options)
+    keys = stack_keys(dict(os.environ))
+    log_dir = DEFAULT_DATA_DIR / "logs"
+    litellm_config = write_effective_config(options.litellm_config, DEFAULT_DATA_DIR, settings.redis_url)
+    supervisor = Supervisor(child_specs(settings, options, keys, litellm_config), log_dir)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    store = "Postgres" if settings.uses_postgres else "SQLite"
+    backends = f"{store} + {'Redis' if settings.redis_url else 'in-process events'}"
+    print(f"Luthien: starting on {backends}; logs in {log_dir}/", flush=True)
+    if not await supervisor.start(stop):
+        return 1 if not stop.is_set() else 0
+    print(banner(settings, options, keys), flush=True)
+    return await supervisor.supervise(stop)

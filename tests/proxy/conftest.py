@@ -1,0 +1,1 @@
+"""Fixtures for the LiteLLM callback tests (offline switches are applied by the root conftest)."""

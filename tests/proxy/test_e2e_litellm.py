@@ -1,0 +1,188 @@
+"""End to end: openai SDK -> real LiteLLM proxy (our config + callback) -> demo upstream, policed by a fake
+control plane. Slow (each proxy takes a few seconds to start)."""
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
+
+from luthien_proxy.stack.processes import free_port, start, start_demo_upstream, stop
+from tests.proxy.fake_control_plane import TOKEN, FakeControlPlane, ThreadedServer
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+MASTER_KEY = "sk-luthien-e2e-" + secrets.token_hex(8)
+UPSTREAM_KEY = "demo-not-a-secret"
+
+
+@pytest.fixture(scope="module")
+def upstream_url() -> Iterator[str]:
+    proc, url = start_demo_upstream()
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def config_path() -> Path:
+    """The shipped config; its demo models find the upstream through LUTHIEN_DEMO_UPSTREAM_URL."""
+    return REPO / "config" / "litellm_config.yaml"
+
+
+def _start_proxy(
+    config: Path, control_plane_url: str, upstream_url: str, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        "LUTHIEN_DEMO_UPSTREAM_URL": upstream_url,
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
+        "LUTHIEN_PROXY_TOKEN": TOKEN,
+        "LUTHIEN_CONTROL_PLANE_TIMEOUT": "5",
+        "LUTHIEN_FAIL_MODE": "closed",
+    }
+    args = ["-m", "luthien_proxy.proxy.launcher", "--config", str(config), "--port", str(port)]
+    proc = start(args, f"http://127.0.0.1:{port}/health/liveliness", env=env, log_path=log, timeout_s=120)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def control_plane() -> Iterator[tuple[FakeControlPlane, str]]:
+    fake = FakeControlPlane()
+    with ThreadedServer(fake.app, free_port()) as server:
+        yield fake, server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_url(
+    config_path: Path,
+    control_plane: tuple[FakeControlPlane, str],
+    upstream_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("proxy") / "proxy.log"
+    proc, url = _start_proxy(config_path, control_plane[1], upstream_url, log)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def orphan_proxy_url(
+    config_path: Path, upstream_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A proxy whose control plane is down (nothing listens on its port)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    log = tmp_path_factory.mktemp("orphan") / "orphan.log"
+    proc, url = _start_proxy(config_path, dead, upstream_url, log)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+def _client(url: str) -> OpenAI:
+    return OpenAI(base_url=url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)
+
+
+def _msgs(text: str) -> list[ChatCompletionMessageParam]:
+    return [{"role": "user", "content": text}]
+
+
+def _stream_text(client: OpenAI, model: str, text: str) -> str:
+    stream = client.chat.completions.create(model=model, messages=_msgs(text), stream=True)
+    return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+
+def test_non_stream_response_is_modified(proxy_url: str) -> None:
+    with _client(proxy_url) as client:
+        resp = client.chat.completions.create(model="demo-echo", messages=_msgs("hello there"))
+    assert resp.choices[0].message.content == "YOU SAID: HELLO THERE"
+
+
+def test_pre_call_edit_reaches_upstream(proxy_url: str) -> None:
+    with _client(proxy_url) as client:
+        resp = client.chat.completions.create(model="demo-echo", messages=_msgs("rewrite-me"))
+    assert resp.choices[0].message.content == "YOU SAID: REWRITTEN"
+
+
+def test_pre_call_rejection_is_a_clear_4xx(proxy_url: str) -> None:
+    with _client(proxy_url) as client, pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(model="demo-echo", messages=_msgs("tell me something forbidden"))
+    assert info.value.status_code == 403
+    assert "forbidden topic" in info.value.message
+
+
+def test_stream_is_policed(proxy_url: str) -> None:
+    with _client(proxy_url) as client:
+        assert _stream_text(client, "demo-echo", "one two three") == "YOU SAID: ONE TWO THREE"
+
+
+def test_tool_call_stream_survives_policing(proxy_url: str) -> None:
+    with _client(proxy_url) as client:
+        stream = client.chat.completions.create(model="demo-tool", messages=_msgs("ls"), stream=True)
+        args = "".join(
+            tc.function.arguments or ""
+            for c in stream
+            if c.choices
+            for tc in c.choices[0].delta.tool_calls or []
+            if tc.function
+        )
+    assert args == '{"command": "ls -la"}'
+
+
+def test_stream_policy_error_mid_stream_reaches_client(proxy_url: str) -> None:
+    with _client(proxy_url) as client, pytest.raises(openai.APIError, match="policy crashed on purpose"):
+        _stream_text(client, "demo-long", "stream-error please")
+
+
+def test_stream_policy_reject_mid_stream_reaches_client(proxy_url: str) -> None:
+    with _client(proxy_url) as client, pytest.raises(openai.APIError, match="stream blocked by policy"):
+        _stream_text(client, "demo-long", "stream-reject please")
+
+
+def test_missing_credentials_is_401(proxy_url: str) -> None:
+    resp = httpx.post(proxy_url + "/v1/chat/completions", json={"model": "demo-echo", "messages": _msgs("x")})
+    assert resp.status_code == 401
+    assert resp.json()["error"]["type"] == "auth_error"
+
+
+def test_trace_id_header_reaches_control_plane(proxy_url: str, control_plane) -> None:
+    fake, _ = control_plane
+    with _client(proxy_url) as client:
+        client.chat.completions.create(
+            model="demo-echo", messages=_msgs("trace me"), extra_headers={"x-litellm-trace-id": "trace-e2e-1"}
+        )
+    bodies = [b for hook, b in fake.hook_bodies if hook == "async_pre_call_hook"]
+    assert any(b["litellm_trace_id"] == "trace-e2e-1" and b["litellm_call_id"] for b in bodies)
+
+
+def test_no_secret_ever_reaches_control_plane(proxy_url: str, control_plane) -> None:
+    fake, _ = control_plane
+    with _client(proxy_url) as client:
+        client.chat.completions.create(model="demo-echo", messages=_msgs("hi"))
+        _stream_text(client, "demo-echo", "hi")
+    wire = b"".join(fake.raw_bodies) + repr(fake.ws_messages).encode()
+    assert fake.raw_bodies and fake.ws_messages
+    assert MASTER_KEY.encode() not in wire
+    assert UPSTREAM_KEY.encode() not in wire
+
+
+def test_fail_closed_when_control_plane_down(orphan_proxy_url: str) -> None:
+    with _client(orphan_proxy_url) as client:
+        with pytest.raises(openai.APIStatusError) as info:
+            client.chat.completions.create(model="demo-echo", messages=_msgs("hello"))
+        assert info.value.status_code == 503
+        assert "control plane unreachable" in info.value.message
+        with pytest.raises(openai.APIStatusError) as info:
+            _stream_text(client, "demo-echo", "hello")
+        assert info.value.status_code == 503
