@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the whole stack locally on the embedded default (SQLite, in-process bus): no keys, no servers.
+## Choose a policy with POLICY=config/all_caps.yaml (default: LUTHIEN_POLICY_CONFIG, else NoOp).
 demo: $(STAMP)
-	$(BIN)/luthien control-plane
+	$(BIN)/luthien up --demo $(if $(POLICY),--policy $(POLICY))
 
 ## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
 test: $(STAMP) lint

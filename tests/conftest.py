@@ -18,14 +18,13 @@ from typing import Protocol
 import httpx
 import pytest
 
-from luthien_proxy.proxy.launcher import apply_offline_env
-
-# Before anything imports litellm: it fetches a model-cost map at import time otherwise.
-apply_offline_env()
-
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.policies import LuthienPolicy, NoOpPolicy
+from luthien_proxy.proxy.launcher import apply_offline_env
 from luthien_proxy.settings import Settings
+
+# Before any test module imports litellm: it fetches a model-cost map at import time otherwise.
+apply_offline_env()
 
 POSTGRES_ADMIN_URL = os.environ.get("LUTHIEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LUTHIEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

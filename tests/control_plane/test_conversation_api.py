@@ -41,9 +41,11 @@ async def served(
     open_services: OpenServices,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str, ControlPlaneServices]]:
     services = await open_services(CapsButRefuseSecrets(), sse_heartbeat_seconds=0.2)
-    async with serve_app(create_app(services.settings, services)) as address:
-        async with httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as client:
-            yield client, address, services
+    async with (
+        serve_app(create_app(services.settings, services)) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as client,
+    ):
+        yield client, address, services
 
 
 async def test_snapshots_of_plain_streamed_and_rejected_calls(served: Any) -> None:

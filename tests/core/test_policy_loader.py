@@ -12,6 +12,7 @@ from luthien_proxy.policies import (
     DropChunksPolicy,
     NoOpPolicy,
     PolicyConfigError,
+    RequestBlocklistPolicy,
     StreamingSeparatorPolicy,
     load_policy,
 )
@@ -27,6 +28,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
         ("streaming_separator.yaml", StreamingSeparatorPolicy),
         ("buffered.yaml", BufferedStreamPolicy),
         ("drop_chunks.yaml", DropChunksPolicy),
+        ("blocklist.yaml", RequestBlocklistPolicy),
     ],
 )
 def test_shipped_configs_load(file: str, expected: type) -> None:

@@ -49,6 +49,16 @@ class ManagedProcess:
             time.sleep(0.05)
         raise AssertionError(f"{url} not ready within {timeout}s:\n{self.output()}")
 
+    def wait_for_output(self, text: str, timeout: float = 60.0) -> None:
+        """Poll the log until `text` appears; fail with the log if the process dies or times out."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.process.poll() is not None:
+                raise AssertionError(f"process exited with {self.process.returncode}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not printed within {timeout}s:\n{self.output()}")
+            time.sleep(0.05)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

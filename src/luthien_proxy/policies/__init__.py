@@ -2,6 +2,7 @@
 
 from luthien_proxy.policies.all_caps import AllCapsPolicy
 from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext
+from luthien_proxy.policies.blocklist import RequestBlocklistPolicy
 from luthien_proxy.policies.buffered import BufferedStreamPolicy
 from luthien_proxy.policies.drop_chunks import DropChunksPolicy
 from luthien_proxy.policies.loader import PolicyConfigError, load_policy, policy_from_mapping
@@ -17,6 +18,7 @@ __all__ = [
     "NoOpPolicy",
     "PolicyConfigError",
     "PolicyRejection",
+    "RequestBlocklistPolicy",
     "StreamContext",
     "StreamingSeparatorPolicy",
     "load_policy",

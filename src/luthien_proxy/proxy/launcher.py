@@ -30,6 +30,20 @@ def apply_offline_env(env: MutableMapping[str, str] | None = None) -> None:
         target.setdefault(key, value)
 
 
+def use_litellm_database_env(env: MutableMapping[str, str] | None = None) -> None:
+    """Give LiteLLM its own database, or none.
+
+    LiteLLM reads DATABASE_URL as its Prisma database, but in Luthien's environment DATABASE_URL is
+    the control plane's; LiteLLM's is LITELLM_DATABASE_URL (and without it LiteLLM runs database-free).
+    """
+    target = os.environ if env is None else env
+    litellm_database = target.get("LITELLM_DATABASE_URL")
+    if litellm_database:
+        target["DATABASE_URL"] = litellm_database
+    else:
+        target.pop("DATABASE_URL", None)
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Add the proxy options to `parser` (or a new one) so the main CLI can reuse them."""
     p = parser or argparse.ArgumentParser(prog="luthien proxy", description=__doc__)
@@ -43,6 +57,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str = "info") -> None:
     """Serve the LiteLLM proxy with `config` until interrupted."""
     apply_offline_env()
+    use_litellm_database_env()
     os.environ["CONFIG_FILE_PATH"] = os.path.abspath(config)
     from litellm.proxy.proxy_server import app  # heavy import, after the env is set
 

@@ -133,7 +133,6 @@ def child_specs(
             health_url=f"{control_plane_url}/health",
         )
     )
-    litellm_database = os.environ.get("LITELLM_DATABASE_URL") or None
     specs.append(
         ChildSpec(
             name="litellm-proxy",
@@ -152,8 +151,6 @@ def child_specs(
                 "LITELLM_MASTER_KEY": keys.master_key,
                 "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
                 "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
-                # LiteLLM reads DATABASE_URL as its own (Prisma) database; ours must not leak into it.
-                "DATABASE_URL": litellm_database,
             },
             health_url=f"http://{local}:{options.proxy_port}/health/liveliness",
             startup_timeout=120.0,

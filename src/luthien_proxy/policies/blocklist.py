@@ -1,0 +1,45 @@
+"""`RequestBlocklistPolicy`: refuses requests whose messages match a pattern — cheap, certain cases."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection
+
+
+def _message_text(data: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for message in data.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(
+                p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+            )
+    return "\n".join(parts)
+
+
+class RequestBlocklistPolicy(LuthienPolicy):
+    """Rejects, before the model is called, any request whose message text matches one of `patterns`."""
+
+    def __init__(
+        self, patterns: list[str], message: str = "request blocked by policy", status_code: int = 403
+    ) -> None:
+        if not isinstance(patterns, list) or not patterns:
+            raise ValueError("patterns must be a non-empty list of regular expressions")
+        if not 400 <= status_code < 500:
+            raise ValueError(f"status_code must be a 4xx status, got {status_code}")
+        try:
+            self.patterns = [re.compile(p) for p in patterns]
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        self.message = message
+        self.status_code = status_code
+
+    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
+        text = _message_text(data)
+        if any(pattern.search(text) for pattern in self.patterns):
+            raise PolicyRejection(self.message, self.status_code)
+        return None

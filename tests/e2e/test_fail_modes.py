@@ -1,0 +1,131 @@
+"""Fail closed (default) and fail open, with the real control plane stopped before or during a call."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+import pytest
+
+from luthien_proxy.stack.processes import start_demo_upstream, stop
+from tests.e2e.stack import REPO
+from tests.support.processes import ManagedProcess, free_port, luthien
+
+pytestmark = pytest.mark.e2e
+
+PROMPT = [{"role": "user", "content": "hello there"}]
+TOKEN = secrets.token_hex(16)
+KEY = f"sk-e2e-{secrets.token_hex(12)}"
+
+
+@dataclass
+class Pieces:
+    control_plane: ManagedProcess
+    proxy: ManagedProcess
+
+    def client(self) -> openai.OpenAI:
+        url = f"http://127.0.0.1:{self.proxy_port}/v1"
+        return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+
+    proxy_port: int = 0
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    process, url = start_demo_upstream(None, "--long-chunks", "80", "--long-delay-ms", "25")
+    try:
+        yield url
+    finally:
+        stop(process)
+
+
+def _control_plane(workdir: Path, port: int) -> ManagedProcess:
+    env = {
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "LUTHIEN_PROXY_TOKEN": TOKEN,
+        "LUTHIEN_POLICY_CONFIG": str(REPO / "config" / "all_caps.yaml"),
+    }
+    process = ManagedProcess(
+        luthien("control-plane", "--port", str(port)), env=env, cwd=workdir, log=workdir / f"cp-{port}.log"
+    )
+    try:
+        process.wait_http_ok(f"http://127.0.0.1:{port}/health")
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture
+def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Iterator[Pieces]:
+    cp_port, proxy_port = free_port(), free_port()
+    env = {
+        "LITELLM_MASTER_KEY": KEY,
+        "LUTHIEN_PROXY_TOKEN": TOKEN,
+        "LUTHIEN_CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}",
+        "LUTHIEN_CONTROL_PLANE_TIMEOUT": "3",
+        "LUTHIEN_FAIL_MODE": request.param,
+        "LUTHIEN_DEMO_UPSTREAM_URL": upstream,
+    }
+    args = luthien(
+        "proxy", "--config", str(REPO / "config" / "litellm_config.yaml"), "--port", str(proxy_port)
+    )
+    with (
+        _control_plane(tmp_path, cp_port) as control_plane,
+        ManagedProcess(args, env=env, cwd=tmp_path, log=tmp_path / "proxy.log") as proxy,
+    ):
+        proxy.wait_http_ok(f"http://127.0.0.1:{proxy_port}/health/liveliness", timeout=120)
+        yield Pieces(control_plane, proxy, proxy_port)
+
+
+@pytest.mark.parametrize("pieces", ["closed"], indirect=True)
+def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pieces) -> None:
+    client = pieces.client()
+    policed = client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+    assert policed.choices[0].message.content == "YOU SAID: HELLO THERE"
+    pieces.control_plane.stop(signal.SIGKILL)
+    with pytest.raises(openai.APIStatusError) as plain:
+        client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+    received: list[str] = []
+    with pytest.raises(openai.APIError) as streamed:
+        for chunk in client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True):  # type: ignore[arg-type]
+            received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+    assert plain.value.status_code in (502, 503)
+    assert "fail-closed" in str(plain.value)
+    assert "fail-closed" in str(streamed.value)
+    assert "".join(received) == "", "no unpoliced content may reach the client"
+
+
+@pytest.mark.parametrize("pieces", ["open"], indirect=True)
+def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
+    client = pieces.client()
+    assert client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content == (  # type: ignore[arg-type]
+        "YOU SAID: HELLO THERE"
+    )
+    pieces.control_plane.stop(signal.SIGKILL)
+    plain = client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+    streamed = client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)  # type: ignore[arg-type]
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)
+    assert plain.choices[0].message.content == "You said: hello there"
+    assert text == "You said: hello there"
+
+
+@pytest.mark.parametrize("pieces", ["closed"], indirect=True)
+def test_control_plane_dying_mid_stream_ends_it_with_an_error(pieces: Pieces) -> None:
+    stream = pieces.client().chat.completions.create(model="demo-long", messages=PROMPT, stream=True)  # type: ignore[arg-type]
+    received: list[str] = []
+    with pytest.raises(openai.APIError):
+        for chunk in stream:
+            text = chunk.choices[0].delta.content or "" if chunk.choices else ""
+            received.append(text)
+            if len([t for t in received if t]) == 3:
+                pieces.control_plane.stop(signal.SIGKILL)
+    text = "".join(received)
+    assert text.startswith("CHUNK 0"), text
+    assert text == text.upper(), "every byte the client got was policed"
+    assert "CHUNK 79" not in text, "the stream did not run to completion unpoliced"
