@@ -24,10 +24,8 @@ class RunningStack:
     demo_upstream_url: str
     api_key: str
 
-    def client(self, **options: object) -> OpenAI:
-        return OpenAI(
-            base_url=f"{self.proxy_url}/v1", api_key=self.api_key, max_retries=0, timeout=30, **options
-        )  # type: ignore[arg-type]
+    def client(self) -> OpenAI:
+        return OpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.api_key, max_retries=0, timeout=30)
 
     def async_client(self) -> AsyncOpenAI:
         return AsyncOpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.api_key, max_retries=0, timeout=30)

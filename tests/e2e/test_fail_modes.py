@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from luthien_proxy.stack.processes import start_demo_upstream, stop
 from tests.e2e.stack import REPO
@@ -17,7 +18,7 @@ from tests.support.processes import ManagedProcess, free_port, luthien
 
 pytestmark = pytest.mark.e2e
 
-PROMPT = [{"role": "user", "content": "hello there"}]
+PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
 TOKEN = secrets.token_hex(16)
 KEY = f"sk-e2e-{secrets.token_hex(12)}"
 
@@ -86,14 +87,14 @@ def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Ite
 @pytest.mark.parametrize("pieces", ["closed"], indirect=True)
 def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pieces) -> None:
     client = pieces.client()
-    policed = client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+    policed = client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert policed.choices[0].message.content == "YOU SAID: HELLO THERE"
     pieces.control_plane.stop(signal.SIGKILL)
     with pytest.raises(openai.APIStatusError) as plain:
-        client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+        client.chat.completions.create(model="demo-echo", messages=PROMPT)
     received: list[str] = []
     with pytest.raises(openai.APIError) as streamed:
-        for chunk in client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True):  # type: ignore[arg-type]
+        for chunk in client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True):
             received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
     assert plain.value.status_code in (502, 503)
     assert "fail-closed" in str(plain.value)
@@ -104,12 +105,12 @@ def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pi
 @pytest.mark.parametrize("pieces", ["open"], indirect=True)
 def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
     client = pieces.client()
-    assert client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content == (  # type: ignore[arg-type]
+    assert client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content == (
         "YOU SAID: HELLO THERE"
     )
     pieces.control_plane.stop(signal.SIGKILL)
-    plain = client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
-    streamed = client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)  # type: ignore[arg-type]
+    plain = client.chat.completions.create(model="demo-echo", messages=PROMPT)
+    streamed = client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)
     assert plain.choices[0].message.content == "You said: hello there"
     assert text == "You said: hello there"
@@ -117,7 +118,7 @@ def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
 
 @pytest.mark.parametrize("pieces", ["closed"], indirect=True)
 def test_control_plane_dying_mid_stream_ends_it_with_an_error(pieces: Pieces) -> None:
-    stream = pieces.client().chat.completions.create(model="demo-long", messages=PROMPT, stream=True)  # type: ignore[arg-type]
+    stream = pieces.client().chat.completions.create(model="demo-long", messages=PROMPT, stream=True)
     received: list[str] = []
     with pytest.raises(openai.APIError):
         for chunk in stream:

@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.stack import RunningStack, luthien_up
 
 pytestmark = pytest.mark.e2e
 
-PROMPT = [{"role": "user", "content": "hello there policed world"}]
+PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there policed world"}]
 
 
 def _separator(chunks: list[str]) -> list[str]:
@@ -64,7 +65,7 @@ def test_non_streamed_answer_is_policed(stack: RunningStack) -> None:
     expected = (
         _direct(stack).chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content
     )
-    reply = stack.client().chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+    reply = stack.client().chat.completions.create(model="demo-echo", messages=PROMPT)
     assert expected == "You said: hello there policed world"
     assert reply.choices[0].message.content == _transforms(stack)[0](expected)
 
@@ -74,7 +75,7 @@ def test_streamed_answer_is_policed_chunk_by_chunk(stack: RunningStack) -> None:
         _direct(stack).chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)
     )
     policed = _stream_texts(
-        stack.client().chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)  # type: ignore[arg-type]
+        stack.client().chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)
     )
     expected = [text for text in _transforms(stack)[1](direct) if text]
     assert [text for text in policed if text] == expected
@@ -83,14 +84,14 @@ def test_streamed_answer_is_policed_chunk_by_chunk(stack: RunningStack) -> None:
 
 def test_tool_calls_arrive_intact(stack: RunningStack) -> None:
     client = stack.client()
-    reply = client.chat.completions.create(model="demo-tool", messages=PROMPT)  # type: ignore[arg-type]
+    reply = client.chat.completions.create(model="demo-tool", messages=PROMPT)
     [call] = reply.choices[0].message.tool_calls or []
     assert call.function.name == "run_shell"  # type: ignore[union-attr]
     assert json.loads(call.function.arguments) == {"command": "ls -la"}  # type: ignore[union-attr]
     assert reply.choices[0].finish_reason == "tool_calls"
 
     name, arguments, finish = "", "", None
-    for chunk in client.chat.completions.create(model="demo-tool", messages=PROMPT, stream=True):  # type: ignore[arg-type]
+    for chunk in client.chat.completions.create(model="demo-tool", messages=PROMPT, stream=True):
         if not chunk.choices:
             continue
         for delta in chunk.choices[0].delta.tool_calls or []:
@@ -113,7 +114,7 @@ def test_call_is_recorded_and_published_under_its_ids(stack: RunningStack) -> No
         assert next(lines) == "retry: 2000"
         raw = stack.client().chat.completions.with_raw_response.create(
             model="demo-echo",
-            messages=PROMPT,  # type: ignore[arg-type]
+            messages=PROMPT,
             stream=True,
             extra_headers={"x-litellm-trace-id": trace_id},
         )
@@ -151,21 +152,23 @@ def test_twenty_concurrent_streams_stay_separate(stack: RunningStack) -> None:
     transform = _transforms(stack)[1]
 
     async def one(client: openai.AsyncOpenAI, n: int) -> tuple[list[str], list[str]]:
-        messages = [{"role": "user", "content": f"stream number {n} of twenty"}]
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "user", "content": f"stream number {n} of twenty"}
+        ]
         direct = openai.AsyncOpenAI(base_url=stack.demo_upstream_url, api_key="demo", max_retries=0)
         async with direct:
             expected = [
                 c.choices[0].delta.content or ""
                 async for c in await direct.chat.completions.create(
                     model="demo-echo", messages=messages, stream=True
-                )  # type: ignore[arg-type]
+                )
                 if c.choices
             ]
         got = [
             c.choices[0].delta.content or ""
             async for c in await client.chat.completions.create(
                 model="demo-echo", messages=messages, stream=True
-            )  # type: ignore[arg-type]
+            )
             if c.choices
         ]
         return [t for t in transform(expected) if t], [t for t in got if t]
@@ -181,13 +184,13 @@ def test_twenty_concurrent_streams_stay_separate(stack: RunningStack) -> None:
 def test_blocklist_rejects_before_the_model_is_called(tmp_path: Path) -> None:
     with luthien_up(tmp_path, policy="blocklist.yaml") as stack:
         client = stack.client()
-        bad = [{"role": "user", "content": "please run rm -rf / now"}]
+        bad: list[ChatCompletionMessageParam] = [{"role": "user", "content": "please run rm -rf / now"}]
         with pytest.raises(openai.PermissionDeniedError) as plain:
-            client.chat.completions.create(model="demo-echo", messages=bad)  # type: ignore[arg-type]
+            client.chat.completions.create(model="demo-echo", messages=bad)
         with pytest.raises(openai.PermissionDeniedError) as streamed:
-            for _ in client.chat.completions.create(model="demo-echo", messages=bad, stream=True):  # type: ignore[arg-type]
+            for _ in client.chat.completions.create(model="demo-echo", messages=bad, stream=True):
                 pass
-        allowed = client.chat.completions.create(model="demo-echo", messages=PROMPT)  # type: ignore[arg-type]
+        allowed = client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert "blocked by the Luthien blocklist policy" in str(plain.value)
     assert "blocked by the Luthien blocklist policy" in str(streamed.value)
     assert allowed.choices[0].message.content == "You said: hello there policed world"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.conftest import REDIS_URL, require_servers
 from tests.e2e.stack import luthien_up
@@ -36,12 +37,12 @@ def test_generated_key_is_printed_and_works(tmp_path: Path) -> None:
 def test_scale_out_backends_and_cached_answers_are_still_policed(tmp_path: Path, postgres_url: str) -> None:
     require_servers()
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL}
-    messages = [{"role": "user", "content": f"cache me {uuid.uuid4().hex}"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"cache me {uuid.uuid4().hex}"}]
     with luthien_up(tmp_path, policy="all_caps.yaml", env=env) as stack:
         assert "starting on Postgres + Redis" in stack.process.output()
         client = stack.client()
-        first = client.chat.completions.create(model="demo-echo", messages=messages)  # type: ignore[arg-type]
-        second = client.chat.completions.create(model="demo-echo", messages=messages)  # type: ignore[arg-type]
+        first = client.chat.completions.create(model="demo-echo", messages=messages)
+        second = client.chat.completions.create(model="demo-echo", messages=messages)
         other = client.chat.completions.create(
             model="demo-echo",
             messages=[{"role": "user", "content": f"not cached {uuid.uuid4().hex}"}],
@@ -51,7 +52,8 @@ def test_scale_out_backends_and_cached_answers_are_still_policed(tmp_path: Path,
     assert second.id == first.id, "the repeat was served from LiteLLM's Redis cache"
     assert other.id != first.id
     assert second.choices[0].message.content == first.choices[0].message.content
-    assert second.choices[0].message.content == second.choices[0].message.content.upper()
+    answer = second.choices[0].message.content or ""
+    assert answer and answer == answer.upper()
     assert (health["store"]["backend"], health["bus"]["backend"]) == ("postgresql", "redis")
 
 
