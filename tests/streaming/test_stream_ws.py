@@ -125,12 +125,11 @@ async def test_round_trip_through_each_policy(live: Live, policy: LuthienPolicy,
         result = await run_stream(address, "rt-call", WORDS)
         assert result.end == {"type": "END"}
         assert texts(result.chunks) == expected
-        await services.writer.flush()
-        [summary] = await services.store.latest("hook_result:async_post_call_streaming_hook", 1)
-    assert summary.jsonblob["original_text"] == "".join(WORDS)
-    assert summary.jsonblob["final_text"] == "".join(expected)
-    assert summary.jsonblob["status"] == "success"
-    assert summary.jsonblob["litellm_call_id"] == "rt-call"
+        summary = await _wait_for_summary(services, "rt-call")
+    assert summary["original_text"] == "".join(WORDS)
+    assert summary["final_text"] == "".join(expected)
+    assert summary["status"] == "success"
+    assert summary["litellm_call_id"] == "rt-call"
 
 
 async def test_output_flows_while_input_is_still_arriving(live: Live) -> None:
@@ -158,9 +157,8 @@ async def test_fifty_concurrent_streams_do_not_cross(live: Live) -> None:
         )
         for n, result in enumerate(results):
             assert result.text == "".join(f"S{n}-{k} " for k in range(20))
-        await services.writer.flush()
-        summaries = await services.store.latest("hook_result:async_post_call_streaming_hook", 100)
-    assert {s.jsonblob["litellm_call_id"]: s.jsonblob["final_text"] for s in summaries} == {
+        summaries = [await _wait_for_summary(services, f"cc-{n}") for n in range(50)]
+    assert {s["litellm_call_id"]: s["final_text"] for s in summaries} == {
         f"cc-{n}": "".join(f"S{n}-{k} " for k in range(20)) for n in range(50)
     }
 
@@ -199,7 +197,7 @@ async def _collect_until_completed(subscription: Any) -> list[dict[str, Any]]:
 async def test_chunk_debug_records_are_written(live: Live) -> None:
     async with live(AllCapsPolicy()) as (address, services):
         await run_stream(address, "rec-call", WORDS)
-        await services.writer.flush()
+        await _wait_for_summary(services, "rec-call")
         records = await services.store.by_call_id("rec-call")
     kinds = [r.debug_type_identifier for r in records]
     assert kinds.count("stream:original_chunk") == 5
@@ -229,10 +227,9 @@ async def test_policy_failure_ends_with_error_and_clears_keys(live: Live) -> Non
         assert "FailingPolicy failed: RuntimeError: judge exploded" in result.end["error"]
         assert texts(result.chunks) == WORDS[:2]
         await _wait_until_cleared(services, "boom")
-        await services.writer.flush()
-        [summary] = await services.store.latest("hook_result:async_post_call_streaming_hook", 1)
-    assert summary.jsonblob["status"] == "error"
-    assert "judge exploded" in summary.jsonblob["error"]
+        summary = await _wait_for_summary(services, "boom")
+    assert summary["status"] == "error"
+    assert "judge exploded" in summary["error"]
 
 
 async def test_policy_rejection_sends_reject_with_its_status(live: Live) -> None:

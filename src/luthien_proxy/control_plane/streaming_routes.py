@@ -183,16 +183,19 @@ async def _send_final(websocket: WebSocket, frame: dict[str, Any], receiver: asy
     """Send ERROR/REJECT, then let the proxy finish sending and close first.
 
     Closing while the proxy is still sending chunks can reset the connection and lose the frame just
-    sent, so keep reading (and discarding) until the proxy closes, for a bounded time.
+    sent, so unless the proxy already ended its input, keep reading (and discarding) until it
+    closes, for a bounded time.
     """
+    proxy_still_sending = not receiver.done()
     receiver.cancel()
     with contextlib.suppress(BaseException):
         await receiver
     with contextlib.suppress(Exception):
         await websocket.send_bytes(orjson.dumps(frame))
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
+        if proxy_still_sending:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                while (await websocket.receive())["type"] != "websocket.disconnect":
+                    pass
     return INTERNAL_ERROR
 
 
