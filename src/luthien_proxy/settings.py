@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 
 DEFAULT_DATA_DIR = Path(".luthien")
 DEFAULT_POLICY_CONFIG = Path("config/luthien_config.yaml")
+DEFAULT_MODEL_CONFIG = Path("config/litellm_config.yaml")
 
 FailMode = Literal["closed", "open"]
 T = TypeVar("T")
@@ -48,6 +49,10 @@ class Settings:
     proxy_token: str | None
     control_plane_url: str
     control_plane_timeout_seconds: float
+    client_key: str | None
+    model_config: Path
+    model_config_explicit: bool
+    upstream_timeout_seconds: float
     fail_mode: FailMode
     log_level: str
 
@@ -80,6 +85,10 @@ class Settings:
             proxy_token=env.get("LUTHIEN_PROXY_TOKEN") or None,
             control_plane_url=_http_url(env, "LUTHIEN_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),
             control_plane_timeout_seconds=_positive_float(env, "LUTHIEN_CONTROL_PLANE_TIMEOUT", 10.0),
+            client_key=env.get("LITELLM_MASTER_KEY") or None,
+            model_config=Path(env.get("LUTHIEN_MODEL_CONFIG") or DEFAULT_MODEL_CONFIG),
+            model_config_explicit=bool(env.get("LUTHIEN_MODEL_CONFIG")),
+            upstream_timeout_seconds=_positive_float(env, "LUTHIEN_UPSTREAM_TIMEOUT_SECONDS", 600.0),
             fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
             log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
         )

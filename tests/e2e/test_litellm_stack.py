@@ -201,3 +201,15 @@ def test_missing_key_is_a_clean_401(stack: RunningStack) -> None:
         f"{stack.proxy_url}/v1/chat/completions", json={"model": "demo-echo", "messages": PROMPT}
     )
     assert response.status_code == 401
+
+
+def test_native_door_answers_like_the_litellm_door(stack: RunningStack) -> None:
+    native = openai.OpenAI(base_url=f"{stack.control_plane_url}/v1", api_key=stack.api_key, max_retries=0)
+    via_litellm = stack.client().chat.completions.create(model="demo-echo", messages=PROMPT)
+    via_native = native.chat.completions.create(model="demo-echo", messages=PROMPT)
+    streamed = _stream_texts(native.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True))
+    direct = _stream_texts(
+        _direct(stack).chat.completions.create(model="demo-echo", messages=PROMPT, stream=True)
+    )
+    assert via_native.choices[0].message.content == via_litellm.choices[0].message.content
+    assert [t for t in streamed if t] == [t for t in _transforms(stack)[1](direct) if t]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def test_generated_key_is_printed_and_works(tmp_path: Path) -> None:
     with luthien_up(tmp_path, policy="all_caps.yaml", env={"LITELLM_MASTER_KEY": ""}) as stack:
         output = stack.process.output()
-        match = re.search(r"API key\s+(sk-luthien-\S+)", output)
+        match = re.search(r"API key \(both\)\s+(sk-luthien-\S+)", output)
         assert match, output
         assert "generated for this run" in output
         client = openai.OpenAI(base_url=f"{stack.proxy_url}/v1", api_key=match.group(1), max_retries=0)

@@ -13,17 +13,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from luthien_proxy import __version__
+from luthien_proxy import __version__, ui
 from luthien_proxy.control_plane import (
     conversation_routes,
     debug_routes,
     health_routes,
     hooks_routes,
+    native_routes,
     streaming_routes,
 )
 from luthien_proxy.control_plane.errors import install_error_handlers
 from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
 from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.native.chat import NativeChat
 from luthien_proxy.settings import Settings
 
 
@@ -51,11 +53,14 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(conversation_routes.router)
     app.include_router(debug_routes.router)
     app.include_router(streaming_routes.router)
+    app.include_router(ui.router)
+    app.include_router(native_routes.router)
     return app
 
 
 def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
     """Expose the backends on `app.state`, where request handlers find them."""
     app.state.services = services
+    app.state.native_chat = NativeChat(services, services.upstreams, services.model_routes)
     app.state.store = services.store
     app.state.bus = services.bus

@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 
 from luthien_proxy.events import ConversationEvents, EventBus, InProcessBus, RedisBus
+from luthien_proxy.native.model_map import ModelConfigError, ModelRoute, load_model_routes
+from luthien_proxy.native.upstream import UpstreamClient
 from luthien_proxy.pipeline import CallRecorder, HookPipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
 from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
@@ -37,6 +39,8 @@ class ControlPlaneServices:
     policy: LuthienPolicy
     recorder: CallRecorder
     hooks: HookPipeline
+    model_routes: dict[str, ModelRoute]
+    upstreams: UpstreamClient
 
     @classmethod
     async def open(cls, settings: Settings, policy: LuthienPolicy | None = None) -> ControlPlaneServices:
@@ -45,6 +49,10 @@ class ControlPlaneServices:
                 policy = load_policy(settings.policy_config, required=settings.policy_config_explicit)
             except PolicyConfigError as exc:
                 raise StartupError(str(exc)) from None
+        try:
+            model_routes = load_model_routes(settings.model_config, required=settings.model_config_explicit)
+        except ModelConfigError as exc:
+            raise StartupError(str(exc)) from None
         redis = RedisClientManager()
         try:
             store = await DebugLogStore.open(settings.database_url)
@@ -85,6 +93,8 @@ class ControlPlaneServices:
             policy=policy,
             recorder=recorder,
             hooks=HookPipeline(policy, recorder),
+            model_routes=model_routes,
+            upstreams=UpstreamClient(settings.upstream_timeout_seconds),
         )
 
     closed: bool = False
@@ -94,6 +104,7 @@ class ControlPlaneServices:
         if self.closed:
             return
         self.closed = True
+        await self.upstreams.close()
         await self.stream_context.close()
         await self.writer.close()
         await self.bus.close()

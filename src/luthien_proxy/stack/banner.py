@@ -24,7 +24,8 @@ def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:
 Luthien is up. Policy: {settings.policy_config if settings.policy_config_explicit else "NoOpPolicy (default)"}
 
   OpenAI API (LiteLLM proxy)   {proxy}
-  API key                      {keys.master_key}
+  OpenAI API (native, faster)  {control_plane}/v1   (OpenAI-compatible models only)
+  API key (both)               {keys.master_key}
                                ({key_note})
   Control plane                {control_plane}   (health: {control_plane}/health)
   Live view and history        {control_plane}/ui

@@ -96,6 +96,9 @@ def child_specs(
     control_plane_url = f"http://{local}:{options.control_plane_port}"
     common: dict[str, str | None] = {
         "LUTHIEN_PROXY_TOKEN": keys.proxy_token,
+        "LITELLM_MASTER_KEY": keys.master_key,
+        "LUTHIEN_MODEL_CONFIG": str(litellm_config),
+        "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
         "LUTHIEN_POLICY_CONFIG": str(settings.policy_config.resolve())
         if settings.policy_config_explicit
         else "",
@@ -148,9 +151,7 @@ def child_specs(
             ],
             env={
                 **common,
-                "LITELLM_MASTER_KEY": keys.master_key,
                 "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
-                "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
             },
             health_url=f"http://{local}:{options.proxy_port}/health/liveliness",
             startup_timeout=120.0,

@@ -111,7 +111,7 @@ class PolicyStream:
             await _close(output)
 
     async def _observe(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-        async for chunk in chunks:
+        async for chunk in _attributed(chunks):
             index = self.ctx.chunks_received
             self.ctx.chunks_received += 1
             self.original_parts.append(chunk_text(chunk))
@@ -139,6 +139,21 @@ class PolicyStream:
             self.recorder.record(SUMMARY_TYPE, self.ids, summary)
         finally:
             await self.context.clear(self.call_id)
+
+
+async def _attributed(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """The input chunks, with any failure of the source reported as the upstream's, not the policy's."""
+    iterator = aiter(chunks)
+    while True:
+        try:
+            chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except StreamAborted:
+            raise
+        except Exception as exc:
+            raise UpstreamFailed(f"upstream stream failed: {exc}") from exc
+        yield chunk
 
 
 async def _close(generator: Any) -> None:

@@ -1,0 +1,236 @@
+"""`NativeChat`: a chat completion served by the control plane itself, through the same pipeline.
+
+Non-streamed: pre-call hook → upstream (moderation alongside) → post-call success hook, each
+recorded and published exactly as for a call through LiteLLM. Streamed: pre-call hook, then the
+upstream chunks run through `PolicyStream`, the transport the WebSocket route uses too. Nothing is
+sent to the client until the policy has produced its first output, so a refusal or failure before
+that is a proper HTTP error; after it, the stream ends with an error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.native.model_map import ModelRoute
+from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
+from luthien_proxy.streaming.policy_stream import (
+    ClientGone,
+    PolicyStream,
+    StreamAborted,
+    StreamRejected,
+    UpstreamFailed,
+)
+
+logger = logging.getLogger(__name__)
+
+_IDS = ("litellm_call_id", "litellm_trace_id")
+_DONE = b"data: [DONE]\n\n"
+
+
+class ChatError(Exception):
+    """What the client gets instead of an answer: an OpenAI-style error with `status_code`."""
+
+    def __init__(self, status_code: int, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.kind = kind
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {"message": self.message, "type": self.kind, "param": None, "code": self.status_code}
+        }
+
+
+@dataclass(frozen=True)
+class CallIds:
+    call_id: str
+    trace_id: str | None
+
+    @classmethod
+    def new(cls, trace_id: str | None) -> CallIds:
+        return cls(str(uuid.uuid4()), trace_id or None)
+
+
+def _error_frame(error: ChatError) -> bytes:
+    return b"data: " + orjson.dumps(error.body()) + b"\n\n"
+
+
+class NativeChat:
+    """Serves chat completions for the models in `routes`, policed by `services`' pipeline."""
+
+    def __init__(
+        self, services: ControlPlaneServices, upstreams: UpstreamClient, routes: dict[str, ModelRoute]
+    ) -> None:
+        self.services = services
+        self.upstreams = upstreams
+        self.routes = routes
+
+    def route_for(self, model: str) -> ModelRoute:
+        route = self.routes.get(model)
+        if route is None:
+            served = ", ".join(sorted(self.routes)) or "none"
+            raise ChatError(
+                404, f"model {model!r} is not served by this front door (served: {served})", "model_not_found"
+            )
+        return route
+
+    async def _hook(self, hook: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run a hook; a rejection or (fail-closed) a policy failure becomes a `ChatError`."""
+        try:
+            outcome = await self.services.hooks.run(hook, payload)
+        except Exception as exc:
+            if self.services.settings.fail_mode == "open":
+                logger.warning("policy failed in %s, passing the original (fail-open): %r", hook, exc)
+                return payload
+            raise ChatError(
+                500, f"policy failed in {hook}: {type(exc).__name__}: {exc}", "policy_error"
+            ) from exc
+        if outcome.rejection is not None:
+            rejection = outcome.rejection
+            raise ChatError(rejection.status_code, rejection.message, "policy_rejection")
+        assert outcome.result is not None
+        return outcome.result
+
+    async def _request(self, body: dict[str, Any], ids: CallIds) -> tuple[dict[str, Any], ModelRoute]:
+        """The pre-call hook; returns the (possibly rewritten) request and where it goes."""
+        data = {**body, "litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
+        envelope = {
+            "litellm_call_id": ids.call_id,
+            "litellm_trace_id": ids.trace_id,
+            "call_type": "acompletion",
+        }
+        result = await self._hook("async_pre_call_hook", {**envelope, "data": data})
+        rewritten = result.get("data")
+        if isinstance(rewritten, dict):
+            data = rewritten
+        return data, self.route_for(str(data.get("model")))
+
+    def _upstream_body(self, data: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
+        body = {key: value for key, value in data.items() if key not in _IDS}
+        body["model"] = route.upstream_model
+        return body
+
+    async def _failed(self, data: dict[str, Any], ids: CallIds, error: ChatError) -> ChatError:
+        payload = {
+            "litellm_call_id": ids.call_id,
+            "litellm_trace_id": ids.trace_id,
+            "request_data": data,
+            "original_exception": error.message,
+        }
+        with contextlib.suppress(Exception):
+            await self.services.hooks.run("async_post_call_failure_hook", payload)
+        return error
+
+    async def _moderate(self, data: dict[str, Any], ids: CallIds) -> None:
+        await self._hook(
+            "async_moderation_hook",
+            {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id, "data": data},
+        )
+
+    async def complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
+        """A policed non-streamed completion; raises `ChatError` for anything but success."""
+        data, route = await self._request(body, ids)
+        moderation = asyncio.create_task(self._moderate(data, ids))
+        try:
+            response = await self.upstreams.complete(route, self._upstream_body(data, route))
+        except UpstreamError as exc:
+            moderation.cancel()
+            raise await self._failed(
+                data, ids, ChatError(exc.status_code, exc.message, "upstream_error")
+            ) from None
+        await moderation
+        envelope = {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
+        result = await self._hook(
+            "async_post_call_success_hook", {**envelope, "data": data, "response": response}
+        )
+        final = result.get("response")
+        return final if isinstance(final, dict) else response
+
+    async def stream(self, body: dict[str, Any], ids: CallIds) -> AsyncIterator[bytes]:
+        """SSE frames of a policed stream; raises `ChatError` if it fails before the first frame."""
+        data, route = await self._request(body, ids)
+        await self._moderate(data, ids)
+        frames: asyncio.Queue[bytes | ChatError | None] = asyncio.Queue(maxsize=64)
+        runner = asyncio.create_task(self._run_stream(data, route, ids, frames))
+        first = await frames.get()
+        if isinstance(first, ChatError):
+            await runner
+            raise first
+        return self._relay(first, frames, runner)
+
+    async def _relay(
+        self, first: bytes | None, frames: asyncio.Queue[bytes | ChatError | None], runner: asyncio.Task[None]
+    ) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            item: bytes | ChatError | None = first
+            while item is not None:
+                # The last frame counts as delivered as soon as it is handed over: a client may
+                # hang up right after `[DONE]`, and that is not an interrupted stream.
+                finished = item is _DONE or isinstance(item, ChatError)
+                yield _error_frame(item) if isinstance(item, ChatError) else item
+                if finished:
+                    break
+                item = await frames.get()
+        finally:
+            # Only a client that went away mid-stream cancels the runner; otherwise it is
+            # recording the summary and must be let finish.
+            if not finished and not runner.done():
+                runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+    async def _run_stream(
+        self,
+        data: dict[str, Any],
+        route: ModelRoute,
+        ids: CallIds,
+        frames: asyncio.Queue[bytes | ChatError | None],
+    ) -> None:
+        services = self.services
+        stream = PolicyStream(
+            services.policy, services.recorder, services.stream_context, stream_id=ids.call_id, request=data
+        )
+
+        async def send(encoded: bytes) -> None:
+            await frames.put(b"data: " + encoded + b"\n\n")
+
+        status, error = "success", None
+        try:
+            async with self.upstreams.stream(route, self._upstream_body(data, route)) as chunks:
+                await stream.run(chunks, send)
+            await frames.put(_DONE)
+        except UpstreamError as exc:
+            status, error = "upstream_error", exc.message
+            await frames.put(
+                await self._failed(data, ids, ChatError(exc.status_code, exc.message, "upstream_error"))
+            )
+        except asyncio.CancelledError:
+            status, error = "disconnected", "the client went away before the stream ended"
+            raise
+        except ClientGone as exc:
+            status, error = "disconnected", exc.reason
+        except StreamRejected as exc:
+            status, error = "rejected", exc.reason
+            await frames.put(ChatError(exc.status_code, exc.reason, "policy_rejection"))
+        except UpstreamFailed as exc:
+            status, error = "upstream_error", exc.reason
+            await frames.put(ChatError(502, exc.reason, "upstream_error"))
+        except StreamAborted as exc:
+            status, error = "error", exc.reason
+            await frames.put(ChatError(500, exc.reason, "policy_error"))
+        finally:
+            try:
+                await asyncio.shield(stream.finish(status, error))
+            except Exception:
+                logger.exception("stream %s: recording the summary failed", ids.call_id)
