@@ -14,6 +14,7 @@ from luthien_proxy.native.model_map import ModelConfigError, ModelRoute, load_mo
 from luthien_proxy.native.upstream import UpstreamClient
 from luthien_proxy.pipeline import CallRecorder, HookPipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
+from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.settings import Settings
 from luthien_proxy.storage import DebugLogStore, DebugLogWriter, StoreUnavailable
@@ -35,6 +36,7 @@ class ControlPlaneServices:
     writer: DebugLogWriter
     bus: EventBus
     stream_context: StreamContextStore
+    policy_state: PolicyState
     redis: RedisClientManager
     policy: LuthienPolicy
     recorder: CallRecorder
@@ -68,8 +70,10 @@ class ControlPlaneServices:
                 await store.close()
                 raise StartupError(str(exc)) from None
             bus, stream_context = RedisBus(client), RedisStreamContext(client, ttl)
+            policy_state: PolicyState = RedisPolicyState(client)
         else:
             bus, stream_context = InProcessBus(), InProcessStreamContext(ttl)
+            policy_state = InProcessPolicyState()
         await bus.start()
         await stream_context.start()
         writer = DebugLogWriter(
@@ -89,10 +93,11 @@ class ControlPlaneServices:
             writer=writer,
             bus=bus,
             stream_context=stream_context,
+            policy_state=policy_state,
             redis=redis,
             policy=policy,
             recorder=recorder,
-            hooks=HookPipeline(policy, recorder),
+            hooks=HookPipeline(policy, recorder, policy_state),
             model_routes=model_routes,
             upstreams=UpstreamClient(settings.upstream_timeout_seconds),
         )

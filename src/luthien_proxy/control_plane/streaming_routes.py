@@ -130,6 +130,7 @@ async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
         services.stream_context,
         stream_id=stream_id,
         request=start["data"],
+        policy_state=services.policy_state,
     )
     await _serve_stream(websocket, stream, services)
 

@@ -199,7 +199,12 @@ class NativeChat:
     ) -> None:
         services = self.services
         stream = PolicyStream(
-            services.policy, services.recorder, services.stream_context, stream_id=ids.call_id, request=data
+            services.policy,
+            services.recorder,
+            services.stream_context,
+            stream_id=ids.call_id,
+            request=data,
+            policy_state=services.policy_state,
         )
 
         async def send(encoded: bytes) -> None:

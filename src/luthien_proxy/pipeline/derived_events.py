@@ -13,6 +13,8 @@ from luthien_proxy.events.model import EventType
 DerivedEvent = tuple[EventType, dict[str, Any]]
 
 STREAM_SUMMARY = "hook_result:async_post_call_streaming_hook"
+#: A judgement a policy recorded through `ctx.record_decision` (see policies.base).
+DECISION_TYPE = "policy_decision"
 
 
 def _request_summary(data: Any) -> dict[str, Any]:
@@ -30,6 +32,9 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     if debug_type in ("stream:original_chunk", "stream:final_chunk"):
         kind: EventType = "original_chunk" if debug_type == "stream:original_chunk" else "final_chunk"
         return [(kind, {"index": body.get("index"), "chunk": body.get("chunk")})]
+    if debug_type == DECISION_TYPE:
+        decision = body.get("decision")
+        return [("policy_decision", decision)] if isinstance(decision, dict) else []
     if debug_type == STREAM_SUMMARY:
         summary = {k: v for k, v in body.items() if k not in ("litellm_call_id", "litellm_trace_id")}
         return [("request_completed", {"streamed": True, **summary})]

@@ -16,6 +16,7 @@ from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact
 from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection
+from luthien_proxy.policy_state import PolicyState
 
 Payload = dict[str, Any]
 
@@ -92,9 +93,10 @@ HOOK_RUNNERS: dict[str, Runner] = {
 class HookPipeline:
     """The active policy plus the recorder: one hook call in, one outcome out."""
 
-    def __init__(self, policy: LuthienPolicy, recorder: CallRecorder) -> None:
+    def __init__(self, policy: LuthienPolicy, recorder: CallRecorder, policy_state: PolicyState) -> None:
         self.policy = policy
         self.recorder = recorder
+        self.policy_state = policy_state
         self.counters: Counter[str] = Counter()
 
     async def run(self, hook: str, raw_payload: Payload) -> HookOutcome:
@@ -102,7 +104,13 @@ class HookPipeline:
         runner = HOOK_RUNNERS[hook]
         payload = redact(raw_payload)
         ids = identity_of(payload)
-        ctx = CallContext(call_id=ids.call_id or "", trace_id=ids.trace_id, hook=hook)
+        ctx = CallContext(
+            call_id=ids.call_id or "",
+            trace_id=ids.trace_id,
+            hook=hook,
+            policy_state=self.policy_state,
+            _decisions=self.recorder.decision_sink(ids, hook),
+        )
         self.counters[hook] += 1
         self.recorder.record(f"hook:{hook}", ids, {"hook": hook, "payload": payload})
         started = time.perf_counter()

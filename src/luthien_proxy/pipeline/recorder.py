@@ -9,11 +9,12 @@ top level, where the indexes look.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from luthien_proxy.events import ConversationEvents
-from luthien_proxy.pipeline.derived_events import derive_events
+from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.storage import DebugLogWriter
 
@@ -37,3 +38,11 @@ class CallRecorder:
             hook = str(body.get("hook", ""))
             for kind, payload in derive_events(debug_type, body):
                 self.events.emit(kind, ids.call_id, ids.trace_id, hook, payload, timestamp=now)
+
+    def decision_sink(self, ids: CallIdentity, hook: str) -> Callable[[dict[str, Any]], None]:
+        """What a policy's `ctx.record_decision` calls for this call and hook."""
+
+        def record_decision(decision: dict[str, Any]) -> None:
+            self.record(DECISION_TYPE, ids, {"hook": hook, "decision": decision})
+
+        return record_decision

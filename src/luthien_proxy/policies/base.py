@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
+
 
 class PolicyRejection(Exception):
     """Raised by a policy to refuse a call; `message` reaches the client with `status_code`."""
@@ -20,13 +22,26 @@ class PolicyRejection(Exception):
         self.status_code = status_code
 
 
+DecisionSink = Callable[[dict[str, Any]], None]
+
+
+def _discard(decision: dict[str, Any]) -> None:
+    return None
+
+
 @dataclass
 class CallContext:
-    """What a policy knows about the call a hook belongs to."""
+    """What a policy knows about the call a hook belongs to, and where it keeps shared state."""
 
     call_id: str
     trace_id: str | None
     hook: str
+    policy_state: PolicyState = field(default_factory=InProcessPolicyState)
+    _decisions: DecisionSink = field(default=_discard, repr=False)
+
+    def record_decision(self, decision: dict[str, Any]) -> None:
+        """Record and publish a judgement (scores, action, evidence) as part of this call."""
+        self._decisions(decision)
 
 
 @dataclass
@@ -40,7 +55,13 @@ class StreamContext:
     chunks_received: int = 0
     chunks_sent: int = 0
     state: dict[str, Any] = field(default_factory=dict)
+    policy_state: PolicyState = field(default_factory=InProcessPolicyState)
     _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
+    _decisions: DecisionSink = field(default=_discard, repr=False)
+
+    def record_decision(self, decision: dict[str, Any]) -> None:
+        """Record and publish a judgement (scores, action, evidence) as part of this call."""
+        self._decisions(decision)
 
     async def accumulated_text(self) -> str:
         """The final (policed) text sent to the client so far in this call."""

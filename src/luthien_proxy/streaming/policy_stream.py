@@ -16,6 +16,7 @@ import orjson
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
 from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
 from luthien_proxy.policies.chunks import chunk_text
+from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
 
 STREAM_HOOK = "async_post_call_streaming_iterator_hook"
@@ -64,6 +65,7 @@ class PolicyStream:
         *,
         stream_id: str,
         request: dict[str, Any],
+        policy_state: PolicyState | None = None,
     ) -> None:
         request = redact(request)
         found = identity_of({"data": request})
@@ -79,7 +81,9 @@ class PolicyStream:
             call_id=self.call_id,
             trace_id=self.ids.trace_id,
             request=request,
+            policy_state=policy_state or InProcessPolicyState(),
             _read_text=lambda: context.get_text(self.call_id),
+            _decisions=recorder.decision_sink(self.ids, STREAM_HOOK),
         )
         recorder.record(
             f"hook:{STREAM_HOOK}", self.ids, {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": request}
