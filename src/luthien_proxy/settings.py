@@ -50,6 +50,8 @@ class Settings:
     control_plane_url: str
     control_plane_timeout_seconds: float
     client_key: str | None
+    admin_key: str | None
+    retention_days: float | None
     model_config: Path
     model_config_explicit: bool
     upstream_timeout_seconds: float
@@ -86,6 +88,12 @@ class Settings:
             control_plane_url=_http_url(env, "LUTHIEN_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),
             control_plane_timeout_seconds=_positive_float(env, "LUTHIEN_CONTROL_PLANE_TIMEOUT", 10.0),
             client_key=env.get("LITELLM_MASTER_KEY") or None,
+            admin_key=env.get("LUTHIEN_ADMIN_KEY") or None,
+            retention_days=(
+                _positive_float(env, "LUTHIEN_DEBUG_LOG_RETENTION_DAYS", 1.0)
+                if env.get("LUTHIEN_DEBUG_LOG_RETENTION_DAYS")
+                else None
+            ),
             model_config=Path(env.get("LUTHIEN_MODEL_CONFIG") or DEFAULT_MODEL_CONFIG),
             model_config_explicit=bool(env.get("LUTHIEN_MODEL_CONFIG")),
             upstream_timeout_seconds=_positive_float(env, "LUTHIEN_UPSTREAM_TIMEOUT_SECONDS", 600.0),

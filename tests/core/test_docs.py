@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_setting_is_in_env_example() -> None:
     source = (ROOT / "src/luthien_proxy/settings.py").read_text()
-    read = set(re.findall(r'"((?:LUTHIEN|DATABASE|REDIS)_[A-Z_]+)"', source))
+    read = set(re.findall(r'"((?:LUTHIEN|DATABASE|REDIS|LITELLM)_[A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert read, "no settings found; has settings.py moved?"
     assert read - documented == set(), "settings missing from .env.example"

@@ -98,3 +98,14 @@ def test_bad_start_is_one_clear_line(tmp_path: Path, args: list[str], fragment: 
     process.stop()
     assert code == 1
     assert output.strip().splitlines()[-1] == f"luthien: cannot start: {fragment}"
+
+
+def test_stack_keys_generate_an_admin_key_only_off_loopback() -> None:
+    from luthien_proxy.stack.up import stack_keys
+
+    local = stack_keys({}, "127.0.0.1")
+    exposed = stack_keys({}, "0.0.0.0")
+    chosen = stack_keys({"LUTHIEN_ADMIN_KEY": "mine", "LITELLM_MASTER_KEY": "sk-mine"}, "0.0.0.0")
+    assert local.admin_key is None and local.master_key.startswith("sk-luthien-")
+    assert exposed.admin_key and exposed.admin_key_generated
+    assert (chosen.admin_key, chosen.admin_key_generated, chosen.master_key) == ("mine", False, "sk-mine")

@@ -12,6 +12,7 @@ from luthien_proxy.cli import (
     demo_upstream_command,
     migrate_command,
     proxy_command,
+    prune_command,
     serve_command,
     up_command,
 )
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     proxy_command.register(commands)
     demo_upstream_command.register(commands)
     migrate_command.register(commands)
+    prune_command.register(commands)
     return parser
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from luthien_proxy import __version__, ui
 from luthien_proxy.control_plane import (
+    admin_auth,
     conversation_routes,
     debug_routes,
     health_routes,
@@ -22,6 +23,7 @@ from luthien_proxy.control_plane import (
     native_routes,
     streaming_routes,
 )
+from luthien_proxy.control_plane.admin_auth import require_admin, require_admin_page
 from luthien_proxy.control_plane.errors import install_error_handlers
 from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
 from luthien_proxy.control_plane.services import ControlPlaneServices
@@ -45,16 +47,19 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.state.sse_limiter = TokenBucketLimiter(
         settings.sse_rate_capacity, settings.sse_rate_refill_per_second
     )
+    install_error_handlers(app)
+    admin = [Depends(require_admin)]
+    app.include_router(health_routes.router)
+    app.include_router(admin_auth.router)
+    app.include_router(hooks_routes.router)
+    app.include_router(hooks_routes.read_router, dependencies=admin)
+    app.include_router(conversation_routes.router, dependencies=admin)
+    app.include_router(debug_routes.router, dependencies=admin)
+    app.include_router(streaming_routes.router)
+    app.include_router(ui.router, dependencies=[Depends(require_admin_page)])
+    app.include_router(native_routes.router)
     if services is not None:
         _attach(app, services)
-    install_error_handlers(app)
-    app.include_router(health_routes.router)
-    app.include_router(hooks_routes.router)
-    app.include_router(conversation_routes.router)
-    app.include_router(debug_routes.router)
-    app.include_router(streaming_routes.router)
-    app.include_router(ui.router)
-    app.include_router(native_routes.router)
     return app
 
 

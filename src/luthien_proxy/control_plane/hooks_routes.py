@@ -14,6 +14,8 @@ from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
 
 router = APIRouter(prefix="/api/hooks", tags=["hooks"])
+#: Read-only hook endpoints, mounted behind the admin key.
+read_router = APIRouter(prefix="/api/hooks", tags=["hooks"])
 
 DECISION_HEADER = "x-luthien-decision"
 
@@ -50,7 +52,7 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
     return JSONBody(outcome.result)
 
 
-@router.get("/counters")
+@read_router.get("/counters")
 async def hook_counters(services: Services) -> dict[str, Any]:
     """How many times each hook ran in this process, and how many calls were rejected."""
     return {"counters": dict(services.hooks.counters)}

@@ -18,6 +18,7 @@ from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisP
 from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.settings import Settings
 from luthien_proxy.storage import DebugLogStore, DebugLogWriter, StoreUnavailable
+from luthien_proxy.storage.retention import RetentionTask
 from luthien_proxy.streaming import InProcessStreamContext, RedisStreamContext, StreamContextStore
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ControlPlaneServices:
     hooks: HookPipeline
     model_routes: dict[str, ModelRoute]
     upstreams: UpstreamClient
+    retention: RetentionTask | None = None
 
     @classmethod
     async def open(cls, settings: Settings, policy: LuthienPolicy | None = None) -> ControlPlaneServices:
@@ -87,7 +89,11 @@ class ControlPlaneServices:
             bus.backend,
             type(policy).__name__,
         )
+        retention = RetentionTask(store, settings.retention_days) if settings.retention_days else None
+        if retention is not None:
+            retention.start()
         return cls(
+            retention=retention,
             settings=settings,
             store=store,
             writer=writer,
@@ -109,6 +115,8 @@ class ControlPlaneServices:
         if self.closed:
             return
         self.closed = True
+        if self.retention is not None:
+            await self.retention.close()
         await self.upstreams.close()
         await self.stream_context.close()
         await self.writer.close()

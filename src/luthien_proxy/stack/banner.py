@@ -20,6 +20,16 @@ def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:
         if keys.master_key_generated
         else ("from LITELLM_MASTER_KEY")
     )
+    admin_line = ""
+    if keys.admin_key:
+        origin = (
+            "generated because the stack is reachable from the network"
+            if keys.admin_key_generated
+            else ("from LUTHIEN_ADMIN_KEY")
+        )
+        admin_line = (
+            f"  Admin key (UI, read APIs)    {keys.admin_key}\n                               ({origin})\n"
+        )
     return f"""
 Luthien is up. Policy: {settings.policy_config if settings.policy_config_explicit else "NoOpPolicy (default)"}
 
@@ -29,7 +39,7 @@ Luthien is up. Policy: {settings.policy_config if settings.policy_config_explici
                                ({key_note})
   Control plane                {control_plane}   (health: {control_plane}/health)
   Live view and history        {control_plane}/ui
-
+{admin_line}
 Try it (pip install openai):
 
 python - <<'PY'

@@ -40,6 +40,8 @@ class StackKeys:
     master_key: str
     master_key_generated: bool
     proxy_token: str
+    admin_key: str | None
+    admin_key_generated: bool
 
 
 def _local(host: str) -> str:
@@ -47,12 +49,22 @@ def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def stack_keys(environ: dict[str, str]) -> StackKeys:
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def stack_keys(environ: dict[str, str], host: str) -> StackKeys:
+    """Keys from the environment; the missing ones generated (the admin key only off loopback,
+    where anyone on the network could otherwise read every prompt)."""
     master = environ.get("LITELLM_MASTER_KEY") or ""
+    admin = environ.get("LUTHIEN_ADMIN_KEY") or ""
+    generate_admin = not admin and not is_loopback(host)
     return StackKeys(
         master_key=master or f"sk-luthien-{secrets.token_urlsafe(24)}",
         master_key_generated=not master,
         proxy_token=environ.get("LUTHIEN_PROXY_TOKEN") or secrets.token_urlsafe(32),
+        admin_key=admin or (secrets.token_urlsafe(24) if generate_admin else None),
+        admin_key_generated=generate_admin,
     )
 
 
@@ -97,6 +109,7 @@ def child_specs(
     common: dict[str, str | None] = {
         "LUTHIEN_PROXY_TOKEN": keys.proxy_token,
         "LITELLM_MASTER_KEY": keys.master_key,
+        "LUTHIEN_ADMIN_KEY": keys.admin_key,
         "LUTHIEN_MODEL_CONFIG": str(litellm_config),
         "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
         "LUTHIEN_POLICY_CONFIG": str(settings.policy_config.resolve())
@@ -163,7 +176,7 @@ def child_specs(
 async def run_stack(settings: Settings, options: StackOptions) -> int:
     """Start the stack and supervise it; returns the process exit code."""
     settings = await preflight(settings, options)
-    keys = stack_keys(dict(os.environ))
+    keys = stack_keys(dict(os.environ), options.host)
     log_dir = DEFAULT_DATA_DIR / "logs"
     litellm_config = write_effective_config(options.litellm_config, DEFAULT_DATA_DIR, settings.redis_url)
     supervisor = Supervisor(child_specs(settings, options, keys, litellm_config), log_dir)
