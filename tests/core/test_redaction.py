@@ -34,3 +34,14 @@ def test_identity_found_at_top_level_in_request_or_metadata() -> None:
     ids = identity_of({"request_data": {"litellm_call_id": "c3", "litellm_trace_id": "t3"}})
     assert (ids.call_id, ids.trace_id) == ("c3", "t3")
     assert identity_of({"data": {"messages": []}}).call_id is None
+
+
+def test_token_named_headers_are_redacted_but_model_output_is_not() -> None:
+    payload = {
+        "data": {"proxy_server_request": {"headers": {"x-custom-token": "s3cr3t", "x-request-id": "r1"}}},
+        "response": {"choices": [{"logprobs": {"content": [{"token": "hello", "logprob": -0.1}]}}]},
+    }
+    cleaned = redact(payload)
+    headers = cleaned["data"]["proxy_server_request"]["headers"]
+    assert headers == {"x-custom-token": REDACTED, "x-request-id": "r1"}
+    assert cleaned["response"] == payload["response"]

@@ -70,5 +70,5 @@ def luthien_up(
             proxy_url=f"http://127.0.0.1:{proxy}",
             control_plane_url=f"http://127.0.0.1:{control_plane}",
             demo_upstream_url=f"http://127.0.0.1:{upstream}/v1",
-            api_key=key,
+            api_key=child_env["LITELLM_MASTER_KEY"] or key,
         )

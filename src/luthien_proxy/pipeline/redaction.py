@@ -1,7 +1,8 @@
 """Removes secrets from anything before it is stored, published or handed to a policy.
 
 Redaction is by key name, so message content is never altered: headers such as `Authorization`,
-LiteLLM's `secret_fields`, virtual keys (`user_api_key`, `token`) and any `*api_key` field.
+LiteLLM's `secret_fields`, virtual keys (`user_api_key`, `token`), and any field or header whose
+name ends in api_key, secret, password or token (`x-custom-token`, `access_token`).
 """
 
 from __future__ import annotations
@@ -28,18 +29,33 @@ _SECRET_KEYS = frozenset(
 )
 
 
+_SECRET_SUFFIXES = ("api_key", "api-key", "apikey", "secret", "password", "token")
+#: Model output is never redacted: a response is returned to the client after the policy runs,
+#: and output fields such as logprobs' `token` are content, not credentials.
+_MODEL_OUTPUT_KEYS = frozenset({"response"})
+
+
 def is_secret_key(key: str) -> bool:
     lowered = key.lower()
-    return lowered in _SECRET_KEYS or lowered.endswith(("api_key", "api-key", "_secret", "password"))
+    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
 
 
-def redact(value: Any) -> Any:
-    """A copy of `value` with every secret-named field's value replaced by `REDACTED`."""
+def redact(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a hook payload with every secret-named field's value replaced by `REDACTED`."""
+    return {
+        key: item if key in _MODEL_OUTPUT_KEYS else _redact_value(key, item) for key, item in payload.items()
+    }
+
+
+def _redact_value(key: Any, item: Any) -> Any:
+    if isinstance(key, str) and is_secret_key(key) and item:
+        return REDACTED
+    return _redact(item)
+
+
+def _redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            key: (REDACTED if isinstance(key, str) and is_secret_key(key) and item else redact(item))
-            for key, item in value.items()
-        }
+        return {key: _redact_value(key, item) for key, item in value.items()}
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [_redact(item) for item in value]
     return value
