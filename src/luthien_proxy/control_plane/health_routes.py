@@ -17,7 +17,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 async def health(services: Annotated[ControlPlaneServices, Depends(get_services)]) -> JSONBody:
-    """200 when the store and the bus both answer, 503 otherwise, with details either way."""
+    """200 when the store and the bus answer and the write queue has room; 503 otherwise, with details."""
     store: dict[str, object] = {"backend": services.store.backend, "ok": True}
     bus: dict[str, object] = {"ok": True, **services.bus.status()}
     try:
@@ -28,12 +28,14 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
         await services.bus.ping()
     except BusUnavailable as exc:
         bus.update(ok=False, error=str(exc))
-    healthy = bool(store["ok"] and bus["ok"])
+    queue = services.writer.status()
+    queue["full"] = queue["pending"] >= queue["capacity"]
+    healthy = bool(store["ok"] and bus["ok"]) and not queue["full"]
     body = {
         "status": "ok" if healthy else "degraded",
         "store": store,
         "bus": bus,
-        "write_queue": services.writer.status(),
+        "write_queue": queue,
         "stream_context": {
             "backend": services.stream_context.backend,
             "ttl_seconds": services.stream_context.ttl_seconds,

@@ -6,11 +6,13 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 
+import orjson
 from fastapi import HTTPException, Request
 from starlette.responses import StreamingResponse
 
 from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
 from luthien_proxy.events import BusUnavailable, EventBus, Subscription
+from luthien_proxy.events.bus import BusNotice
 
 
 def check_rate(request: Request) -> None:
@@ -50,7 +52,17 @@ async def _frames(
     try:
         yield b"retry: 2000\n: connected\n\n"
         while True:
-            message = await subscription.get(timeout=heartbeat)
-            yield b": heartbeat\n\n" if message is None else b"data: " + message + b"\n\n"
+            item = await subscription.next_item(timeout=heartbeat)
+            if item is None:
+                yield b": heartbeat\n\n"
+            elif isinstance(item, BusNotice):
+                yield (
+                    f"event: {item.kind}\n".encode()
+                    + b"data: "
+                    + orjson.dumps({"detail": item.detail})
+                    + b"\n\n"
+                )
+            else:
+                yield b"data: " + item + b"\n\n"
     finally:
         await stack.aclose()

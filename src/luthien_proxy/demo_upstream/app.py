@@ -14,6 +14,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from luthien_proxy.demo_upstream import responses as r
+from luthien_proxy.demo_upstream import scripted
+from luthien_proxy.demo_upstream.protocol_models import PROTOCOL_MODELS
 
 MODELS = ("demo-echo", "demo-long", "demo-tool", "demo-error")
 MAX_CHUNKS = 100_000
@@ -72,12 +74,16 @@ def _with_usage(
 def create_app(defaults: DemoDefaults | None = None) -> Starlette:
     """Build the demo upstream ASGI app."""
     cfg = defaults or DemoDefaults()
+    alerts = scripted.AlertSink()
 
     async def health(_: Request) -> Response:
         return _json(b'{"status":"ok"}')
 
     async def models(_: Request) -> Response:
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "luthien-demo"} for m in MODELS]
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "luthien-demo"}
+            for m in (*MODELS, *PROTOCOL_MODELS)
+        ]
         return _json(orjson.dumps({"object": "list", "data": data}))
 
     async def chat_completions(request: Request) -> Response:
@@ -100,6 +106,14 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
             status = int(_num_field(payload, "demo_status", 500, 400, 599))
             return _error(f"demo-error: simulated upstream failure ({status})", status, "server_error")
 
+        scripted_text = scripted.text_reply(str(model), messages)
+        found = scripted.scripted_call(payload, messages) if model == "demo-tool" else None
+        if found is not None:
+            _, behaviour, scripted_id = found
+            if not stream:
+                return _json(scripted.scripted_completion("demo-tool", behaviour, scripted_id, prompt))
+            return _stream(scripted.scripted_frames(r.ChunkWriter("demo-tool"), behaviour, scripted_id))
+
         if model == "demo-tool":
             call_id = "call_demo_1"
             if not stream:
@@ -113,7 +127,9 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
                 _with_usage(frames, writer, prompt, completion_tokens) if include_usage else frames
             )
 
-        if model == "demo-echo":
+        if scripted_text is not None:
+            pieces, delay_s = r.words(scripted_text), 0.0
+        elif model == "demo-echo":
             pieces, delay_s = r.words(r.echo_text(messages)), 0.0
         elif model == "demo-long":
             chunks = int(_num_field(payload, "demo_chunks", cfg.long_chunks, 1, MAX_CHUNKS))
@@ -126,8 +142,8 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
 
         text = "".join(pieces)
         if not stream:
-            return _json(r.completion(model, content=text, prompt=prompt))
-        writer = r.ChunkWriter(model)
+            return _json(r.completion(str(model), content=text, prompt=prompt))
+        writer = r.ChunkWriter(str(model))
         frames = r.text_frames(writer, pieces)
         if include_usage:
             frames = _with_usage(frames, writer, prompt, r.count_tokens(text))
@@ -138,5 +154,11 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
         Route("/v1/models", models, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/chat/completions", chat_completions, methods=["POST"]),
+        Route("/alerts", alerts.receive, methods=["POST"]),
+        Route("/alerts", alerts.listing, methods=["GET"]),
+        Route("/alerts/fail", alerts.fail, methods=["POST"]),
+        Route("/v1/alerts", alerts.receive, methods=["POST"]),
+        Route("/v1/alerts", alerts.listing, methods=["GET"]),
+        Route("/v1/alerts/fail", alerts.fail, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -8,9 +8,9 @@ message is dropped and counted, so a stalled client cannot grow memory without l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 DEFAULT_SUBSCRIBER_QUEUE = 1000
 
@@ -19,32 +19,43 @@ class BusUnavailable(RuntimeError):
     """The event bus backend could not be reached."""
 
 
+@dataclass(frozen=True)
+class BusNotice:
+    """Not an event but news about the subscription itself: the backend failed or came back."""
+
+    kind: Literal["bus_error", "bus_recovered"]
+    detail: str
+
+
 class Subscription:
     """Messages (raw JSON bytes) for one subscriber, oldest dropped first on overflow."""
 
     def __init__(self, maxsize: int = DEFAULT_SUBSCRIBER_QUEUE) -> None:
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=maxsize)
+        self._queue: asyncio.Queue[bytes | BusNotice] = asyncio.Queue(maxsize=maxsize)
         self.dropped = 0
 
-    def deliver(self, message: bytes) -> None:
+    def deliver(self, message: bytes | BusNotice) -> None:
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
         self._queue.put_nowait(message)
 
-    async def get(self, timeout: float | None = None) -> bytes | None:
-        """The next message, or None when `timeout` passes first."""
+    async def next_item(self, timeout: float | None = None) -> bytes | BusNotice | None:
+        """The next message or notice, or None when `timeout` passes first."""
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[bytes]:
+    async def get(self, timeout: float | None = None) -> bytes | None:
+        """The next message (notices skipped), or None when `timeout` passes first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
-            yield await self._queue.get()
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            item = await self.next_item(remaining)
+            if not isinstance(item, BusNotice):
+                return item
 
 
 class EventBus(Protocol):

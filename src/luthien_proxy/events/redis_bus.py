@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from luthien_proxy.events.bus import DEFAULT_SUBSCRIBER_QUEUE, BusUnavailable, Subscription
+from luthien_proxy.events.bus import DEFAULT_SUBSCRIBER_QUEUE, BusNotice, BusUnavailable, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             await pubsub.aclose()
             raise BusUnavailable(f"Redis subscribe failed: {exc}") from exc
-        reader = asyncio.create_task(_pump(pubsub, subscription), name="luthien-redis-subscriber")
+        reader = asyncio.create_task(_pump(pubsub, subscription, channels), name="luthien-redis-subscriber")
         try:
             yield subscription
         finally:
@@ -133,7 +133,28 @@ async def _await_confirmations(pubsub: Any, expected: int) -> None:
             confirmed += 1
 
 
-async def _pump(pubsub: Any, subscription: Subscription) -> None:
-    async for message in pubsub.listen():
-        if message["type"] == "message":
-            subscription.deliver(message["data"])
+async def _pump(pubsub: Any, subscription: Subscription, channels: tuple[str, ...]) -> None:
+    """Relay messages; when Redis fails, tell the subscriber, resubscribe with backoff, and say so."""
+    delay = 0.2
+    while True:
+        try:
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    subscription.deliver(message["data"])
+                    delay = 0.2
+            return
+        except (RedisError, OSError) as exc:
+            subscription.deliver(BusNotice("bus_error", f"live events interrupted: {exc}; reconnecting"))
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                try:
+                    await pubsub.reset()
+                    await pubsub.subscribe(*channels)
+                    await _await_confirmations(pubsub, len(channels))
+                    break
+                except (RedisError, OSError, BusUnavailable):
+                    continue
+            subscription.deliver(
+                BusNotice("bus_recovered", "live events resumed; events during the gap are missing")
+            )

@@ -7,6 +7,7 @@ the same bytes go to the client, the event and the debug record.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -18,6 +19,8 @@ from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
+
+logger = logging.getLogger(__name__)
 
 STREAM_HOOK = "async_post_call_streaming_iterator_hook"
 SUMMARY_TYPE = "hook_result:async_post_call_streaming_hook"
@@ -76,13 +79,14 @@ class PolicyStream:
         self.context = context
         self.started = time.perf_counter()
         self.original_parts: list[str] = []
+        self.final_parts: list[str] = []
         self.ctx = StreamContext(
             stream_id=stream_id,
             call_id=self.call_id,
             trace_id=self.ids.trace_id,
             request=request,
             policy_state=policy_state or InProcessPolicyState(),
-            _read_text=lambda: context.get_text(self.call_id),
+            _read_text=self.accumulated_text,
             _decisions=recorder.decision_sink(self.ids, STREAM_HOOK),
         )
         recorder.record(
@@ -97,7 +101,9 @@ class PolicyStream:
                 encoded = orjson.dumps(chunk)
                 index = self.ctx.chunks_sent
                 self.ctx.chunks_sent += 1
-                self.context.append(self.call_id, chunk_text(chunk))
+                text = chunk_text(chunk)
+                self.final_parts.append(text)
+                self.context.append(self.call_id, text)
                 self._record_chunk("final_chunk", index, encoded)
                 try:
                     await send(encoded)
@@ -126,10 +132,19 @@ class PolicyStream:
         payload = {"index": index, "chunk": orjson.Fragment(encoded)}
         self.recorder.record(f"stream:{kind}", self.ids, {"hook": STREAM_HOOK, **payload})
 
+    async def accumulated_text(self) -> str:
+        """The final text so far, from the stream context; from this process's copy if that fails
+        (Redis down must not break policing)."""
+        try:
+            return await self.context.get_text(self.call_id)
+        except Exception as exc:
+            logger.warning("stream context unavailable for %s, using the local copy: %s", self.call_id, exc)
+            return "".join(self.final_parts)
+
     async def finish(self, status: str, error: str | None = None) -> None:
         """Record the summary and `request_completed`, then clear the stream-context keys."""
         try:
-            final_text = await self.context.get_text(self.call_id)
+            final_text = await self.accumulated_text()
             summary = {
                 "hook": STREAM_HOOK,
                 "status": status,
@@ -142,7 +157,10 @@ class PolicyStream:
             }
             self.recorder.record(SUMMARY_TYPE, self.ids, summary)
         finally:
-            await self.context.clear(self.call_id)
+            try:
+                await self.context.clear(self.call_id)
+            except Exception as exc:  # the keys' TTL removes them later
+                logger.warning("clearing stream context for %s failed: %s", self.call_id, exc)
 
 
 async def _attributed(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:

@@ -174,6 +174,7 @@ export class CallRecord {
     this.callId = callId;
     this.traceId = traceId;
     this.view = null;
+    this.viewEvents = [];
     this.viewSequences = new Set();
     this.live = new Map();
   }
@@ -181,6 +182,7 @@ export class CallRecord {
   /** Adopt a snapshot: its CallView and the events it was built from. */
   setSnapshot(view, events) {
     this.view = view;
+    this.viewEvents = events;
     this.viewSequences = new Set(events.map((event) => event.sequence));
   }
 
@@ -202,6 +204,10 @@ export class CallRecord {
   /** The call's current state. */
   state() {
     const call = this.view ? fromView(this.view) : emptyCall(this.callId, this.traceId);
+    // The CallView leaves out a failure's message; its completion event has it.
+    for (const event of this.viewEvents) {
+      if (event.type === "request_completed" && event.payload?.error) call.error = event.payload.error;
+    }
     const pending = [...this.live.values()]
       .filter((event) => !this.viewSequences.has(event.sequence))
       .sort((a, b) => a.sequence - b.sequence);
