@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import SQLAlchemyError
 
 from luthien_proxy.control_plane.responses import JSONBody
+from luthien_proxy.storage import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(SQLAlchemyError)
-    async def database_unavailable(request: Request, exc: SQLAlchemyError) -> JSONBody:
+    @app.exception_handler(StoreUnavailable)
+    async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONBody:
         # Reads fail while the database is down; writes are queued and retried meanwhile.
-        logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
-        return JSONBody(
-            {"detail": f"the database is unavailable ({type(exc).__name__}); new records wait in the queue"},
-            status_code=503,
-        )
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONBody({"detail": f"{exc}; new records wait in the queue"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONBody:

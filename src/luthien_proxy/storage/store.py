@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 from sqlalchemy import case, desc, distinct, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from luthien_proxy.storage.migrations import migrate
 from luthien_proxy.storage.schema import call_id_expr, debug_logs, trace_id_expr
@@ -116,6 +117,19 @@ class DebugLogStore:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(f"{self.backend} database unreachable: {_reason(exc)}") from exc
 
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a read; a database that is down becomes `StoreUnavailable`."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _is_connectivity_error(exc):
+                raise StoreUnavailable(f"{self.backend} database unavailable: {_reason(exc)}") from exc
+            raise
+
     async def insert_many(self, records: Sequence[DebugRecord]) -> None:
         if not records:
             return
@@ -141,7 +155,7 @@ class DebugLogStore:
             .group_by(debug_logs.c.debug_type_identifier)
             .order_by(debug_logs.c.debug_type_identifier)
         )
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             result = await conn.execute(stmt)
             return [
                 {"debug_type_identifier": t, "count": n, "latest": _as_utc(latest).isoformat()}
@@ -161,11 +175,11 @@ class DebugLogStore:
 
     async def count(self, debug_type: str) -> int:
         stmt = select(func.count()).where(debug_logs.c.debug_type_identifier == debug_type)
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
     async def count_all(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             return int((await conn.execute(select(func.count()).select_from(debug_logs))).scalar_one())
 
     async def by_call_id(self, call_id: str) -> list[DebugRecord]:
@@ -204,7 +218,7 @@ class DebugLogStore:
             .order_by(desc("latest"))
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             {
@@ -233,7 +247,7 @@ class DebugLogStore:
             .order_by(desc("latest"))
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             {
@@ -260,7 +274,7 @@ class DebugLogStore:
         )
 
     async def _records(self, stmt: Any) -> list[DebugRecord]:
-        async with self.engine.connect() as conn:
+        async with self._reading() as conn:
             result = await conn.execute(stmt)
             return [
                 DebugRecord(
@@ -271,6 +285,11 @@ class DebugLogStore:
                 )
                 for row in result
             ]
+
+
+def _is_connectivity_error(exc: BaseException) -> bool:
+    # Drivers raise their own types when the server is gone (asyncpg's are not OSErrors).
+    return isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith("asyncpg")
 
 
 def _reason(exc: BaseException) -> str:
