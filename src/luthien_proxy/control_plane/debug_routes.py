@@ -35,7 +35,7 @@ async def latest_records(
 async def records_page(
     debug_type: str,
     services: Services,
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """One page of a type's records, newest first, with the total count."""

@@ -22,7 +22,15 @@ DECISION_HEADER = "x-luthien-decision"
 Services = Annotated[ControlPlaneServices, Depends(get_services)]
 
 
-@router.post("/{hook_name}", dependencies=[Depends(require_proxy_token)])
+_PAYLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+}
+
+
+@router.post("/{hook_name}", dependencies=[Depends(require_proxy_token)], openapi_extra=_PAYLOAD_SCHEMA)
 async def run_hook(hook_name: str, request: Request, services: Services) -> Response:
     """Record the payload, run the policy's handler, record the result, publish events.
 

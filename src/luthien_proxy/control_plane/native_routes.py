@@ -43,7 +43,28 @@ def _validate(body: dict[str, Any]) -> None:
         raise ChatError(400, "'stream' must be true or false", "invalid_request_error")
 
 
-@router.post("/chat/completions", response_model=None)
+_CHAT_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model", "messages"],
+                    "properties": {
+                        "model": {"type": "string"},
+                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "stream": {"type": "boolean"},
+                    },
+                    "additionalProperties": True,
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/chat/completions", response_model=None, openapi_extra=_CHAT_SCHEMA)
 async def chat_completions(request: Request) -> Response:
     """A chat completion through the active policy, streamed (SSE) or not."""
     chat: NativeChat = request.app.state.native_chat
