@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from playwright.async_api import (
-    BrowserContext,
+    Browser,
     ConsoleMessage,
     Dialog,
     Page,
     Playwright,
+    ViewportSize,
     async_playwright,
     expect,
 )
@@ -37,28 +38,32 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 
 
 class BrowserThread:
-    """One Chromium (with a fresh profile in `user_data_dir`) living in a background event loop."""
+    """One Chromium living in a background event loop; each tab gets its own fresh context.
 
-    def __init__(self, user_data_dir: Path) -> None:
+    Playwright starts Chromium on a new temporary profile (`--user-data-dir`) and removes it at
+    exit; a context per tab keeps cookies (such as an admin session) from leaking between tests.
+    """
+
+    def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="chromium", daemon=True)
         self._thread.start()
         self._playwright: Playwright | None = None
-        self._context: BrowserContext | None = None
-        self._submit(lambda: self._start(user_data_dir)).result(timeout=60)
+        self._browser: Browser | None = None
+        try:
+            self._submit(self._start).result(timeout=60)
+        except BaseException:
+            self.close()
+            raise
 
-    async def _start(self, user_data_dir: Path) -> None:
+    async def _start(self) -> None:
         self._playwright = await async_playwright().start()
-        self._context = await self._playwright.chromium.launch_persistent_context(
-            str(user_data_dir),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport=VIEWPORT,  # type: ignore[arg-type]
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
 
     def _submit(self, work: Callable[[], Awaitable[T]]) -> Future[T]:
@@ -73,11 +78,12 @@ class BrowserThread:
         return await asyncio.wrap_future(self._submit(work))
 
     async def new_page(self) -> BrowserPage:
-        """A fresh tab that records dialogs (dismissing them), page errors and console errors."""
-        assert self._context is not None
-        context = self._context
+        """A tab in a fresh context that records dialogs (dismissing them), page errors and console errors."""
+        assert self._browser is not None
+        browser = self._browser
 
         async def open_page() -> BrowserPage:
+            context = await browser.new_context(viewport=VIEWPORT)
             return BrowserPage(self, await context.new_page())
 
         return await self.run(open_page)
@@ -86,8 +92,8 @@ class BrowserThread:
         """Close the browser and stop the thread."""
 
         async def stop() -> None:
-            if self._context is not None:
-                await self._context.close()
+            if self._browser is not None:
+                await self._browser.close()
             if self._playwright is not None:
                 await self._playwright.stop()
 
@@ -137,7 +143,7 @@ class BrowserPage:
         await self.call(go)
 
     async def close(self) -> None:
-        await self.call(lambda page: page.close())
+        await self.call(lambda page: page.context.close())
 
 
 class RemoteAssertions:

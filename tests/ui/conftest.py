@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -20,18 +20,19 @@ from tests.support.live_server import serve_app
 from tests.ui.browser import CHROMIUM, BrowserPage, BrowserThread
 from tests.ui.traffic import UiTestPolicy
 
+UNFINISHED = ("pending", "started", "streaming")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserThread]:
+def browser() -> Iterator[BrowserThread]:
     """Headless Chromium with a fresh profile; fails under CI (skips locally) when it is not installed."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} not found; install Debian's chromium package to run the UI tests"
-        if REQUIRE_SERVICES or os.environ.get("CI") == "true":
+        if REQUIRE_SERVICES:  # LUTHIEN_REQUIRE_SERVICES=1 or CI=true
             pytest.fail(message)
         pytest.skip(message)
-    thread = BrowserThread(tmp_path_factory.mktemp("chromium-profile"))
+    thread = BrowserThread()
     yield thread
     thread.close()
 
@@ -61,6 +62,19 @@ class UiServer:
     async def flush(self) -> None:
         """Wait until every queued debug record is written, so snapshot APIs see it."""
         await self.services.writer.flush()
+
+    async def settled(self, *call_ids: str, timeout: float = 5.0) -> None:
+        """Wait until the snapshot API reports each call finished (a stream's summary is recorded
+        just after its END frame is sent, so the test can be ahead of it)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        for call_id in call_ids:
+            while True:
+                await self.flush()
+                found = await self.client.get("/api/hooks/conversation", params={"call_id": call_id})
+                if found.status_code == 200 and found.json()["call"]["status"] not in UNFINISHED:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, f"{call_id} did not finish: {found.text}"
+                await asyncio.sleep(0.02)
 
 
 def app_with_ui(services: ControlPlaneServices) -> FastAPI:
@@ -96,3 +110,13 @@ async def server(serve_ui: ServeUi) -> AsyncIterator[UiServer]:
     """The app with the UI and default settings."""
     async with serve_ui() as started:
         yield started
+
+
+@pytest.fixture
+async def ui_only() -> AsyncIterator[str]:
+    """Only the UI router on a real port (no backends: for what needs the pages and scripts alone);
+    yields the base URL."""
+    app = FastAPI()
+    app.include_router(ui.router)
+    async with serve_app(app) as address:
+        yield f"http://{address}"

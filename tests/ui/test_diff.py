@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from luthien_proxy import ui
-from tests.support.live_server import serve_app
 from tests.ui.browser import BrowserPage
 
 
 @pytest.fixture
-async def diff_page(tab: BrowserPage) -> AsyncIterator[BrowserPage]:
-    """A tab on a UI-only app (no backends needed: the diff is pure script)."""
-    app = FastAPI()
-    app.include_router(ui.router)
-    async with serve_app(app) as address:
-        await tab.goto(f"http://{address}/ui/conversation")
-        yield tab
+async def diff_page(ui_only: str, tab: BrowserPage) -> BrowserPage:
+    """A tab on a UI page, where diff.js can be imported."""
+    await tab.goto(f"{ui_only}/ui/conversation")
+    return tab
 
 
 async def diff(tab: BrowserPage, before: str, after: str) -> list[list[str]]:

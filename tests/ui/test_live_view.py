@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from playwright.async_api import Page
 
 from tests.ui.browser import BrowserPage
@@ -139,17 +142,49 @@ async def test_the_trace_view_follows_every_call_of_a_trace_live(server: UiServe
     await tab.expect("#snapshot-note").to_be_empty()
 
 
-async def test_a_rate_limited_live_view_retries_until_it_is_live(serve_ui: ServeUi, tab: BrowserPage) -> None:
-    async with serve_ui(sse_rate_capacity=1, sse_rate_refill_per_second=1.0) as server:
-        call_id = "limited-call-1"
-        # Take the only token, so the page's first subscription is refused with 429.
-        stream_url = f"/api/hooks/conversation/stream?call_id={call_id}"
-        async with server.client.stream("GET", stream_url) as taken:
-            assert taken.status_code == 200
-        await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
-        await tab.expect("#connection").to_have_attribute("data-state", "retrying")
-        await tab.expect("#connection").to_have_text("live", timeout=10_000)
-        await plain_call(server.client, call_id, "limited-trace", "hello", "a fox")
-        await tab.expect(FINAL_TEXT).to_have_text("a cat")
+async def test_a_failed_stream_is_marked_with_its_error(server: UiServer, tab: BrowserPage) -> None:
+    call_id, trace_id = "failed-call-1", "failed-trace"
+    await pre_call(server.client, call_id, trace_id, "tell me a story")
+    await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
+    await tab.expect("#connection").to_have_text("live")
+    async with chunk_stream(server.address, call_id, trace_id) as stream:
+        await stream.send("Once ")
+        await tab.expect(FINAL_CHUNKS).to_have_text(["ONCE "])
+        result = await stream.fail("upstream exploded")
+    assert result.end is not None and result.end["type"] == "ERROR"
+
+    await tab.expect(STATUS).to_have_attribute("data-status", "upstream_error")
+    await tab.expect(STATUS).to_have_class("badge badge-bad")
+    await tab.expect(".banner-error").to_contain_text("Call ended with upstream_error")
+    await tab.expect(".banner-error").to_contain_text("upstream exploded")
+    # Reloaded from the snapshot alone, the page tells the same story.
+    await server.settled(call_id)
+    await tab.call(lambda p: p.reload())
+    await tab.expect(STATUS).to_have_attribute("data-status", "upstream_error")
+    await tab.expect(".banner-error").to_contain_text("upstream exploded")
+    await tab.expect(FINAL_TEXT).to_have_text("ONCE ")
+
+
+@pytest.fixture
+async def limited_server(serve_ui: ServeUi) -> AsyncIterator[UiServer]:
+    """A server allowing one live stream per second per client and path."""
+    # A fixture, not a block in the test: it must outlive the tab, whose open stream the server's
+    # shutdown waits for.
+    async with serve_ui(sse_rate_capacity=1, sse_rate_refill_per_second=1.0) as started:
+        yield started
+
+
+async def test_a_rate_limited_live_view_retries_until_it_is_live(
+    limited_server: UiServer, tab: BrowserPage
+) -> None:
+    server, call_id = limited_server, "limited-call-1"
+    # Take the only token, so the page's first subscription is refused with 429.
+    async with server.client.stream("GET", f"/api/hooks/conversation/stream?call_id={call_id}") as taken:
+        assert taken.status_code == 200
+    await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
+    await tab.expect("#connection").to_have_attribute("data-state", "retrying")
+    await tab.expect("#connection").to_have_text("live", timeout=10_000)
+    await plain_call(server.client, call_id, "limited-trace", "hello", "a fox")
+    await tab.expect(FINAL_TEXT).to_have_text("a cat")
     # Chromium reports the refused EventSource on the console; that refusal is this test's point.
     tab.errors[:] = [error for error in tab.errors if "429" not in error]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from playwright.async_api import Page
 
 from tests.ui.browser import BrowserPage
-from tests.ui.conftest import UiServer
+from tests.ui.conftest import ServeUi, UiServer
 from tests.ui.test_live_view import screenshot
 from tests.ui.traffic import chunk_stream, plain_call, pre_call
+
+ADMIN_KEY = "ui-test-admin-key"
 
 
 async def test_empty_state_says_what_to_do(server: UiServer, tab: BrowserPage) -> None:
@@ -30,7 +35,7 @@ async def test_the_index_lists_calls_and_traces(server: UiServer, tab: BrowserPa
         await stream.send("Once upon ")
         await stream.send("a time.")
         await stream.end()
-    await server.flush()
+    await server.settled("index-plain", "index-rejected", "index-streamed")
     listed = (await client.get("/api/hooks/recent_call_ids")).json()["calls"]
     assert [call["call_id"] for call in listed] == ["index-streamed", "index-rejected", "index-plain"]
 
@@ -112,7 +117,36 @@ async def test_debug_pages_list_types_and_page_through_records(server: UiServer,
     ],
 )
 async def test_a_page_without_its_parameter_says_so(
-    server: UiServer, tab: BrowserPage, path: str, message: str
+    ui_only: str, tab: BrowserPage, path: str, message: str
 ) -> None:
-    await tab.goto(server.url(path))
+    await tab.goto(ui_only + path)
     await tab.expect(".notice-warn").to_contain_text(message)
+
+
+@pytest.fixture
+async def guarded_server(serve_ui: ServeUi) -> AsyncIterator[UiServer]:
+    """A server whose reads, live streams and pages need the admin key."""
+    async with serve_ui(admin_key=ADMIN_KEY) as started:
+        yield started
+
+
+async def test_with_an_admin_key_the_pages_work_after_logging_in(
+    guarded_server: UiServer, tab: BrowserPage
+) -> None:
+    server = guarded_server
+    await plain_call(server.client, "guarded-call", "guarded-trace", "hello", "a fox")
+    await server.flush()
+
+    await tab.goto(server.url("/ui/conversation?call_id=guarded-call"))
+    await tab.expect().to_have_title("Luthien — log in")
+
+    async def log_in(page: Page) -> None:
+        await page.fill("input[name=key]", ADMIN_KEY)
+        await page.click("button[type=submit]")
+
+    await tab.call(log_in)
+    # Back on the page asked for, whose API calls and live stream carry the session cookie.
+    await tab.expect(".response-text[data-side='final']").to_have_text("a cat")
+    await tab.expect("#connection").to_have_text("live")
+    await tab.goto(server.url("/ui"))
+    await tab.expect("#calls-table a.call-link").to_have_text(["guarded-call"])

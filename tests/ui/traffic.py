@@ -99,6 +99,11 @@ class ChunkStream:
         await send_frame(self.ws, {"type": "END"})
         return await receive_until_end(self.ws)
 
+    async def fail(self, error: str) -> StreamResult:
+        """Report an upstream failure and collect what the control plane answers."""
+        await send_frame(self.ws, {"type": "ERROR", "error": error})
+        return await receive_until_end(self.ws)
+
 
 @asynccontextmanager
 async def chunk_stream(address: str, call_id: str, trace_id: str) -> AsyncIterator[ChunkStream]:

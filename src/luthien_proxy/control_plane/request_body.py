@@ -26,8 +26,25 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+#: Deeper JSON than this is refused: no real request needs it, and walking it would exhaust the stack.
+MAX_JSON_DEPTH = 100
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `value` nests objects/arrays more than `limit` levels (iterative, stops early)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """`body` decoded as a JSON object; 400 for malformed JSON, 422 for any other JSON value."""
+    """`body` decoded as a JSON object; 400 for malformed or too deeply nested JSON, 422 for any other
+    JSON value."""
     if not body:
         raise HTTPException(400, detail="request body is empty; expected a JSON object")
     try:
@@ -36,6 +53,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise HTTPException(400, detail=f"request body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise HTTPException(422, detail=f"request body must be a JSON object, got {type(value).__name__}")
+    if nested_deeper_than(value):
+        raise HTTPException(400, detail=f"request body nests deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 

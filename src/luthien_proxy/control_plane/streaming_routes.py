@@ -21,6 +21,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER
+from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.streaming.policy_stream import (
     ClientGone,
@@ -64,6 +65,8 @@ def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
         raise ProtocolViolation(f"unknown frame type {frame['type'][:40]!r}")
     if frame["type"] in ("START", "CHUNK") and not isinstance(frame.get("data"), dict):
         raise ProtocolViolation(f"{frame['type']} frame needs a JSON object in 'data'")
+    if nested_deeper_than(frame):
+        raise ProtocolViolation(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
     return frame
 
 

@@ -54,6 +54,16 @@ export function errorText(result) {
   return result.status ? `HTTP ${result.status}: ${text}` : text;
 }
 
+/** An error notice for a failed getJSON; a 401 (no or expired session) links to the login form. */
+export function errorNotice(what, result) {
+  if (result.status === 401) {
+    const next = location.pathname + location.search;
+    return notice("error", `${what}: this control plane requires the admin key. `,
+      el("a", {href: url("/login", {next}), class: "login-link"}, "Log in"), " and come back.");
+  }
+  return notice("error", `${what}: ${errorText(result)}`);
+}
+
 /** A query-string parameter of the current page, trimmed; null when missing or empty. */
 export function param(name) {
   const value = new URLSearchParams(location.search).get(name);

@@ -4,7 +4,7 @@
 
 import {CallRecord, isTerminal} from "/ui/static/calls.js";
 import {callPanel} from "/ui/static/call_panel.js";
-import {el, errorText, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
+import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
 
 const byTrace = location.pathname.replace(/\/+$/, "").endsWith("/by_trace");
 const idName = byTrace ? "trace_id" : "call_id";
@@ -70,6 +70,15 @@ function connect() {
     }
     receive(event);
   };
+  // Notices about the subscription itself (Redis lost and regained), not events of a call.
+  source.addEventListener("bus_error", (message) => {
+    setConnection("interrupted", noticeDetail(message, "live events interrupted; reconnecting"));
+  });
+  source.addEventListener("bus_recovered", () => {
+    setConnection("live", "live");
+    // Events published during the gap never reach us: the recorded snapshot has them.
+    loadSnapshot();
+  });
   source.onerror = () => {
     if (!snapshotLoaded) loadSnapshot();
     if (source.readyState === EventSource.CLOSED) {
@@ -82,6 +91,14 @@ function connect() {
       setConnection("retrying", "reconnecting…");
     }
   };
+}
+
+function noticeDetail(message, fallback) {
+  try {
+    return JSON.parse(message.data).detail || fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 function setConnection(state, text) {
@@ -132,7 +149,7 @@ async function fetchSnapshot() {
       `Nothing recorded for ${idName} `, el("code", {}, id), " yet. ",
       "Waiting for it: this page updates as soon as the call starts."));
   } else {
-    replaceChildren(snapshotNote, notice("error", `Could not load the recorded state: ${errorText(result)}`));
+    replaceChildren(snapshotNote, errorNotice("Could not load the recorded state", result));
   }
   scheduleRender();
 }

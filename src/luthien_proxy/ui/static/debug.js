@@ -1,7 +1,7 @@
 // /debug lists debug record types with counts; /debug/{type}?page=&page_size= pages through one type.
 
 import {
-  el, errorText, formatTime, getJSON, jsonBlock, mountPage, notice, replaceChildren, url,
+  el, errorNotice, formatTime, getJSON, jsonBlock, mountPage, notice, replaceChildren, url,
 } from "/ui/static/common.js";
 
 const PAGE_SIZES = [10, 20, 50, 100];
@@ -39,7 +39,7 @@ async function loadTypes() {
   replaceChildren(main, head, el("p", {class: "muted"}, "Loading…"));
   const result = await getJSON("/api/debug/types");
   if (!result.ok) {
-    replaceChildren(main, head, notice("error", `Could not load the record types: ${errorText(result)}`));
+    replaceChildren(main, head, errorNotice("Could not load the record types", result));
     return;
   }
   const types = result.body.types ?? [];
@@ -70,7 +70,7 @@ async function loadPage({page, pageSize}) {
   replaceChildren(main, head, back, el("p", {class: "muted"}, "Loading…"));
   const result = await getJSON(url(`/api/debug/${encodeURIComponent(debugType)}/page`, {page, page_size: pageSize}));
   if (!result.ok) {
-    replaceChildren(main, head, back, notice("error", `Could not load the records: ${errorText(result)}`));
+    replaceChildren(main, head, back, errorNotice("Could not load the records", result));
     return;
   }
   const body = result.body;

@@ -1,7 +1,7 @@
 // /ui/hooks/trace?call_id=: one call's hook records, oldest first, with each one's offset from the first.
 
 import {
-  el, errorText, formatDuration, formatTime, getJSON, jsonBlock, mountPage, notice, param, replaceChildren, url,
+  el, errorNotice, formatDuration, formatTime, getJSON, jsonBlock, mountPage, notice, param, replaceChildren, url,
 } from "/ui/static/common.js";
 
 const callId = param("call_id");
@@ -23,11 +23,10 @@ async function load() {
   replaceChildren(main, head, el("p", {class: "muted"}, "Loading…"));
   const result = await getJSON(url("/api/hooks/trace_by_call_id", {call_id: callId}));
   if (!result.ok) {
-    const message = result.status === 404
-      ? ["No hook records for call ", el("code", {}, callId), ". Check the id, or look at the ",
-        el("a", {href: "/ui"}, "recent calls"), "."]
-      : [`Could not load the records: ${errorText(result)}`];
-    replaceChildren(main, head, notice(result.status === 404 ? "warn" : "error", ...message));
+    replaceChildren(main, head, result.status === 404
+      ? notice("warn", "No hook records for call ", el("code", {}, callId), ". Check the id, or look at the ",
+        el("a", {href: "/ui"}, "recent calls"), ".")
+      : errorNotice("Could not load the records", result));
     return;
   }
   const {entries = [], trace_id: traceId} = result.body;

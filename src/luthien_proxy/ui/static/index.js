@@ -1,7 +1,7 @@
 // /ui: the recent calls and traces, newest first, each linking to its live view and hook records.
 
 import {
-  el, errorText, formatTime, getJSON, mountPage, notice, replaceChildren, statusBadge, url,
+  el, errorNotice, formatTime, getJSON, mountPage, replaceChildren, statusBadge, url,
 } from "/ui/static/common.js";
 
 const LIMIT = 50;
@@ -22,9 +22,9 @@ async function load() {
   refreshButton.disabled = false;
   replaceChildren(content,
     el("p", {class: "muted"}, `Updated ${formatTime(Date.now() / 1000)}.`),
-    calls.ok ? callsSection(calls.body.calls ?? []) : notice("error", `Could not load calls: ${errorText(calls)}`),
+    calls.ok ? callsSection(calls.body.calls ?? []) : errorNotice("Could not load calls", calls),
     el("h2", {}, "Recent traces"),
-    traces.ok ? tracesSection(traces.body.traces ?? []) : notice("error", `Could not load traces: ${errorText(traces)}`));
+    traces.ok ? tracesSection(traces.body.traces ?? []) : errorNotice("Could not load traces", traces));
 }
 
 function callsSection(calls) {
