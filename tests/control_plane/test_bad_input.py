@@ -24,6 +24,18 @@ GOOD = {"data": {"model": "m", "messages": [], "litellm_call_id": "still-serving
         ("/api/hooks/async_post_call_success_hook", b'{"data": {}}', 422, "field 'response'"),
         ("/api/hooks/no_such_hook", b"{}", 404, "unknown hook 'no_such_hook'"),
         ("/api/hooks/async_pre_call_hook", b"\xff\xfe garbage", 400, "not valid JSON"),
+        (
+            "/api/hooks/async_pre_call_hook",
+            b'{"data": {"x": ' + b"[" * 500 + b"]" * 500 + b"}}",
+            400,
+            "deeper than",
+        ),
+        (
+            "/api/hooks/async_pre_call_hook",
+            b'{"data": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+            400,
+            "depth",
+        ),
     ],
 )
 async def test_bad_hook_bodies(

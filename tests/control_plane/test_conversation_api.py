@@ -78,6 +78,7 @@ async def test_snapshots_of_plain_streamed_and_rejected_calls(served: Any) -> No
     rejected = (await client.get("/api/hooks/conversation", params={"call_id": "rej-1"})).json()["call"]
     assert rejected["status"] == "rejected"
     assert rejected["decisions"] == [{"action": "reject", "message": "no secrets here", "status_code": 403}]
+    assert rejected["error"] == "no secrets here"
 
     by_trace = (await client.get("/api/hooks/conversation/by_trace", params={"trace_id": "trace-X"})).json()
     assert [c["call_id"] for c in by_trace["calls"]] == ["plain-1", "stream-1"]
@@ -86,7 +87,8 @@ async def test_snapshots_of_plain_streamed_and_rejected_calls(served: Any) -> No
     # The stream's summary may land after the rejection, so only plain-1's place is certain.
     assert {c["call_id"] for c in calls} == {"rej-1", "stream-1", "plain-1"}
     assert calls[-1]["call_id"] == "plain-1"
-    assert {c["call_id"]: c["status"] for c in calls}["plain-1"] == "completed"
+    statuses = {c["call_id"]: c["status"] for c in calls}
+    assert statuses["plain-1"] == statuses["rej-1"] == "completed", "a rejected call is over too"
     assert {c["call_id"]: c["trace_id"] for c in calls}["stream-1"] == "trace-X"
     traces = (await client.get("/api/hooks/recent_traces")).json()["traces"]
     assert {t["trace_id"]: t["call_count"] for t in traces} == {"trace-X": 2, "trace-Y": 1}

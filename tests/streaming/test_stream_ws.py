@@ -304,6 +304,7 @@ async def test_total_timeout_ends_a_stuck_policy(live: Live) -> None:
         ([b'{"type": "CHUNK", "data": {}}'], "first frame must be START"),
         ([b'{"type": "START", "data": [1]}'], "START frame needs a JSON object"),
         ([b"[1, 2, 3]"], "must be a JSON object"),
+        ([b'{"type": "START", "data": {"x": ' + b"[" * 300 + b"]" * 300 + b"}}"], "deeper than 100 levels"),
         ([b'{"type": "START", "data": {}}', b'{"type": "START", "data": {}}'], "START sent twice"),
         (
             [b'{"type": "START", "data": {}}', b'{"type": "CHUNK", "data": "x"}'],

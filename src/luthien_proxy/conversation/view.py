@@ -27,6 +27,7 @@ def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "response": {"original": "", "final": ""},
         "chunks": {"original": [], "final": []},
         "decisions": [],
+        "error": None,
     }
     for event in events:
         view["trace_id"] = view["trace_id"] or event.get("trace_id")
@@ -56,6 +57,9 @@ def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
     elif kind == "request_completed":
         view["status"] = payload.get("status") or "success"
         view["completed_at"] = _timestamp_iso(event.get("timestamp"))
+        view["error"] = payload.get("error") or (
+            payload.get("message") if view["status"] == "rejected" else None
+        )
         if payload.get("streamed"):
             view["streamed"] = True
             view["response"] = {

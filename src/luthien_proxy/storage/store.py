@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import case, desc, distinct, func, insert, select, text
+from sqlalchemy import case, desc, distinct, func, insert, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from luthien_proxy.storage.migrations import migrate
-from luthien_proxy.storage.schema import call_id_expr, debug_logs, trace_id_expr
+from luthien_proxy.storage.schema import call_id_expr, debug_logs, json_text, trace_id_expr
 
 #: How many of the newest records the "recent calls / traces" lookups look through.
 RECENT_WINDOW = 20_000
@@ -203,7 +203,9 @@ class DebugLogStore:
     async def recent_calls(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
         """Calls seen in the newest `window` records, newest activity first, with record counts."""
         recent = self._recent_window(window)
-        completed = case((recent.c.debug_type_identifier.in_(COMPLETION_TYPES), 1), else_=0)
+        # A call is over once its success/failure/stream summary is in, or a policy rejected it.
+        finished = or_(recent.c.debug_type_identifier.in_(COMPLETION_TYPES), recent.c.decision.is_not(None))
+        completed = case((finished, 1), else_=0)
         stmt = (
             select(
                 recent.c.call_id,
@@ -265,6 +267,7 @@ class DebugLogStore:
             select(
                 call_id_expr.label("call_id"),
                 trace_id_expr.label("trace_id"),
+                json_text(debug_logs.c.jsonblob, "decision").label("decision"),
                 debug_logs.c.debug_type_identifier,
                 debug_logs.c.time_created,
             )
