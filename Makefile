@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format install control-plane clean
+.PHONY: demo test lint format install clean soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 ## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## 200 concurrent streams through each front door for 5 minutes; writes docs/reliability.md.
+soak: $(STAMP)
+	$(BIN)/luthien soak --streams 200 --seconds 300 --output docs/reliability.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -14,6 +14,7 @@ from luthien_proxy.cli import (
     proxy_command,
     prune_command,
     serve_command,
+    soak_command,
     up_command,
 )
 from luthien_proxy.control_plane import StartupError
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_upstream_command.register(commands)
     migrate_command.register(commands)
     prune_command.register(commands)
+    soak_command.register(commands)
     return parser
 
 

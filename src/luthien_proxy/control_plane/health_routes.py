@@ -39,6 +39,7 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
         "stream_context": {
             "backend": services.stream_context.backend,
             "ttl_seconds": services.stream_context.ttl_seconds,
+            "active_calls": getattr(services.stream_context, "active_calls", None),
         },
         "policy": type(services.policy).__name__,
     }

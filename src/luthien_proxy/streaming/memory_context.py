@@ -54,6 +54,12 @@ class InProcessStreamContext:
     async def clear(self, call_id: str) -> None:
         self._entries.pop(call_id, None)
 
+    @property
+    def active_calls(self) -> int:
+        """Calls whose keys are still live (the Redis store has no cheap equivalent)."""
+        now = time.monotonic()
+        return sum(1 for call_id in list(self._entries) if self._live(call_id, now))
+
     def keys(self) -> list[str]:
         """The live keys, named as Redis would name them (for inspection and tests)."""
         now = time.monotonic()

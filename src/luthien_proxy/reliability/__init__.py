@@ -1,0 +1,1 @@
+"""Reliability tooling: the soak run behind `make soak`."""
