@@ -52,6 +52,7 @@ def test_control_plane_runs_on_postgres_and_redis(tmp_path: Path, postgres_url: 
         ({"REDIS_URL": "redis://127.0.0.1:1/0"}, 1, "Redis unreachable"),
         ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, 1, "postgresql database unreachable"),
         ({"LUTHIEN_POLICY_CONFIG": "missing.yaml"}, 1, "policy config missing.yaml does not exist"),
+        ({"LUTHIEN_HOST": "0.0.0.0"}, 1, "set LUTHIEN_ADMIN_KEY and LUTHIEN_PROXY_TOKEN"),
     ],
 )
 def test_bad_start_is_one_clear_line(tmp_path: Path, env: dict[str, str], code: int, fragment: str) -> None:

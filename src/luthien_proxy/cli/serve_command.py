@@ -8,7 +8,8 @@ from typing import Any
 
 import uvicorn
 
-from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
+from luthien_proxy.stack.up import is_loopback
 from luthien_proxy.settings import Settings
 
 
@@ -21,8 +22,28 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_overrides(host=args.host, port=args.port)
+    require_keys_off_loopback(settings)
     asyncio.run(serve(settings))
     return 0
+
+
+def require_keys_off_loopback(settings: Settings) -> None:
+    """Off loopback, the read APIs and the hook endpoints must not be open to the network."""
+    if is_loopback(settings.host):
+        return
+    missing = [
+        name
+        for name, value in (
+            ("LUTHIEN_ADMIN_KEY", settings.admin_key),
+            ("LUTHIEN_PROXY_TOKEN", settings.proxy_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise StartupError(
+            f"binding {settings.host} exposes every prompt to the network; set {' and '.join(missing)} "
+            "(or use `luthien up`, which generates them)"
+        )
 
 
 async def serve(settings: Settings) -> None:
