@@ -9,8 +9,8 @@ from typing import Any
 import uvicorn
 
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
-from luthien_proxy.stack.up import is_loopback
 from luthien_proxy.settings import Settings
+from luthien_proxy.stack.up import is_loopback
 
 
 def register(commands: Any) -> None:

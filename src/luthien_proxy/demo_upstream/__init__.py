@@ -13,7 +13,13 @@ Models:
   several deltas.
 - `demo-error`: an OpenAI-style error body with HTTP 500, or the status in body key `demo_status`
   (400..599).
+- `demo-judge`, `demo-trusted`, and `demo-tool` with an `[agent:<behaviour>]` marker in the last
+  user message: the scripted judge, trusted model and untrusted agent behaviours of the control
+  protocols (see `protocol_models`; markers without a known behaviour leave demo-tool unchanged).
 - any other model: HTTP 404 with error code `model_not_found`.
+
+`POST /alerts` (also `/v1/alerts`) stores a JSON alert and `GET /alerts` lists them: a webhook sink
+for protocol alerts; `POST /alerts/fail` always answers 500.
 
 Non-streaming responses carry `usage` (whitespace word counts); streams add a final usage chunk
 when `stream_options.include_usage` is true.
