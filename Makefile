@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format install clean soak
+.PHONY: demo test lint format install clean soak bench scenarios
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ demo: $(STAMP)
 ## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## Benchmark upstream vs LiteLLM vs Luthien side by side (~4 min); rewrites docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/luthien bench --output docs/benchmarks.md
+
+## Benign and attack episodes against every control protocol on real stacks; prints the table.
+scenarios: $(STAMP)
+	$(BIN)/luthien scenarios
 
 ## 200 concurrent streams through each front door for 5 minutes; writes docs/reliability.md.
 soak: $(STAMP)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from luthien_proxy import __version__
+from luthien_proxy.bench import cli as bench_cli
 from luthien_proxy.cli import (
     demo_upstream_command,
     migrate_command,
@@ -19,6 +20,7 @@ from luthien_proxy.cli import (
 )
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.policies import PolicyConfigError
+from luthien_proxy.scenarios import cli as scenarios_cli
 from luthien_proxy.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_command.register(commands)
     prune_command.register(commands)
     soak_command.register(commands)
+    bench_cli.register(commands)
+    scenarios_cli.register(commands)
     return parser
 
 

@@ -117,6 +117,7 @@ class ControlPlaneServices:
         self.closed = True
         if self.retention is not None:
             await self.retention.close()
+        await self.policy.aclose()
         await self.upstreams.close()
         await self.stream_context.close()
         await self.writer.close()

@@ -95,3 +95,7 @@ class LuthienPolicy:
         """Yield what the client should receive; output need not match input one to one."""
         async for chunk in chunks:
             yield chunk
+
+    async def aclose(self) -> None:
+        """Release what the policy holds (HTTP clients, background tasks); called at shutdown."""
+        return None

@@ -1,0 +1,104 @@
+"""`AlertSender`: POSTs protocol alerts to webhooks in the background, never delaying the client.
+
+Each alert is one bounded background task (at most `max_pending` at a time; beyond that an alert
+is dropped and the drop recorded) with a per-attempt timeout and retries. A webhook that still
+fails is recorded on the call as an `alert_failed` decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import httpx
+
+from luthien_proxy.protocols.judge import RETRY_BACKOFF_SECONDS
+
+
+def _expand(url: str) -> str:
+    """Expand `${NAME}` references (e.g. `${LUTHIEN_DEMO_UPSTREAM_URL}/alerts`) at send time."""
+    expanded = os.path.expandvars(url)
+    if "$" in expanded:
+        raise ValueError(f"webhook {url!r} refers to an unset environment variable")
+    return expanded
+
+
+class AlertSender:
+    """Delivers alerts to `webhooks`; one persistent HTTP client, created on first use."""
+
+    def __init__(
+        self,
+        webhooks: list[str] | None = None,
+        timeout_seconds: float = 2.0,
+        retries: int = 2,
+        max_pending: int = 100,
+    ) -> None:
+        if not isinstance(webhooks, list | None) or any(not isinstance(w, str) for w in webhooks or ()):
+            raise ValueError("alerts.webhooks must be a list of URLs")
+        if timeout_seconds <= 0 or retries < 0 or max_pending < 1:
+            raise ValueError("alerts need timeout_seconds > 0, retries >= 0, max_pending >= 1")
+        self.webhooks = list(webhooks or [])
+        self.timeout_seconds = timeout_seconds
+        self.retries = retries
+        self.max_pending = max_pending
+        self.pending: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> AlertSender:
+        try:
+            return cls(**(config or {}))
+        except TypeError as exc:
+            raise ValueError(f"alerts config: {exc}") from None
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds))
+            self._loop = loop
+        return self._client
+
+    def send(self, alert: dict[str, Any], ctx: Any) -> None:
+        """Schedule delivery of `alert` to every webhook; returns at once."""
+        for url in self.webhooks:
+            if len(self.pending) >= self.max_pending:
+                ctx.record_decision({"action": "alert_dropped", "webhook": url, "reason": "too many pending"})
+                continue
+            task = asyncio.create_task(self._deliver(url, alert, ctx))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def _deliver(self, url: str, alert: dict[str, Any], ctx: Any) -> None:
+        error = "no attempt made"
+        for attempt in range(self.retries + 1):
+            try:
+                response = await self._http().post(_expand(url), json=alert)
+                if response.status_code < 400:
+                    return
+                error = f"answered {response.status_code}"
+            except (httpx.HTTPError, ValueError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(RETRY_BACKOFF_SECONDS * (attempt + 1))
+        ctx.record_decision(
+            {
+                "action": "alert_failed",
+                "protocol": alert.get("protocol"),
+                "webhook": url,
+                "error": error,
+                "attempts": self.retries + 1,
+            }
+        )
+
+    async def aclose(self) -> None:
+        """Finish pending deliveries, then close the client."""
+        await self.drain()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def drain(self) -> None:
+        """Wait for every pending delivery (tests, shutdown)."""
+        while self.pending:
+            await asyncio.gather(*list(self.pending), return_exceptions=True)

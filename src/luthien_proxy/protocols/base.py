@@ -1,0 +1,162 @@
+"""`ToolCallProtocol`: the shared skeleton of every monitor-based control protocol.
+
+Both response paths come here: a non-streamed response's tool calls are judged in the post-call
+hook, a stream's calls are held by `guard_stream` until complete. Each call is scored by the
+`TrustedMonitor`; if none is above the (possibly escalated) threshold they are released as they
+are, otherwise the subclass's `on_suspicious` decides what the client gets instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.protocols.alerts import AlertSender
+from luthien_proxy.protocols.guard import guard_stream
+from luthien_proxy.protocols.monitor import Judgement, TrustedMonitor
+from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceStanding
+from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
+
+DEFAULT_BLOCK_MESSAGE = "[luthien] A proposed tool call was blocked by the control protocol."
+Context = CallContext | StreamContext
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything known about one suspicious response when the protocol decides what to do."""
+
+    calls: list[ToolCall]
+    judgements: list[Judgement]
+    request: dict[str, Any]
+    ctx: Context
+    standing: TraceStanding
+
+    def flagged(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.score > self.standing.threshold]
+
+    def max_score(self) -> float:
+        return max((j.score for j in self.judgements), default=0.0)
+
+
+class ToolCallProtocol(LuthienPolicy):
+    """Judges every proposed tool call; subclasses say what replaces a suspicious response."""
+
+    protocol: ClassVar[str] = "protocol"
+
+    def __init__(
+        self,
+        monitor: dict[str, Any] | None = None,
+        threshold: float = 0.7,
+        block_message: str = DEFAULT_BLOCK_MESSAGE,
+        alerts: dict[str, Any] | None = None,
+        escalation: dict[str, Any] | None = None,
+        audit_budget: int | None = None,
+        audit_window_seconds: int = 3600,
+        state_ttl_seconds: int = 3600,
+    ) -> None:
+        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+        if not isinstance(block_message, str) or not block_message:
+            raise ValueError("block_message must be a non-empty string")
+        self.threshold = float(threshold)
+        self.block_message = block_message
+        self.monitor = TrustedMonitor.from_config(monitor)
+        self.alerts = AlertSender.from_config(alerts)
+        self.ledger = SuspicionLedger(
+            self.protocol,
+            escalation=Escalation.from_config(escalation),
+            audit_budget=audit_budget,
+            audit_window_seconds=audit_window_seconds,
+            ttl_seconds=state_ttl_seconds,
+        )
+
+    async def aclose(self) -> None:
+        """Close the protocol's persistent clients (shutdown, tests)."""
+        await self.monitor.aclose()
+        await self.alerts.aclose()
+
+    async def async_post_call_success_hook(
+        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any] | None:
+        calls = response_calls(response)
+        if not calls:
+            return None
+        return apply_to_response(response, await self.review(calls, data, ctx))
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async def decide(calls: list[ToolCall]) -> Outcome:
+            return await self.review(calls, ctx.request, ctx)
+
+        async for chunk in guard_stream(chunks, decide):
+            yield chunk
+
+    async def judge_all(
+        self, calls: list[ToolCall], request: dict[str, Any], ctx: Context
+    ) -> list[Judgement]:
+        """Score every call concurrently (each judge call recorded by the monitor)."""
+        return list(
+            await asyncio.gather(*(self.monitor.judge(c, request, ctx, self.protocol) for c in calls))
+        )
+
+    async def review(self, calls: list[ToolCall], request: dict[str, Any], ctx: Context) -> Outcome:
+        """Judge `calls`, update the trace's standing, and decide what the client receives."""
+        trace = ctx.trace_id or ctx.call_id
+        standing = await self.ledger.standing(ctx.policy_state, trace, self.threshold)
+        judgements = await self.judge_all(calls, request, ctx)
+        for judgement in judgements:
+            await self.ledger.add(ctx.policy_state, trace, ctx.call_id, judgement.score)
+        review = Review(calls, judgements, request, ctx, standing)
+        if not review.flagged():
+            for judgement in judgements:
+                self.record(review, "allow", judgement)
+            return Outcome(tool_calls=list(calls))
+        return await self.on_suspicious(review)
+
+    async def on_suspicious(self, review: Review) -> Outcome:
+        """Default (trusted monitoring): block the flagged calls, release the rest."""
+        flagged = {id(j) for j in review.flagged()}
+        released = []
+        for judgement in review.judgements:
+            if id(judgement) in flagged:
+                await self.escalate(review, "block", judgement)
+            else:
+                self.record(review, "allow", judgement)
+                released.append(judgement.call)
+        return Outcome(tool_calls=released, text=self.block_message)
+
+    def record(
+        self, review: Review, action: str, judgement: Judgement | None, **extra: Any
+    ) -> dict[str, Any]:
+        """Record one decision on the call, with the standard fields."""
+        decision = {
+            "protocol": self.protocol,
+            "action": action,
+            "score": judgement.score if judgement else review.max_score(),
+            "threshold": review.standing.threshold,
+            "escalated": review.standing.escalated,
+            "trace_suspicion": review.standing.total,
+            "tool_call": judgement.call.summary() if judgement else None,
+            "judge_error": judgement.error if judgement else None,
+            **extra,
+        }
+        review.ctx.record_decision(decision)
+        return decision
+
+    async def escalate(self, review: Review, action: str, judgement: Judgement | None, **extra: Any) -> None:
+        """Record a blocking decision, spend an audit, and alert the webhooks in the background."""
+        granted, remaining = await self.ledger.request_audit(review.ctx.policy_state)
+        decision = self.record(
+            review, action, judgement, audit_requested=granted, audit_budget_remaining=remaining, **extra
+        )
+        alert = {
+            **{k: v for k, v in decision.items() if k not in ("samples",)},
+            "call_id": review.ctx.call_id,
+            "trace_id": review.ctx.trace_id,
+            "model": review.request.get("model"),
+        }
+        self.alerts.send(alert, review.ctx)

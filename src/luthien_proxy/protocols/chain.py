@@ -1,0 +1,73 @@
+"""`ChainPolicy`: serial composition — policies applied in order for every hook, streaming included.
+
+Request hooks pass each policy's rewritten request to the next; response hooks likewise; for a
+stream, the output iterator of one policy is the input of the next. A rejection anywhere stops
+the chain (it propagates as usual).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies.loader import policy_from_mapping
+
+
+class ChainPolicy(LuthienPolicy):
+    """Runs `policies` (each `{class: "module:Class", config: {...}}`) one after the other."""
+
+    def __init__(self, policies: list[dict[str, Any]]) -> None:
+        if not isinstance(policies, list) or not policies:
+            raise ValueError("policies must be a non-empty list of {class, config} mappings")
+        self.policies = [
+            policy_from_mapping({"policy": entry}, source=f"chain entry {index}")
+            for index, entry in enumerate(policies)
+        ]
+
+    async def aclose(self) -> None:
+        """Close every member that holds clients."""
+        for policy in self.policies:
+            aclose = getattr(policy, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
+        changed = False
+        for policy in self.policies:
+            result = await policy.async_pre_call_hook(data, ctx)
+            if result is not None:
+                data, changed = result, True
+        return data if changed else None
+
+    async def async_moderation_hook(self, data: dict[str, Any], ctx: CallContext) -> None:
+        for policy in self.policies:
+            await policy.async_moderation_hook(data, ctx)
+
+    async def async_post_call_success_hook(
+        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any] | None:
+        changed = False
+        for policy in self.policies:
+            result = await policy.async_post_call_success_hook(data, response, ctx)
+            if result is not None:
+                response, changed = result, True
+        return response if changed else None
+
+    async def async_post_call_failure_hook(self, data: dict[str, Any], error: str, ctx: CallContext) -> None:
+        for policy in self.policies:
+            await policy.async_post_call_failure_hook(data, error, ctx)
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        stream = chunks
+        for policy in self.policies:
+            stream = policy.async_post_call_streaming_iterator_hook(ctx, stream)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()

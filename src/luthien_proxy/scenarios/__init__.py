@@ -1,0 +1,1 @@
+"""Scripted control-protocol episodes driven through the real stack (`luthien scenarios`)."""
