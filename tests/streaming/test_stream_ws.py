@@ -200,8 +200,14 @@ async def test_chunk_debug_records_are_written(live: Live) -> None:
         await _wait_for_summary(services, "rec-call")
         records = await services.store.by_call_id("rec-call")
     kinds = [r.debug_type_identifier for r in records]
-    assert kinds.count("stream:original_chunk") == 5
-    assert kinds.count("stream:final_chunk") == 5
+    batched = [
+        entry for r in records if r.debug_type_identifier == "stream:chunks" for entry in r.jsonblob["chunks"]
+    ]
+    assert [kind for kind, *_ in batched].count("original_chunk") == 5
+    assert [kind for kind, *_ in batched].count("final_chunk") == 5
+    assert texts([chunk for kind, _, _, chunk in batched if kind == "final_chunk"]) == [
+        w.upper() for w in WORDS
+    ]
     assert kinds[0] == "hook:async_post_call_streaming_iterator_hook"
     assert kinds[-1] == "hook_result:async_post_call_streaming_hook"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 import uvicorn
+import uvloop
 
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
 from luthien_proxy.settings import Settings
@@ -23,7 +23,8 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_overrides(host=args.host, port=args.port)
     require_keys_off_loopback(settings)
-    asyncio.run(serve(settings))
+    # uvloop (installed with uvicorn[standard]) roughly halves the event loop's cost per request.
+    uvloop.run(serve(settings))
     return 0
 
 

@@ -8,10 +8,10 @@ the same `sequence` and `timestamp` as the live one, and a page can merge the tw
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from luthien_proxy.pipeline.derived_events import derive_events
+from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE, derive_events
 from luthien_proxy.storage import DebugRecord
 
 
@@ -24,17 +24,27 @@ def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
         call_id = blob.get("litellm_call_id")
         if not call_id:
             continue
-        for kind, payload in derive_events(record.debug_type_identifier, blob):
+        for kind, timestamp, payload in _events_of(record, blob):
             events.append(
                 {
                     "type": kind,
                     "call_id": call_id,
                     "trace_id": blob.get("litellm_trace_id"),
                     "sequence": sequences[call_id],
-                    "timestamp": record.time_created.timestamp(),
+                    "timestamp": timestamp,
                     "hook": blob.get("hook", ""),
                     "payload": payload,
                 }
             )
             sequences[call_id] += 1
     return events
+
+
+def _events_of(record: DebugRecord, blob: dict[str, Any]) -> Iterator[tuple[str, float, dict[str, Any]]]:
+    """A record's events with their times: a chunk batch expands to the chunk events it recorded."""
+    if record.debug_type_identifier == CHUNKS_TYPE:
+        for kind, index, timestamp, chunk in blob.get("chunks") or ():
+            yield kind, timestamp, {"index": index, "chunk": chunk}
+        return
+    for kind, payload in derive_events(record.debug_type_identifier, blob):
+        yield kind, record.time_created.timestamp(), payload

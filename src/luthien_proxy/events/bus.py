@@ -75,6 +75,10 @@ class EventBus(Protocol):
         """Send `message` to every channel; never blocks the caller."""
         ...
 
+    def has_listeners(self, channels: tuple[str, ...]) -> bool:
+        """Whether publishing on `channels` can reach anyone (False lets callers skip encoding)."""
+        ...
+
     def subscribe(
         self, channels: tuple[str, ...], maxsize: int = DEFAULT_SUBSCRIBER_QUEUE
     ) -> AbstractAsyncContextManager[Subscription]:

@@ -31,6 +31,9 @@ class InProcessBus:
     async def flush(self) -> None:
         return None
 
+    def has_listeners(self, channels: tuple[str, ...]) -> bool:
+        return any(channel in self._subscribers for channel in channels)
+
     def publish(self, channels: tuple[str, ...], message: bytes) -> None:
         self.published += 1
         for channel in channels:

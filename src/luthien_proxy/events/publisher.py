@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from luthien_proxy.events.bus import EventBus
-from luthien_proxy.events.model import ConversationEvent, EventType
+from luthien_proxy.events.model import ConversationEvent, EventType, call_channel, trace_channel
 
 _TRACKED_CALLS = 50_000
 
@@ -27,17 +27,21 @@ class ConversationEvents:
         hook: str,
         payload: dict[str, Any],
         timestamp: float | None = None,
-    ) -> ConversationEvent:
+    ) -> ConversationEvent | None:
+        sequence = self._next_sequence(call_id)
+        channels = (call_channel(call_id), trace_channel(trace_id)) if trace_id else (call_channel(call_id),)
+        if not self.bus.has_listeners(channels):
+            return None  # the sequence still advances, so later events keep the numbers replays give
         event = ConversationEvent(
             type=type,
             call_id=call_id,
             trace_id=trace_id,
-            sequence=self._next_sequence(call_id),
+            sequence=sequence,
             timestamp=timestamp if timestamp is not None else time.time(),
             hook=hook,
             payload=payload,
         )
-        self.bus.publish(event.channels(), event.to_json())
+        self.bus.publish(channels, event.to_json())
         return event
 
     def _next_sequence(self, call_id: str) -> int:

@@ -59,6 +59,10 @@ class RedisBus:
     async def flush(self) -> None:
         await self._outbox.join()
 
+    def has_listeners(self, channels: tuple[str, ...]) -> bool:
+        # Subscribers may sit on any instance; only Redis knows.
+        return True
+
     def publish(self, channels: tuple[str, ...], message: bytes) -> None:
         try:
             self._outbox.put_nowait((channels, message))

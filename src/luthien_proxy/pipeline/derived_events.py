@@ -15,6 +15,8 @@ DerivedEvent = tuple[EventType, dict[str, Any]]
 STREAM_SUMMARY = "hook_result:async_post_call_streaming_hook"
 #: A judgement a policy recorded through `ctx.record_decision` (see policies.base).
 DECISION_TYPE = "policy_decision"
+#: A batch of stream chunks, `[kind, index, timestamp, chunk]` each, already published one by one.
+CHUNKS_TYPE = "stream:chunks"
 
 
 def _request_summary(data: Any) -> dict[str, Any]:
@@ -29,9 +31,6 @@ def _part(payload: Any, key: str) -> Any:
 
 def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     """The events a record of `debug_type` with `body` publishes (none for most types)."""
-    if debug_type in ("stream:original_chunk", "stream:final_chunk"):
-        kind: EventType = "original_chunk" if debug_type == "stream:original_chunk" else "final_chunk"
-        return [(kind, {"index": body.get("index"), "chunk": body.get("chunk")})]
     if debug_type == DECISION_TYPE:
         decision = body.get("decision")
         return [("policy_decision", decision)] if isinstance(decision, dict) else []

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from luthien_proxy.events import ConversationEvents
+from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.storage import DebugLogWriter
@@ -38,6 +39,13 @@ class CallRecorder:
             hook = str(body.get("hook", ""))
             for kind, payload in derive_events(debug_type, body):
                 self.events.emit(kind, ids.call_id, ids.trace_id, hook, payload, timestamp=now)
+
+    def publish(self, kind: EventType, ids: CallIdentity, hook: str, payload: dict[str, Any]) -> float:
+        """Publish an event that a later record will stand for (stream chunks); returns its time."""
+        now = time.time()
+        if ids.call_id:
+            self.events.emit(kind, ids.call_id, ids.trace_id, hook, payload, timestamp=now)
+        return now
 
     def decision_sink(self, ids: CallIdentity, hook: str) -> Callable[[dict[str, Any]], None]:
         """What a policy's `ctx.record_decision` calls for this call and hook."""

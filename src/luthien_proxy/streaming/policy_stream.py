@@ -14,7 +14,9 @@ from typing import Any
 
 import orjson
 
+from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
+from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE
 from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 STREAM_HOOK = "async_post_call_streaming_iterator_hook"
 SUMMARY_TYPE = "hook_result:async_post_call_streaming_hook"
+#: Chunks are recorded in batches of at most this many, or this old, whichever comes first.
+CHUNK_BATCH = 64
+CHUNK_BATCH_SECONDS = 0.1
 
 Chunk = dict[str, Any]
 Send = Callable[[bytes], Awaitable[None]]
@@ -80,6 +85,8 @@ class PolicyStream:
         self.started = time.perf_counter()
         self.original_parts: list[str] = []
         self.final_parts: list[str] = []
+        self._unrecorded: list[list[Any]] = []
+        self._decision_sink = recorder.decision_sink(self.ids, STREAM_HOOK)
         self.ctx = StreamContext(
             stream_id=stream_id,
             call_id=self.call_id,
@@ -87,7 +94,7 @@ class PolicyStream:
             request=request,
             policy_state=policy_state or InProcessPolicyState(),
             _read_text=self.accumulated_text,
-            _decisions=recorder.decision_sink(self.ids, STREAM_HOOK),
+            _decisions=self._record_decision,
         )
         recorder.record(
             f"hook:{STREAM_HOOK}", self.ids, {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": request}
@@ -128,9 +135,24 @@ class PolicyStream:
             self._record_chunk("original_chunk", index, orjson.dumps(chunk))
             yield chunk
 
-    def _record_chunk(self, kind: str, index: int, encoded: bytes) -> None:
-        payload = {"index": index, "chunk": orjson.Fragment(encoded)}
-        self.recorder.record(f"stream:{kind}", self.ids, {"hook": STREAM_HOOK, **payload})
+    def _record_chunk(self, kind: EventType, index: int, encoded: bytes) -> None:
+        """Publish the chunk now; record it with its neighbours in the next `stream:chunks` batch."""
+        chunk = orjson.Fragment(encoded)
+        at = self.recorder.publish(kind, self.ids, STREAM_HOOK, {"index": index, "chunk": chunk})
+        self._unrecorded.append([kind, index, at, chunk])
+        if len(self._unrecorded) >= CHUNK_BATCH or at - self._unrecorded[0][2] >= CHUNK_BATCH_SECONDS:
+            self._record_chunks()
+
+    def _record_decision(self, decision: dict[str, Any]) -> None:
+        # Chunks published before the decision are recorded before it, so a replay keeps the order.
+        self._record_chunks()
+        self._decision_sink(decision)
+
+    def _record_chunks(self) -> None:
+        # One row per batch instead of one per chunk: per-chunk rows cost more than the policy.
+        if self._unrecorded:
+            self.recorder.record(CHUNKS_TYPE, self.ids, {"hook": STREAM_HOOK, "chunks": self._unrecorded})
+            self._unrecorded = []
 
     async def accumulated_text(self) -> str:
         """The final text so far, from the stream context; from this process's copy if that fails
@@ -142,7 +164,8 @@ class PolicyStream:
             return "".join(self.final_parts)
 
     async def finish(self, status: str, error: str | None = None) -> None:
-        """Record the summary and `request_completed`, then clear the stream-context keys."""
+        """Record the last chunks, the summary and `request_completed`, then clear the context keys."""
+        self._record_chunks()
         try:
             final_text = await self.accumulated_text()
             summary = {
