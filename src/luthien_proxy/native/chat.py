@@ -22,6 +22,7 @@ import orjson
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
+from luthien_proxy.policies import overrides
 from luthien_proxy.streaming.policy_stream import (
     ClientGone,
     PolicyStream,
@@ -74,6 +75,7 @@ class NativeChat:
         self.services = services
         self.upstreams = upstreams
         self.routes = routes
+        self._moderates = overrides(services.policy, "async_moderation_hook")
 
     def route_for(self, model: str) -> ModelRoute:
         route = self.routes.get(model)
@@ -132,6 +134,9 @@ class NativeChat:
         return error
 
     async def _moderate(self, data: dict[str, Any], ids: CallIds) -> None:
+        # A hook call costs a record pair; skip it when the policy has no moderation of its own.
+        if not self._moderates:
+            return
         await self._hook(
             "async_moderation_hook",
             {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id, "data": data},

@@ -1,8 +1,9 @@
 """`UpstreamClient`: one keep-alive HTTP client to every OpenAI-compatible upstream.
 
-Upstream failures are translated here, at the boundary, into `UpstreamError` with the status and
-message the client should see: the upstream's own error for an HTTP error, 502 when it cannot be
-reached, 504 when it is too slow.
+aiohttp rather than httpx here: on this hot path its connection pool costs a fraction of
+httpx's per request (see docs/benchmarks.md). Upstream failures are translated at this boundary
+into `UpstreamError` with the status and message the client should see: the upstream's own error
+for an HTTP error, 502 when it cannot be reached, 504 when it is too slow.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from luthien_proxy.native.model_map import ModelRoute
@@ -33,9 +34,8 @@ def _headers(route: ModelRoute) -> dict[str, str]:
     return headers
 
 
-async def _error_from(response: httpx.Response, route: ModelRoute) -> UpstreamError:
-    body = await response.aread()
-    message = f"upstream {route.base_url} answered {response.status_code}"
+def _error_from(status: int, body: bytes, route: ModelRoute) -> UpstreamError:
+    message = f"upstream {route.base_url} answered {status}"
     try:
         detail = orjson.loads(body)
         error = detail.get("error") if isinstance(detail, dict) else None
@@ -44,36 +44,50 @@ async def _error_from(response: httpx.Response, route: ModelRoute) -> UpstreamEr
     except orjson.JSONDecodeError:
         if body:
             message = f"{message}: {body[:300].decode(errors='replace')}"
-    return UpstreamError(response.status_code, message)
+    return UpstreamError(status, message)
+
+
+def _transport_error(exc: BaseException, route: ModelRoute, when: str = "") -> UpstreamError:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamError(504, f"upstream {route.base_url} timed out{when}")
+    return UpstreamError(502, f"upstream {route.base_url} unreachable{when}: {type(exc).__name__}")
 
 
 class UpstreamClient:
-    """Forwards chat completions; created once per process and closed at shutdown."""
+    """Forwards chat completions; created once per process (its session lazily, inside the loop)."""
 
-    def __init__(self, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds, connect=10.0),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-            transport=transport,
-        )
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30.0)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, auto_decompress=True
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def complete(self, route: ModelRoute, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streamed chat completion as a dict."""
         try:
-            response = await self.client.post(
-                f"{route.base_url}/chat/completions", content=orjson.dumps(body), headers=_headers(route)
-            )
-        except httpx.TimeoutException:
-            raise UpstreamError(504, f"upstream {route.base_url} timed out") from None
-        except httpx.HTTPError as exc:
-            raise UpstreamError(502, f"upstream {route.base_url} unreachable: {type(exc).__name__}") from None
-        if response.status_code >= 400:
-            raise await _error_from(response, route)
+            async with self.session.post(
+                f"{route.base_url}/chat/completions", data=orjson.dumps(body), headers=_headers(route)
+            ) as response:
+                content = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _transport_error(exc, route) from None
+        if status >= 400:
+            raise _error_from(status, content, route)
         try:
-            value = orjson.loads(response.content)
+            value = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise UpstreamError(502, f"upstream {route.base_url} sent a body that is not JSON") from None
         if not isinstance(value, dict):
@@ -89,41 +103,34 @@ class UpstreamClient:
         Opening raises `UpstreamError` for an error status, so the client can still get a proper
         HTTP error before any stream has started.
         """
-        request = self.client.build_request(
-            "POST", f"{route.base_url}/chat/completions", content=orjson.dumps(body), headers=_headers(route)
-        )
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise UpstreamError(504, f"upstream {route.base_url} timed out") from None
-        except httpx.HTTPError as exc:
-            raise UpstreamError(502, f"upstream {route.base_url} unreachable: {type(exc).__name__}") from None
+            response = await self.session.post(
+                f"{route.base_url}/chat/completions", data=orjson.dumps(body), headers=_headers(route)
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _transport_error(exc, route) from None
         try:
-            if response.status_code >= 400:
-                raise await _error_from(response, route)
+            if response.status >= 400:
+                raise _error_from(response.status, await response.read(), route)
             yield _chunks(response, route)
         finally:
-            await response.aclose()
+            response.release()
 
 
-async def _chunks(response: httpx.Response, route: ModelRoute) -> AsyncIterator[dict[str, Any]]:
+async def _chunks(response: aiohttp.ClientResponse, route: ModelRoute) -> AsyncIterator[dict[str, Any]]:
     try:
-        async for line in response.aiter_lines():
-            if not line.startswith("data:"):
+        async for line in response.content:
+            if not line.startswith(b"data:"):
                 continue
             data = line[5:].strip()
-            if data == "[DONE]":
+            if data == b"[DONE]":
                 return
             chunk = orjson.loads(data)
             if isinstance(chunk, dict):
                 if "error" in chunk and not chunk.get("choices"):
                     raise UpstreamError(502, f"upstream {route.base_url} stream error: {chunk['error']}")
                 yield chunk
-    except httpx.TimeoutException:
-        raise UpstreamError(504, f"upstream {route.base_url} timed out mid-stream") from None
-    except httpx.HTTPError as exc:
-        raise UpstreamError(
-            502, f"upstream {route.base_url} broke off the stream: {type(exc).__name__}"
-        ) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _transport_error(exc, route, " mid-stream") from None
     except orjson.JSONDecodeError:
         raise UpstreamError(502, f"upstream {route.base_url} sent a stream chunk that is not JSON") from None

@@ -1,7 +1,7 @@
 """Policies: the interface, the loader, and the shipped policies (loaded the same way as users')."""
 
 from luthien_proxy.policies.all_caps import AllCapsPolicy
-from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext
+from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext, overrides
 from luthien_proxy.policies.blocklist import RequestBlocklistPolicy
 from luthien_proxy.policies.buffered import BufferedStreamPolicy
 from luthien_proxy.policies.drop_chunks import DropChunksPolicy
@@ -22,5 +22,6 @@ __all__ = [
     "StreamContext",
     "StreamingSeparatorPolicy",
     "load_policy",
+    "overrides",
     "policy_from_mapping",
 ]

@@ -68,6 +68,11 @@ class StreamContext:
         return await self._read_text() if self._read_text else ""
 
 
+def overrides(policy: LuthienPolicy, hook: str) -> bool:
+    """Whether `policy` implements `hook` itself rather than inheriting the pass-through default."""
+    return getattr(type(policy), hook, None) is not getattr(LuthienPolicy, hook, None)
+
+
 class LuthienPolicy:
     """Base class for policies; subclasses take their YAML `config` as keyword arguments."""
 
