@@ -54,7 +54,7 @@ def _transforms(stack: RunningStack) -> tuple[Callable[[str], str], Callable[[li
 
 def _direct(stack: RunningStack) -> openai.OpenAI:
     """The demo upstream without any proxy: the oracle for what an unpoliced answer is."""
-    return openai.OpenAI(base_url=stack.demo_upstream_url, api_key="demo", max_retries=0)
+    return openai.OpenAI(base_url=stack.upstream_url, api_key="demo", max_retries=0)
 
 
 def _stream_texts(stream: Any) -> list[str]:
@@ -155,7 +155,7 @@ def test_twenty_concurrent_streams_stay_separate(stack: RunningStack) -> None:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "user", "content": f"stream number {n} of twenty"}
         ]
-        direct = openai.AsyncOpenAI(base_url=stack.demo_upstream_url, api_key="demo", max_retries=0)
+        direct = openai.AsyncOpenAI(base_url=stack.upstream_url, api_key="demo", max_retries=0)
         async with direct:
             expected = [
                 c.choices[0].delta.content or ""

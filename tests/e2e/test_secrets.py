@@ -45,8 +45,8 @@ def test_embedded_stack_keeps_secrets_out(tmp_path: Path) -> None:
     body_secret = f"sk-secret-body-{secrets.token_hex(8)}"
     with luthien_up(tmp_path, policy="all_caps.yaml", env={"LITELLM_MASTER_KEY": client_key}) as stack:
         _exercise(stack, body_secret)
-        stack.process.stop()
-        console = stack.process.output()
+        stack.stop()
+        console = stack.output()
     with sqlite3.connect(tmp_path / ".luthien" / "luthien.db") as db:
         rows = [row[0] for row in db.execute("SELECT jsonblob FROM debug_logs")]
     assert len(rows) > 20, "the calls were recorded"
@@ -67,7 +67,7 @@ def test_server_stack_keeps_secrets_out_of_postgres_and_redis(tmp_path: Path, po
         env = {"LITELLM_MASTER_KEY": client_key, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL}
         with luthien_up(tmp_path, policy="all_caps.yaml", env=env) as stack:
             _exercise(stack, body_secret)
-            stack.process.stop()
+            stack.stop()
     finally:
         monitor.terminate()
         monitor.wait(10)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 def test_generated_key_is_printed_and_works(tmp_path: Path) -> None:
     with luthien_up(tmp_path, policy="all_caps.yaml", env={"LITELLM_MASTER_KEY": ""}) as stack:
-        output = stack.process.output()
+        output = stack.output()
         match = re.search(r"API key \(both\)\s+(sk-luthien-\S+)", output)
         assert match, output
         assert "generated for this run" in output
@@ -39,7 +39,7 @@ def test_scale_out_backends_and_cached_answers_are_still_policed(tmp_path: Path,
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL}
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"cache me {uuid.uuid4().hex}"}]
     with luthien_up(tmp_path, policy="all_caps.yaml", env=env) as stack:
-        assert "starting on Postgres + Redis" in stack.process.output()
+        assert "starting on Postgres + Redis" in stack.output()
         client = stack.client()
         first = client.chat.completions.create(model="demo-echo", messages=messages)
         second = client.chat.completions.create(model="demo-echo", messages=messages)
@@ -63,16 +63,16 @@ def test_a_dying_child_stops_the_stack_with_the_reason(tmp_path: Path) -> None:
         subprocess.run(
             ["pkill", "-KILL", "-f", f"luthien_proxy control-plane --host 127.0.0.1 --port {port}"]
         )
-        code = stack.process.process.wait(timeout=30)
-        output = stack.process.output()
+        code = stack.process.wait(timeout=30)
+        output = stack.output()
     assert code == 1
     assert "control-plane exited with code -9; stopping the others" in output
 
 
 def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:
     with luthien_up(tmp_path) as stack:
-        assert stack.process.stop(signal.SIGTERM) == 0
-        output = stack.process.output()
+        assert stack.stop(signal.SIGTERM) == 0
+        output = stack.output()
     assert "stopping ..." in output
 
 

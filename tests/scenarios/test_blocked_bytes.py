@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from luthien_proxy.scenarios.stack import Stack, luthien_up
+from luthien_proxy.stack.running import Stack, luthien_up
 
 pytestmark = pytest.mark.e2e
 
@@ -26,8 +26,8 @@ BLOCK_MESSAGE = "[luthien] A proposed tool call was blocked by the trusted monit
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with luthien_up(
-        REPO / "config" / "protocols" / "trusted_monitoring.yaml",
         tmp_path_factory.mktemp("blocked-bytes"),
+        REPO / "config" / "protocols" / "trusted_monitoring.yaml",
         REPO / "config" / "litellm_config.yaml",
     ) as running:
         yield running

@@ -1,14 +1,13 @@
 """Redis pub/sub event bus: events cross control-plane instances.
 
-Publishing is queued and a background task sends batches in one pipeline, so the request path
-never waits on a Redis round trip. Pub/sub keeps no history; `debug_logs` is the durable record.
+Publishing goes through a `RedisOutbox`, so the request path never waits on a Redis round trip.
+Pub/sub keeps no history; `debug_logs` is the durable record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,10 +16,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from luthien_proxy.events.bus import DEFAULT_SUBSCRIBER_QUEUE, BusNotice, BusUnavailable, Subscription
-
-logger = logging.getLogger(__name__)
-
-_BATCH = 256
+from luthien_proxy.redis_outbox import RedisOutbox
 
 
 class RedisBus:
@@ -30,25 +26,15 @@ class RedisBus:
 
     def __init__(self, client: redis.Redis, *, queue_size: int = 10_000) -> None:
         self.client = client
-        self._outbox: asyncio.Queue[tuple[tuple[str, ...], bytes]] = asyncio.Queue(maxsize=queue_size)
-        self._task: asyncio.Task[None] | None = None
-        self.published = 0
-        self.dropped = 0
-        self.last_error: str | None = None
+        self._outbox: RedisOutbox[tuple[tuple[str, ...], bytes]] = RedisOutbox(
+            client, _publish_batch, name="redis-publisher", queue_size=queue_size
+        )
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._send_loop(), name="luthien-redis-publisher")
+        self._outbox.start()
 
     async def close(self) -> None:
-        if self._task is None:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._outbox.join(), 5)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._outbox.close()
 
     async def ping(self) -> None:
         try:
@@ -57,41 +43,14 @@ class RedisBus:
             raise BusUnavailable(f"Redis unreachable: {exc}") from exc
 
     async def flush(self) -> None:
-        await self._outbox.join()
+        await self._outbox.flush()
 
     def has_listeners(self, channels: tuple[str, ...]) -> bool:
         # Subscribers may sit on any instance; only Redis knows.
         return True
 
     def publish(self, channels: tuple[str, ...], message: bytes) -> None:
-        try:
-            self._outbox.put_nowait((channels, message))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                logger.error("event outbox full: %d events dropped so far", self.dropped)
-
-    async def _send_loop(self) -> None:
-        while True:
-            batch = [await self._outbox.get()]
-            while len(batch) < _BATCH and not self._outbox.empty():
-                batch.append(self._outbox.get_nowait())
-            try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for channels, message in batch:
-                        for channel in channels:
-                            pipe.publish(channel, message)
-                    await pipe.execute()
-                self.published += len(batch)
-                self.last_error = None
-            except (RedisError, OSError) as exc:
-                # Live events are best effort; the durable record is debug_logs.
-                self.dropped += len(batch)
-                self.last_error = str(exc)
-                logger.warning("publishing %d events to Redis failed: %s", len(batch), exc)
-            finally:
-                for _ in batch:
-                    self._outbox.task_done()
+        self._outbox.put((channels, message))
 
     @asynccontextmanager
     async def subscribe(
@@ -119,11 +78,17 @@ class RedisBus:
     def status(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
-            "published": self.published,
-            "pending": self._outbox.qsize(),
-            "dropped": self.dropped,
-            "last_error": self.last_error,
+            "published": self._outbox.sent,
+            "pending": self._outbox.pending,
+            "dropped": self._outbox.dropped,
+            "last_error": self._outbox.last_error,
         }
+
+
+def _publish_batch(pipe: Any, batch: list[tuple[tuple[str, ...], bytes]]) -> None:
+    for channels, message in batch:
+        for channel in channels:
+            pipe.publish(channel, message)
 
 
 async def _await_confirmations(pubsub: Any, expected: int) -> None:

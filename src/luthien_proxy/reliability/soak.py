@@ -1,29 +1,30 @@
 """`luthien soak`: hold many concurrent streams through each front door for minutes, and check that
 nothing fails, memory stays flat and every stream-context key is cleared at the end.
 
-It starts `luthien up --demo` on free loopback ports (Postgres + Redis when their URLs are set,
-so the stream keys can be inspected in Redis) and drives it with the official openai SDK.
+It starts `luthien up --demo` on free loopback ports (on Postgres + Redis when their URLs are set,
+so the stream keys are inspected in Redis itself) and drives it with the official openai SDK.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import openai
 
-from luthien_proxy.control_plane import StartupError
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.stack.running import luthien_up
 
 CHUNKS = 50  # what the demo upstream's `demo-long` streams by default
+
+#: The part of docs/reliability.md that is not measured by the soak: what the fault tests show.
+PREAMBLE = (resources.files("luthien_proxy.reliability") / "reliability_preamble.md").read_text()
 
 
 @dataclass
@@ -100,48 +101,26 @@ async def _leftover_stream_keys(redis_url: str | None, control_plane: str) -> in
 
 def run_soak(streams: int, seconds: float, doors: list[str], output: Path | None) -> int:
     """Run the soak; print and optionally write a report; exit code 1 on any failure."""
-    proxy, cp, upstream = free_port(), free_port(), free_port()
-    key = f"sk-soak-{secrets.token_hex(8)}"
-    workdir = Path(tempfile.mkdtemp(prefix="luthien-soak-"))
-    env = {**os.environ, "LITELLM_MASTER_KEY": key}
-    command = [
-        sys.executable, "-m", "luthien_proxy", "up", "--demo", "--proxy-port", str(proxy),
-        "--control-plane-port", str(cp), "--demo-upstream-port", str(upstream),
-        "--litellm-config", str(Path("config/litellm_config.yaml").resolve()),
-    ]  # fmt: skip
-    log = (workdir / "up.log").open("wb")
-    stack = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     results: list[DoorResult] = []
-    try:
-        _wait_ready(workdir / "up.log", stack)
-        cp_pid = _control_plane_pid(cp)
-        bases = {"litellm": f"http://127.0.0.1:{proxy}/v1", "native": f"http://127.0.0.1:{cp}/v1"}
+    # Keep the caller's backends: with REDIS_URL set, the stream keys are checked in Redis itself.
+    backends = {name: os.environ.get(name, "") for name in ("DATABASE_URL", "REDIS_URL")}
+    with luthien_up(Path(tempfile.mkdtemp(prefix="luthien-soak-")), env=backends) as stack:
+        cp_pid = _control_plane_pid(int(stack.control_plane_url.rsplit(":", 1)[1]))
         for door in doors:
             print(
                 f"soak: {streams} concurrent streams through the {door} door for {seconds:g}s ...", flush=True
             )
-            results.append(asyncio.run(soak_door(door, bases[door], key, streams, seconds, cp_pid)))
-        redis_url = os.environ.get("REDIS_URL") or None
-        leftover = asyncio.run(_leftover_stream_keys(redis_url, f"http://127.0.0.1:{cp}"))
-    finally:
-        stack.terminate()
-        stack.wait(60)
-        log.close()
+            results.append(
+                asyncio.run(soak_door(door, stack.door_url(door), stack.api_key, streams, seconds, cp_pid))
+            )
+        leftover = asyncio.run(_leftover_stream_keys(backends["REDIS_URL"] or None, stack.control_plane_url))
     report = render(results, leftover, streams, seconds)
     print(report)
     if output is not None:
-        output.write_text(report)
+        command = f"luthien soak --streams {streams} --seconds {seconds:g} --doors {','.join(doors)}"
+        output.write_text(PREAMBLE + f"\n## Soak\n\nCommand (`make soak`): `{command}`\n\n" + report)
     failed = leftover or any(r.errors for r in results) or any(_grew(r) for r in results)
     return 1 if failed else 0
-
-
-def _wait_ready(log: Path, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 180
-    while "Press Ctrl-C to stop." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise StartupError(f"luthien up did not start ({log}): {last[0]}")
-        time.sleep(0.2)
 
 
 def _grew(result: DoorResult) -> bool:

@@ -14,7 +14,7 @@ import yaml
 from luthien_proxy.demo_upstream.protocol_models import BEHAVIOURS, scripted_behaviour
 from luthien_proxy.scenarios.client import Delivery, deliver
 from luthien_proxy.scenarios.episodes import Episode, Plan
-from luthien_proxy.scenarios.stack import Stack, luthien_up
+from luthien_proxy.stack.running import Stack, luthien_up
 
 DOORS = ("litellm", "native")
 TERMINAL = {"allow", "block", "defer_to_trusted", "edit", "resample"}
@@ -166,7 +166,7 @@ def run_all(
         plan_dir = workdir / f"{index:02d}"
         started = time.perf_counter()
         policy = policy_path(plan, config_dir, plan_dir)
-        with luthien_up(policy, plan_dir, litellm_config, plan.env) as stack:
+        with luthien_up(plan_dir, policy, litellm_config, plan.env) as stack:
             results = run_plan(plan, stack)
             escalations = sum(1 for r in results for d in r.decisions if "audit_requested" in d)
             expected = escalations if "webhooks" in policy.read_text() else 0

@@ -1,10 +1,15 @@
-"""Runs `luthien up --demo` with a given policy on free loopback ports, for the scenario suite."""
+"""`luthien_up`: the whole demo stack in a child process on free loopback ports, as a user runs it.
+
+Used by the scenario suite, the soak run and the end-to-end tests, so all three exercise exactly
+what `luthien up --demo` starts.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -13,15 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 
 from luthien_proxy.stack.processes import free_port
 
 READY_LINE = "Press Ctrl-C to stop."
+DEFAULT_LITELLM_CONFIG = Path("config/litellm_config.yaml")
+
+
+class StackStartError(RuntimeError):
+    """`luthien up` exited or was not ready in time; the message carries its output."""
+
+
 START_TIMEOUT_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stack:
     """A running stack: both front doors, the control plane API and the demo upstream."""
 
@@ -30,16 +42,35 @@ class Stack:
     upstream_url: str
     api_key: str
     log_path: Path
+    process: subprocess.Popen[bytes]
 
-    def door_url(self, door: str) -> str:
+    def door_url(self, door: str = "litellm") -> str:
         """The OpenAI base URL of the `litellm` or `native` front door."""
         return f"{self.proxy_url}/v1" if door == "litellm" else f"{self.control_plane_url}/v1"
 
-    def client(self, door: str) -> OpenAI:
+    def client(self, door: str = "litellm") -> OpenAI:
         return OpenAI(base_url=self.door_url(door), api_key=self.api_key, max_retries=0, timeout=30)
+
+    def async_client(self, door: str = "litellm") -> AsyncOpenAI:
+        return AsyncOpenAI(base_url=self.door_url(door), api_key=self.api_key, max_retries=0, timeout=30)
 
     def control_plane(self) -> httpx.Client:
         return httpx.Client(base_url=self.control_plane_url, timeout=10)
+
+    def output(self) -> str:
+        """Everything `luthien up` has printed so far."""
+        return _log_text(self.log_path)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Signal `luthien up` and wait for it (killing it after `timeout`); returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
 
 
 def _log_text(path: Path) -> str:
@@ -48,12 +79,18 @@ def _log_text(path: Path) -> str:
 
 @contextlib.contextmanager
 def luthien_up(
-    policy: Path, workdir: Path, litellm_config: Path, env: Mapping[str, str] | None = None
+    workdir: Path,
+    policy: Path | None = None,
+    litellm_config: Path = DEFAULT_LITELLM_CONFIG,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Start the stack (its SQLite file and logs land in `workdir`); stop it when the block ends."""
+    """Start the stack (its SQLite file and logs land in `workdir`); stop it when the block ends.
+
+    The child gets a clean slate (embedded backends, the default policy) unless `env` says otherwise.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     proxy, control_plane, upstream = free_port(), free_port(), free_port()
-    key = f"sk-scenario-{secrets.token_hex(12)}"
+    key = f"sk-stack-{secrets.token_hex(12)}"
     args = [
         sys.executable,
         "-m",
@@ -67,9 +104,8 @@ def luthien_up(
         "--demo-upstream-port",
         str(upstream),
         "--litellm-config",
-        str(litellm_config),
-        "--policy",
-        str(policy),
+        str(litellm_config.resolve()),
+        *(["--policy", str(policy.resolve())] if policy else []),
     ]
     child_env = {
         **os.environ,
@@ -87,9 +123,11 @@ def luthien_up(
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
             while READY_LINE not in _log_text(log_path):
                 if process.poll() is not None:
-                    raise RuntimeError(f"luthien up exited with {process.returncode}:\n{_log_text(log_path)}")
+                    raise StackStartError(
+                        f"luthien up exited with {process.returncode}:\n{_log_text(log_path)}"
+                    )
                 if time.monotonic() > deadline:
-                    raise RuntimeError(
+                    raise StackStartError(
                         f"luthien up not ready in {START_TIMEOUT_SECONDS}s:\n{_log_text(log_path)}"
                     )
                 time.sleep(0.05)
@@ -97,13 +135,15 @@ def luthien_up(
                 proxy_url=f"http://127.0.0.1:{proxy}",
                 control_plane_url=f"http://127.0.0.1:{control_plane}",
                 upstream_url=f"http://127.0.0.1:{upstream}/v1",
-                api_key=key,
+                api_key=child_env["LITELLM_MASTER_KEY"] or key,
                 log_path=log_path,
+                process=process,
             )
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
