@@ -24,7 +24,11 @@ def _data() -> dict:
         "messages": [{"role": "user", "content": "hi"}],
         "api_key": "sk-body",
         "secret_fields": {"raw_headers": {"authorization": "Bearer sk-master"}},
-        "metadata": {"headers": {"Authorization": "Bearer sk-master", "x-api-key": "sk-x", "accept": "*/*"}},
+        "metadata": {
+            "headers": {"Authorization": "Bearer sk-master", "x-api-key": "sk-x", "accept": "*/*"},
+            "trace_id": "trace-1",
+            "user_api_key_alias": "team-key",
+        },
         "deployment": {"litellm_params": {"api_key": "sk-upstream", "model": "openai/demo-echo"}},
         "litellm_logging_obj": _Opaque(),
         "proxy_server_request": {"received": dt.datetime(2024, 1, 1)},
@@ -37,9 +41,10 @@ def test_request_payload_strips_secrets_and_opaque_objects() -> None:
     for secret in ("sk-body", "sk-master", "sk-x", "sk-upstream", "sk-leak"):
         assert secret not in text
     payload = request_payload(_data())
-    assert payload["metadata"]["headers"] == {"accept": "*/*"}
-    assert "secret_fields" not in payload and "litellm_logging_obj" not in payload
-    assert payload["proxy_server_request"]["received"] == "2024-01-01T00:00:00"
+    assert payload["metadata"] == {"trace_id": "trace-1", "user_api_key_alias": "team-key"}
+    for plumbing in ("secret_fields", "litellm_logging_obj", "deployment", "proxy_server_request"):
+        assert plumbing not in payload
+    assert (payload["model"], payload["litellm_call_id"]) == ("demo-echo", "call-1")
 
 
 def test_unknown_objects_become_type_markers() -> None:

@@ -23,8 +23,8 @@ from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
 from luthien_proxy.proxy.sanitize import (
     call_ids,
     merge_request,
+    model_json,
     request_payload,
-    to_jsonable,
     user_key_payload,
 )
 from luthien_proxy.proxy.stream_bridge import StreamBridge
@@ -93,7 +93,7 @@ class LuthienCallback(CustomLogger):
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
-        sent_response = to_jsonable(response)
+        sent_response = model_json(response)
         body = {
             **call_ids(data),
             "data": request_payload(data),

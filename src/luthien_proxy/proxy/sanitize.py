@@ -25,8 +25,6 @@ SECRET_HEADERS = frozenset(
 )
 # Keys dropped anywhere in a payload: credentials, and LiteLLM's own secret bag.
 SECRET_KEYS = frozenset({"api_key", "secret_fields", "aws_secret_access_key", "aws_session_token"})
-# Fields of user_api_key_dict that hold the caller's key (or its hash).
-USER_KEY_SECRET_FIELDS = frozenset({"api_key", "token"})
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
 INTERNAL_REQUEST_KEYS = frozenset(
     {
@@ -83,17 +81,55 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     return f"<{type(value).__name__}>"
 
 
+# LiteLLM plumbing a policy never needs: in-process objects, the router's deployment (upstream
+# credentials, model info) and the raw request (its body repeats the request, its headers are
+# credentials and client details). Leaving them out is also most of the callback's cost per call.
+_NOT_SENT = frozenset(
+    {"litellm_logging_obj", "shared_session", "deployment", "proxy_server_request", "user_api_key_dict"}
+)
+# What of LiteLLM's metadata a policy can use: who is calling and how calls are grouped.
+_METADATA_SENT = frozenset(
+    {
+        "trace_id",
+        "tags",
+        "user_api_key_alias",
+        "user_api_key_user_id",
+        "user_api_key_team_id",
+        "user_api_key_org_id",
+        "requester_ip_address",
+    }
+)
+# Identity fields of LiteLLM's UserAPIKeyAuth (never the key or its hash).
+_USER_KEY_SENT = ("user_id", "team_id", "org_id", "key_alias", "key_name", "user_role", "end_user_id")
+
+
 def request_payload(data: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-safe, secret-free copy of a request `data` dict, minus objects that only make sense in-process."""
-    return to_jsonable({k: v for k, v in data.items() if k not in ("litellm_logging_obj", "shared_session")})
+    """JSON-safe, secret-free copy of what a policy needs of a request: the OpenAI request fields,
+    the call's identifiers and a little of LiteLLM's metadata."""
+    trimmed = {k: v for k, v in data.items() if k not in _NOT_SENT}
+    metadata = data.get("metadata")
+    if isinstance(metadata, Mapping):
+        trimmed["metadata"] = {k: v for k, v in metadata.items() if k in _METADATA_SENT}
+    return to_jsonable(trimmed)
 
 
 def user_key_payload(user_api_key_dict: Any) -> dict[str, Any]:
-    """JSON-safe copy of LiteLLM's UserAPIKeyAuth without the key or its hash."""
-    converted = to_jsonable(user_api_key_dict)
-    if not isinstance(converted, dict):
-        return {}
-    return {k: v for k, v in converted.items() if k not in USER_KEY_SECRET_FIELDS}
+    """The caller's identity from LiteLLM's UserAPIKeyAuth, without the key or its hash."""
+    fields = {name: getattr(user_api_key_dict, name, None) for name in _USER_KEY_SENT}
+    return to_jsonable({name: value for name, value in fields.items() if value is not None})
+
+
+def model_json(value: Any) -> Any:
+    """A LiteLLM response or chunk as JSON data, through pydantic's compiled serializer when possible.
+
+    Model output carries no credentials, so the secret-dropping walk of `to_jsonable` is not needed.
+    """
+    if isinstance(value, BaseModel):
+        try:
+            return value.model_dump(mode="json", warnings=False)
+        except Exception:
+            return to_jsonable(value)
+    return to_jsonable(value)
 
 
 def call_ids(data: Mapping[str, Any]) -> dict[str, Any]:

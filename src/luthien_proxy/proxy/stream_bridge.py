@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, WebSocketE
 
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, StreamPolicyError
-from luthien_proxy.proxy.sanitize import to_jsonable
+from luthien_proxy.proxy.sanitize import model_json
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def _pump(ws: ClientConnection, upstream: AsyncIterator[Any], state: _Pump
             elif state.stop_sending:
                 return
             if not state.stop_sending:
-                await _send(ws, state, orjson.dumps({"type": "CHUNK", "data": to_jsonable(chunk)}).decode())
+                await _send(ws, state, orjson.dumps({"type": "CHUNK", "data": model_json(chunk)}).decode())
     except Exception as exc:
         state.upstream_error = exc
         state.copy.put_nowait(_Upstream(exc))
