@@ -12,8 +12,6 @@ from luthien_proxy.control_plane.request_body import read_json_object
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
-from luthien_proxy.policies import overrides
-from luthien_proxy.streaming.policy_stream import STREAM_HOOK
 
 router = APIRouter(prefix="/api/hooks", tags=["hooks"])
 #: Read-only hook endpoints, mounted behind the admin key.
@@ -60,17 +58,6 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
             headers={DECISION_HEADER: "reject"},
         )
     return JSONBody(outcome.result)
-
-
-@router.get("/policy", dependencies=[Depends(require_proxy_token)])
-async def active_policy(services: Services) -> dict[str, Any]:
-    """Which hooks the active policy implements. The callback records the others without waiting
-    for them, since their answer can only be "unchanged"."""
-    hooks = [*HOOK_RUNNERS, STREAM_HOOK]
-    return {
-        "policy": type(services.policy).__name__,
-        "policed_hooks": [hook for hook in hooks if overrides(services.policy, hook)],
-    }
 
 
 @read_router.get("/counters")

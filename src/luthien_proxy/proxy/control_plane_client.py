@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -13,8 +12,6 @@ from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
 
 DECISION_HEADER = "x-luthien-decision"
-#: How long the callback trusts its knowledge of which hooks the policy implements.
-POLICY_CACHE_SECONDS = 5.0
 
 
 def _rejection_message(response: httpx.Response) -> str:
@@ -34,8 +31,6 @@ class ControlPlaneClient:
         self._transport = transport  # tests inject an ASGI transport; production uses the network
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._policed: frozenset[str] | None = None
-        self._policed_until = 0.0
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
@@ -81,29 +76,6 @@ class ControlPlaneClient:
         if not isinstance(result, dict):
             raise ControlPlaneError(502, f"Luthien control plane sent a non-object for {hook_name}")
         return result
-
-    async def policed_hooks(self) -> frozenset[str] | None:
-        """The hooks the active policy implements (cached briefly); None when unknown."""
-        now = time.monotonic()
-        if self._policed is not None and now < self._policed_until:
-            return self._policed
-        try:
-            response = await self._http().get("/api/hooks/policy")
-            hooks = (
-                orjson.loads(response.content).get("policed_hooks") if response.status_code == 200 else None
-            )
-        except (httpx.HTTPError, orjson.JSONDecodeError, AttributeError):
-            hooks = None
-        if not isinstance(hooks, list):
-            self._policed = None
-            return None
-        self._policed = frozenset(str(hook) for hook in hooks)
-        self._policed_until = now + POLICY_CACHE_SECONDS
-        return self._policed
-
-    def forget_policy(self) -> None:
-        """Ask again next time (after a failure, the control plane may have restarted)."""
-        self._policed = None
 
     async def aclose(self) -> None:
         """Close the connection pool (tests and shutdown)."""

@@ -8,10 +8,8 @@ LiteLLM only calls a hook that is defined on the registered object's own class (
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import HTTPException
@@ -33,11 +31,6 @@ from luthien_proxy.proxy.stream_bridge import StreamBridge
 
 log = logging.getLogger(__name__)
 
-#: At most this many hook records in flight in the background; beyond it, hooks are awaited again.
-MAX_BACKGROUND_RECORDS = 1000
-#: After a failed background record, wait on every hook for this long (so fail-closed applies).
-UNHEALTHY_SECONDS = 5.0
-
 
 def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
     return ModelResponseStream(**data)
@@ -57,8 +50,6 @@ class LuthienCallback(CustomLogger):
         super().__init__()
         self.config = config or CallbackConfig.from_env()
         self.client = ControlPlaneClient(self.config)
-        self._recording: set[asyncio.Task[None]] = set()
-        self._unhealthy_until = 0.0
 
     async def _decide(self, hook: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Run a hook remotely; None means 'no decision, carry on unchanged' (fail-open only)."""
@@ -67,7 +58,6 @@ class LuthienCallback(CustomLogger):
         except PolicyRejected as exc:
             raise HTTPException(exc.status_code, detail=exc.message) from None
         except ControlPlaneError as exc:
-            self.client.forget_policy()
             if self.config.fail_open:
                 log.warning("%s; continuing unpoliced (LUTHIEN_FAIL_MODE=open)", exc.message)
                 return None
@@ -75,85 +65,43 @@ class LuthienCallback(CustomLogger):
                 exc.status_code, detail=f"{exc.message}; request blocked (fail-closed)"
             ) from None
 
-    async def _record_only(self, hook: str) -> bool:
-        """Whether `hook` may be recorded without waiting: the policy does not implement it, the
-        control plane answered lately, and the backlog is small. Any doubt means waiting."""
-        if time.monotonic() < self._unhealthy_until or len(self._recording) >= MAX_BACKGROUND_RECORDS:
-            return False
-        policed = await self.client.policed_hooks()
-        return policed is not None and hook not in policed
-
-    def _record_later(self, hook: str, build_body: Callable[[], dict[str, Any]]) -> None:
-        """Send a hook whose answer cannot change anything, off the request path."""
-
-        async def send() -> None:
-            try:
-                await self.client.call_hook(hook, build_body())
-            except (ControlPlaneError, PolicyRejected) as exc:
-                # Until it answers again, wait on every hook, so fail-closed applies.
-                self._unhealthy_until = time.monotonic() + UNHEALTHY_SECONDS
-                self.client.forget_policy()
-                log.warning("recording %s failed: %s", hook, getattr(exc, "message", exc))
-
-        task = asyncio.create_task(send())
-        self._recording.add(task)
-        task.add_done_callback(self._recording.discard)
-
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
     ) -> Any:
         """Let the policy edit or reject the request before it reaches the model."""
-
-        def body() -> dict[str, Any]:
-            return {
-                **call_ids(data),
-                "data": request_payload(data),
-                "call_type": str(call_type),
-                "user_api_key_dict": user_key_payload(user_api_key_dict),
-            }
-
-        if await self._record_only("async_pre_call_hook"):
-            self._record_later("async_pre_call_hook", body)
-            return data
-        payload = body()
-        result = await self._decide("async_pre_call_hook", payload)
+        sent = request_payload(data)
+        body = {
+            **call_ids(data),
+            "data": sent,
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        result = await self._decide("async_pre_call_hook", body)
         if result is None or "data" not in result:
             return data
-        return merge_request(data, payload["data"], result["data"])
+        return merge_request(data, sent, result["data"])
 
     async def async_moderation_hook(self, data: dict, user_api_key_dict: Any, call_type: Any) -> Any:
         """Let the policy reject the request while the model call runs in parallel."""
-
-        def body() -> dict[str, Any]:
-            return {
-                **call_ids(data),
-                "data": request_payload(data),
-                "call_type": str(call_type),
-                "user_api_key_dict": user_key_payload(user_api_key_dict),
-            }
-
-        if await self._record_only("async_moderation_hook"):
-            self._record_later("async_moderation_hook", body)
-            return None
-        await self._decide("async_moderation_hook", body())
+        body = {
+            **call_ids(data),
+            "data": request_payload(data),
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        await self._decide("async_moderation_hook", body)
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
-
-        def body() -> dict[str, Any]:
-            return {
-                **call_ids(data),
-                "data": request_payload(data),
-                "user_api_key_dict": user_key_payload(user_api_key_dict),
-                "response": model_json(response),
-            }
-
-        if await self._record_only("async_post_call_success_hook"):
-            self._record_later("async_post_call_success_hook", body)
-            return None
-        payload = body()
-        result = await self._decide("async_post_call_success_hook", payload)
-        if result is None or "response" not in result or result["response"] == payload["response"]:
+        sent_response = model_json(response)
+        body = {
+            **call_ids(data),
+            "data": request_payload(data),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+            "response": sent_response,
+        }
+        result = await self._decide("async_post_call_success_hook", body)
+        if result is None or "response" not in result or result["response"] == sent_response:
             return None
         return _rebuild_response(response, result["response"])
 
