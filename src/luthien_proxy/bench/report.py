@@ -8,7 +8,7 @@ import math
 import os
 import platform
 import subprocess
-from importlib import metadata
+from importlib import metadata, resources
 from typing import Any
 
 from luthien_proxy.bench.results import RATIOS, goals, ratios
@@ -106,7 +106,7 @@ def render_markdown(result: BenchResult, output: str | None = None) -> str:
         + _goal_table(result)
         + _memory_table(result)
     )
-    lines += _error_section(result) + HOW_TO_READ.splitlines()
+    lines += _error_section(result) + HOW_TO_READ.splitlines() + ["", *WHAT_MATTERED.splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -208,6 +208,9 @@ def _error_section(result: BenchResult) -> list[str]:
         lines += [f"- {c.target} {c.workload}: {n}× {msg}" for msg, n in c.error_messages.items()]
     return lines
 
+
+#: Hand-written notes on what the profiles showed; kept beside the code so `make bench` keeps them.
+WHAT_MATTERED = (resources.files("luthien_proxy.bench") / "what_mattered.md").read_text()
 
 HOW_TO_READ = """
 ## How to read this
