@@ -112,3 +112,12 @@ async def test_health_is_503_when_a_backend_is_down(open_services: OpenServices)
     assert body["status"] == "degraded"
     assert body["store"]["ok"] is False and "unreachable" in body["store"]["error"]
     assert body["bus"]["ok"] is False and "Redis unreachable" in body["bus"]["error"]
+
+
+async def test_oversized_headers_are_refused_with_431(open_services: OpenServices) -> None:
+    services = await open_services()
+    async with api_client(services) as client:
+        response = await client.get("/health", headers={"x-padding": "a" * 70_000})
+        assert response.status_code == 431
+        assert "limit is 65536" in response.json()["detail"]
+        assert (await client.get("/health", headers={"x-padding": "a" * 1_000})).status_code == 200

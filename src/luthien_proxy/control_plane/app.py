@@ -25,6 +25,7 @@ from luthien_proxy.control_plane import (
 )
 from luthien_proxy.control_plane.admin_auth import require_admin, require_admin_page
 from luthien_proxy.control_plane.errors import install_error_handlers
+from luthien_proxy.control_plane.header_limit import HeaderSizeLimit
 from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.chat import NativeChat
@@ -48,6 +49,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
         settings.sse_rate_capacity, settings.sse_rate_refill_per_second
     )
     install_error_handlers(app)
+    app.add_middleware(HeaderSizeLimit)
     admin = [Depends(require_admin)]
     app.include_router(health_routes.router)
     app.include_router(admin_auth.router)

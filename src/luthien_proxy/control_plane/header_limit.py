@@ -1,0 +1,58 @@
+"""`HeaderSizeLimit`: refuses requests whose headers exceed a size, before any route runs.
+
+Oversized headers are how a client makes a server buffer and parse more than any real request
+needs; answering 431 keeps that cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+
+
+class HeaderSizeLimit:
+    """Pure ASGI wrapper: 431 for HTTP requests (and refusal for WebSockets) over `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
+            if size > self.max_bytes:
+                await self._refuse(scope, send, size)
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Callable[[Message], Awaitable[None]], size: int) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "headers too large"})
+            return
+        body = orjson.dumps({"detail": f"request headers are {size} bytes; the limit is {self.max_bytes}"})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 431,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
