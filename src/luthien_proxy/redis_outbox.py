@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as redis
@@ -21,6 +22,13 @@ logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 _BATCH = 512
+
+
+@dataclass(frozen=True)
+class _Barrier:
+    """Marks a point in the queue; resolved once everything before it has been handled."""
+
+    done: asyncio.Future[None]
 
 
 class RedisOutbox(Generic[Item]):
@@ -67,8 +75,16 @@ class RedisOutbox(Generic[Item]):
                 logger.error("%s outbox full: %d items dropped so far", self.name, self.dropped)
 
     async def flush(self) -> None:
-        """Wait until everything queued so far has been sent (or dropped)."""
-        await self._queue.join()
+        """Wait until everything queued before this call has been sent (or dropped).
+
+        A barrier in the queue rather than `Queue.join()`: under steady load the queue is never
+        empty, and a reader waiting for "empty" would wait as long as the load lasts.
+        """
+        if self._task is None:
+            return
+        barrier = _Barrier(asyncio.get_running_loop().create_future())
+        await self._queue.put(barrier)  # type: ignore[arg-type]
+        await barrier.done
 
     @property
     def pending(self) -> int:
@@ -76,13 +92,15 @@ class RedisOutbox(Generic[Item]):
 
     async def _send_loop(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < _BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            queued: list[Any] = [await self._queue.get()]
+            while len(queued) < _BATCH and not self._queue.empty():
+                queued.append(self._queue.get_nowait())
+            batch = [item for item in queued if not isinstance(item, _Barrier)]
             try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    self._write(pipe, batch)
-                    await pipe.execute()
+                if batch:
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        self._write(pipe, batch)
+                        await pipe.execute()
                 self.sent += len(batch)
                 self.last_error = None
             except (RedisError, OSError) as exc:
@@ -90,5 +108,7 @@ class RedisOutbox(Generic[Item]):
                 self.last_error = str(exc)
                 logger.warning("%s: writing %d items to Redis failed: %s", self.name, len(batch), exc)
             finally:
-                for _ in batch:
+                for item in queued:
+                    if isinstance(item, _Barrier) and not item.done.done():
+                        item.done.set_result(None)
                     self._queue.task_done()

@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from luthien_proxy.protocols.base import Review, ToolCallProtocol
+from luthien_proxy.protocols.base import Review
 from luthien_proxy.protocols.defer_to_trusted import trusted_answer
 from luthien_proxy.protocols.judge import ModelCallError
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, calls_from_message
-from luthien_proxy.protocols.trusted import TrustedModel
+from luthien_proxy.protocols.trusted import TrustedFallbackProtocol
 from luthien_proxy.protocols.untrusted import UntrustedSampler
 
 FALLBACKS = ("defer_to_trusted", "block")
 
 
-class DeferToResamplePolicy(ToolCallProtocol):
+class DeferToResamplePolicy(TrustedFallbackProtocol):
     """Suspicious responses are replaced by the least suspicious of `samples` fresh samples."""
 
     protocol: ClassVar[str] = "defer_to_resample"
@@ -34,7 +34,7 @@ class DeferToResamplePolicy(ToolCallProtocol):
         trusted: dict[str, Any] | None = None,
         **config: Any,
     ) -> None:
-        super().__init__(**config)
+        super().__init__(trusted=trusted, **config)
         if not isinstance(samples, int) or not 1 <= samples <= 16:
             raise ValueError(f"samples must be an integer in 1..16, got {samples!r}")
         if fallback not in FALLBACKS:
@@ -42,7 +42,6 @@ class DeferToResamplePolicy(ToolCallProtocol):
         self.samples = samples
         self.fallback = fallback
         self.sampler = UntrustedSampler.from_config(untrusted)
-        self.trusted = TrustedModel.from_config(trusted)
 
     async def _draw(self, review: Review, seed: int) -> dict[str, Any]:
         """One sample, judged; returns its evidence record (with the calls and text to release)."""
@@ -65,7 +64,6 @@ class DeferToResamplePolicy(ToolCallProtocol):
 
     async def aclose(self) -> None:
         await super().aclose()
-        await self.trusted.aclose()
         await self.sampler.aclose()
 
     async def on_suspicious(self, review: Review) -> Outcome:

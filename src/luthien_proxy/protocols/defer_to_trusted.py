@@ -7,12 +7,12 @@ configured `block_message`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from luthien_proxy.protocols.base import Review, ToolCallProtocol
 from luthien_proxy.protocols.judge import ModelCallError
 from luthien_proxy.protocols.toolcalls import Outcome
-from luthien_proxy.protocols.trusted import TrustedModel
+from luthien_proxy.protocols.trusted import TrustedFallbackProtocol, TrustedModel
 
 
 async def trusted_answer(protocol: ToolCallProtocol, trusted: TrustedModel, review: Review) -> Outcome:
@@ -36,18 +36,10 @@ async def trusted_answer(protocol: ToolCallProtocol, trusted: TrustedModel, revi
     return Outcome(text=result.text)
 
 
-class DeferToTrustedPolicy(ToolCallProtocol):
+class DeferToTrustedPolicy(TrustedFallbackProtocol):
     """Suspicious responses are answered by the trusted model."""
 
     protocol: ClassVar[str] = "defer_to_trusted"
-
-    def __init__(self, trusted: dict[str, Any] | None = None, **config: Any) -> None:
-        super().__init__(**config)
-        self.trusted = TrustedModel.from_config(trusted)
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        await self.trusted.aclose()
 
     async def on_suspicious(self, review: Review) -> Outcome:
         return await trusted_answer(self, self.trusted, review)

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from luthien_proxy.protocols.base import ToolCallProtocol
 from luthien_proxy.protocols.judge import ChatResult, ModelCallError, ModelClient
 from luthien_proxy.protocols.monitor import call_block, conversation_text
 from luthien_proxy.protocols.toolcalls import ToolCall
@@ -81,3 +82,15 @@ class TrustedModel:
         return ToolCall(
             id=f"call_trusted_{uuid.uuid4().hex[:12]}", name=parsed["name"], arguments=encoded
         ), result
+
+
+class TrustedFallbackProtocol(ToolCallProtocol):
+    """A protocol that can hand a suspicious response to the trusted model (config key `trusted`)."""
+
+    def __init__(self, trusted: dict[str, Any] | None = None, **config: Any) -> None:
+        super().__init__(**config)
+        self.trusted = TrustedModel.from_config(trusted)
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self.trusted.aclose()

@@ -6,26 +6,18 @@ fresh call id), or blocked with `block_message` when the trusted model fails or 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from luthien_proxy.protocols.base import Review, ToolCallProtocol
+from luthien_proxy.protocols.base import Review
 from luthien_proxy.protocols.judge import ModelCallError
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall
-from luthien_proxy.protocols.trusted import TrustedModel
+from luthien_proxy.protocols.trusted import TrustedFallbackProtocol
 
 
-class TrustedEditingPolicy(ToolCallProtocol):
+class TrustedEditingPolicy(TrustedFallbackProtocol):
     """Suspicious calls are rewritten by the trusted model before the client sees them."""
 
     protocol: ClassVar[str] = "trusted_editing"
-
-    def __init__(self, trusted: dict[str, Any] | None = None, **config: Any) -> None:
-        super().__init__(**config)
-        self.trusted = TrustedModel.from_config(trusted)
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        await self.trusted.aclose()
 
     async def on_suspicious(self, review: Review) -> Outcome:
         flagged = {id(j) for j in review.flagged()}
