@@ -164,10 +164,13 @@ class PolicyStream:
             return "".join(self.final_parts)
 
     async def finish(self, status: str, error: str | None = None) -> None:
-        """Record the last chunks, the summary and `request_completed`, then clear the context keys."""
+        """Record the last chunks, the summary and `request_completed`, then clear the context keys
+        (queued for Redis, so the end of a stream never waits on it)."""
         self._record_chunks()
         try:
-            final_text = await self.accumulated_text()
+            # This process's copy of the text the stream context holds: reading it back from Redis
+            # would make every stream's end wait behind the Redis queue (seen under load).
+            final_text = "".join(self.final_parts)
             summary = {
                 "hook": STREAM_HOOK,
                 "status": status,

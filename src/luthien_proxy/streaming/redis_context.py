@@ -22,7 +22,8 @@ class RedisStreamContext:
     def __init__(self, client: redis.Redis, ttl_seconds: int = 3600, queue_size: int = 100_000) -> None:
         self.client = client
         self.ttl_seconds = ttl_seconds
-        self._outbox: RedisOutbox[tuple[str, str]] = RedisOutbox(
+        # (call_id, text) appends; (call_id, None) clears, queued behind the call's appends.
+        self._outbox: RedisOutbox[tuple[str, str | None]] = RedisOutbox(
             client, self._write_appends, name="stream-context", queue_size=queue_size
         )
 
@@ -50,13 +51,21 @@ class RedisStreamContext:
         return bool(await self.client.exists(text_key(call_id), index_key(call_id)))
 
     async def clear(self, call_id: str) -> None:
-        await self._outbox.flush()
-        await self.client.delete(text_key(call_id), index_key(call_id))
+        """Queue the deletion behind the call's appends; the stream's end never waits on Redis."""
+        self._outbox.put((call_id, None))
 
-    def _write_appends(self, pipe: Any, batch: list[tuple[str, str]]) -> None:
+    def _write_appends(self, pipe: Any, batch: list[tuple[str, str | None]]) -> None:
+        # One APPEND and one INCRBY per call per batch, not per chunk: under load the commands
+        # themselves are the cost.
+        pending: dict[str, list[str]] = {}
         for call_id, text in batch:
-            pipe.append(text_key(call_id), text)
-            pipe.incr(index_key(call_id))
-        for call_id in {call_id for call_id, _ in batch}:
+            if text is None:
+                pending.pop(call_id, None)
+                pipe.delete(text_key(call_id), index_key(call_id))
+            else:
+                pending.setdefault(call_id, []).append(text)
+        for call_id, parts in pending.items():
+            pipe.append(text_key(call_id), "".join(parts))
+            pipe.incrby(index_key(call_id), len(parts))
             pipe.expire(text_key(call_id), self.ttl_seconds)
             pipe.expire(index_key(call_id), self.ttl_seconds)
