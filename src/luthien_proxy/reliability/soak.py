@@ -116,7 +116,9 @@ def run_soak(streams: int, seconds: float, doors: list[str], output: Path | None
                 asyncio.run(soak_door(door, stack.door_url(door), stack.api_key, streams, seconds, cp_pid))
             )
         leftover = asyncio.run(_leftover_stream_keys(backends["REDIS_URL"] or None, stack.control_plane_url))
-    report = render(results, leftover, streams, seconds)
+    report = render(
+        results, leftover, streams, seconds, "Postgres + Redis" if backends["REDIS_URL"] else "embedded"
+    )
     print(report)
     if output is not None:
         command = f"luthien soak --streams {streams} --seconds {seconds:g} --doors {','.join(doors)}"
@@ -134,9 +136,12 @@ def _grew(result: DoorResult) -> bool:
     return min(samples[-third:]) > 1.5 * max(samples[:third])
 
 
-def render(results: list[DoorResult], leftover: int, streams: int, seconds: float) -> str:
+def render(
+    results: list[DoorResult], leftover: int, streams: int, seconds: float, backends: str = "embedded"
+) -> str:
     lines = [
-        f"Soak: {streams} concurrent streams of {CHUNKS} chunks per door, {seconds:g} s per door.",
+        f"Soak: {streams} concurrent streams of {CHUNKS} chunks per door, {seconds:g} s per door, "
+        f"on {backends}.",
         "",
         "| door | streams completed | errors | control-plane RSS start → peak → end (MB) | memory flat |",
         "|---|---|---|---|---|",
