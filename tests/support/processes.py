@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.stack.processes import free_port, stop
 
 __all__ = ["ManagedProcess", "free_port", "luthien"]
 
@@ -60,15 +60,9 @@ class ManagedProcess:
             time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = stop(self.process, timeout, sig)
         self._log.close()
-        return self.process.returncode
+        return code
 
     def __enter__(self) -> ManagedProcess:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,15 +70,15 @@ def start(
     return proc
 
 
-def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """Terminate `proc`, killing it if it does not exit in time."""
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0, sig: int = signal.SIGTERM) -> int:
+    """Signal `proc` (SIGTERM by default), kill it if it does not exit in time; its exit code."""
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(sig)
         try:
             proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
             proc.kill()
-    proc.wait()
+    return proc.wait()
 
 
 def start_demo_upstream(port: int | None = None, *extra_args: str) -> tuple[subprocess.Popen[bytes], str]:

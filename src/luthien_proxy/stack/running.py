@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from openai import AsyncOpenAI, OpenAI
 
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.stack.processes import free_port, stop
 
 READY_LINE = "Press Ctrl-C to stop."
 DEFAULT_LITELLM_CONFIG = Path("config/litellm_config.yaml")
@@ -63,14 +63,7 @@ class Stack:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Signal `luthien up` and wait for it (killing it after `timeout`); returns its exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop(self.process, timeout, sig)
 
 
 def _log_text(path: Path) -> str:
@@ -140,10 +133,4 @@ def luthien_up(
                 process=process,
             )
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process, 30)

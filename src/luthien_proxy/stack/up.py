@@ -117,38 +117,16 @@ def child_specs(
         else "",
     }
     luthien = [sys.executable, "-m", "luthien_proxy"]
+
+    def server(name: str, port: int, health_url: str) -> ChildSpec:
+        command = [*luthien, name, "--host", options.host, "--port", str(port)]
+        return ChildSpec(name=name, args=command, env=common, health_url=health_url)
+
     specs: list[ChildSpec] = []
     if options.demo:
-        specs.append(
-            ChildSpec(
-                name="demo-upstream",
-                args=[
-                    *luthien,
-                    "demo-upstream",
-                    "--host",
-                    options.host,
-                    "--port",
-                    str(options.demo_upstream_port),
-                ],
-                env=common,
-                health_url=f"http://{local}:{options.demo_upstream_port}/health",
-            )
-        )
-    specs.append(
-        ChildSpec(
-            name="control-plane",
-            args=[
-                *luthien,
-                "control-plane",
-                "--host",
-                options.host,
-                "--port",
-                str(options.control_plane_port),
-            ],
-            env=common,
-            health_url=f"{control_plane_url}/health",
-        )
-    )
+        port = options.demo_upstream_port
+        specs.append(server("demo-upstream", port, f"http://{local}:{port}/health"))
+    specs.append(server("control-plane", options.control_plane_port, f"{control_plane_url}/health"))
     specs.append(
         ChildSpec(
             name="litellm-proxy",

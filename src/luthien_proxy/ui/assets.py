@@ -36,3 +36,10 @@ def assets() -> dict[str, Asset]:
 def asset(name: str) -> Asset | None:
     """The static file called `name`, or None when the UI ships no such file."""
     return assets().get(name)
+
+
+@functools.cache
+def page(title: str, script: str) -> Asset:
+    """A UI page: the one shell every page shares, with its title and its script module."""
+    shell = (resources.files("luthien_proxy.ui") / "page.template").read_text()
+    return Asset(shell.format(title=title, script=script).encode(), _MEDIA_TYPES[".html"])
