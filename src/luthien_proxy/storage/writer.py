@@ -1,8 +1,10 @@
 """`DebugLogWriter`: a bounded queue that batches debug records into the store off the request path.
 
 `record()` never awaits: the request path enqueues and moves on. One background task drains the
-queue in batches, retries a failed batch with backoff (the queue keeps filling meanwhile), and
-`close()` flushes what is left, so a graceful stop loses nothing.
+queue in batches, waiting `linger_seconds` after the first record so a batch can collect (one
+transaction per request costs more CPU than the request itself). A failed batch is retried with
+backoff while the queue keeps filling, and `close()` flushes what is left, so a graceful stop
+loses nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +25,17 @@ logger = logging.getLogger(__name__)
 class DebugLogWriter:
     """Single writer task feeding `DebugLogStore.insert_many` from a bounded queue."""
 
-    def __init__(self, store: DebugLogStore, *, queue_size: int = 50_000, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        store: DebugLogStore,
+        *,
+        queue_size: int = 50_000,
+        batch_size: int = 500,
+        linger_seconds: float = 0.05,
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
+        self.linger_seconds = linger_seconds
         self._queue: asyncio.Queue[DebugRecord] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self.written = 0
@@ -89,6 +99,8 @@ class DebugLogWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if self.linger_seconds and self._queue.qsize() < self.batch_size:
+                await asyncio.sleep(self.linger_seconds)
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._write_with_retry(batch)
