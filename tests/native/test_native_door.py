@@ -226,3 +226,37 @@ async def test_door_without_a_key_is_disabled_with_a_reason(door: Door) -> None:
             await client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert caught.value.status_code == 503
     assert "set LITELLM_MASTER_KEY" in str(caught.value)
+
+
+async def test_a_client_hanging_up_mid_stream_stops_it_and_is_recorded(door: Door) -> None:
+    async with door() as (client, services, _):
+        stream = await client.chat.completions.create(
+            model="demo-long",
+            messages=PROMPT,
+            stream=True,
+            extra_body={"demo_chunks": 200, "demo_delay_ms": 20},
+        )
+        received = 0
+        async for chunk in stream:
+            received += bool(chunk.choices and chunk.choices[0].delta.content)
+            if received == 3:
+                break
+        await stream.close()
+        summary_type = "hook_result:async_post_call_streaming_hook"
+
+        async def summary() -> dict[str, Any] | None:
+            await services.writer.flush()
+            for call_id in [c["call_id"] for c in await services.store.recent_calls(5)]:
+                for record in await services.store.by_call_id(call_id):
+                    if record.debug_type_identifier == summary_type:
+                        return record.jsonblob
+            return None
+
+        async with asyncio.timeout(10):
+            while (done := await summary()) is None:
+                await asyncio.sleep(0.02)
+        # The door keeps serving.
+        answer = await client.chat.completions.create(model="demo-echo", messages=PROMPT)
+    assert done["status"] == "disconnected"
+    assert 3 <= done["chunks_sent"] < 200
+    assert answer.choices[0].message.content == "You said: hello native door"

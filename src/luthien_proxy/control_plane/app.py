@@ -60,6 +60,9 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(streaming_routes.router)
     app.include_router(ui.router, dependencies=[Depends(require_admin_page)])
     app.include_router(native_routes.router)
+    app.router.routes.append(native_routes.chat_route)
+    fastapi_openapi = app.openapi
+    app.openapi = lambda: native_routes.document(fastapi_openapi())  # type: ignore[method-assign]
     if services is not None:
         _attach(app, services)
     return app

@@ -3,12 +3,16 @@ control plane, policed in-process. Errors are OpenAI-shaped so every OpenAI clie
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
+from luthien_proxy.control_plane.frame_writer import FrameWriter
 from luthien_proxy.control_plane.request_body import read_json_object
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.native.chat import CallIds, ChatError, NativeChat
@@ -64,9 +68,49 @@ _CHAT_SCHEMA = {
 }
 
 
-@router.post("/chat/completions", response_model=None, openapi_extra=_CHAT_SCHEMA)
-async def chat_completions(request: Request) -> Response:
-    """A chat completion through the active policy, streamed (SSE) or not."""
+async def _stream(
+    chat: NativeChat, body: dict[str, Any], ids: CallIds, receive: Receive, out: FrameWriter
+) -> None:
+    """Run the stream in this task; a client that hangs up mid-stream cancels it (uvicorn's `send`
+    drops frames silently once the client is gone, so only `receive` can tell)."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not out.ended:
+            gone = True
+            task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await chat.stream(body, ids, out)
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        task.uncancel()
+    finally:
+        watcher.cancel()
+        await out.aclose()
+
+
+class ChatCompletions:
+    """`POST /v1/chat/completions`: a chat completion through the active policy, streamed (SSE) or not.
+
+    A plain ASGI endpoint rather than a FastAPI route: this is the data plane, and FastAPI's
+    per-request dependency machinery (and StreamingResponse's relay task group) cost more than the
+    policy. `document` adds it to the OpenAPI schema by hand.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _chat_completions(scope, receive, send)
+
+
+async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
     chat: NativeChat = request.app.state.native_chat
     ids = CallIds.new(request.headers.get("x-litellm-trace-id"))
     headers = {"x-litellm-call-id": ids.call_id}
@@ -78,13 +122,31 @@ async def chat_completions(request: Request) -> Response:
             raise ChatError(exc.status_code, str(exc.detail), "invalid_request_error") from None
         _validate(body)
         if body.get("stream"):
-            frames = await chat.stream(body, ids)
-            return StreamingResponse(
-                frames, media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"}
-            )
-        return JSONBody(await chat.complete(body, ids), headers=headers)
+            # A `ChatError` from here means nothing was sent yet (see `NativeChat.stream`).
+            await _stream(chat, body, ids, receive, FrameWriter(send, headers))
+            return
+        response: Response = JSONBody(await chat.complete(body, ids), headers=headers)
     except ChatError as error:
-        return _error(error, headers)
+        response = _error(error, headers)
+    await response(scope, receive, send)
+
+
+chat_route = Route("/v1/chat/completions", ChatCompletions(), methods=["POST"], name="chat_completions")
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` (the app's OpenAPI document) with the chat route in it, as FastAPI would list it."""
+    schema.setdefault("paths", {})["/v1/chat/completions"] = {
+        "post": {
+            "tags": ["native front door"],
+            "summary": "Chat Completions",
+            "description": "A chat completion through the active policy, streamed (SSE) or not.",
+            "operationId": "chat_completions_v1_chat_completions_post",
+            **_CHAT_SCHEMA,
+            "responses": {"200": {"description": "The completion, or an SSE stream when `stream` is true"}},
+        }
+    }
+    return schema
 
 
 @router.get("/models", response_model=None)

@@ -2,7 +2,8 @@
 
 Non-streamed: pre-call hook → upstream (moderation alongside) → post-call success hook, each
 recorded and published exactly as for a call through LiteLLM. Streamed: pre-call hook, then the
-upstream chunks run through `PolicyStream`, the transport the WebSocket route uses too. Nothing is
+upstream chunks run through `PolicyStream`, the transport the WebSocket route uses too, each output
+frame handed straight to the transport's `FrameSink` (no relay task or queue in between). Nothing is
 sent to the client until the policy has produced its first output, so a refusal or failure before
 that is a proper HTTP error; after it, the stream ends with an error event.
 """
@@ -13,9 +14,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -64,6 +64,21 @@ class CallIds:
 
 def _error_frame(error: ChatError) -> bytes:
     return b"data: " + orjson.dumps(error.body()) + b"\n\n"
+
+
+class FrameSink(Protocol):
+    """Where a stream's SSE frames go: the first one starts the HTTP response."""
+
+    @property
+    def started(self) -> bool: ...
+
+    async def send(self, frame: bytes, *, urgent: bool = False) -> None:
+        """Send `frame`; `urgent` asks for it to be written now rather than coalesced with the next."""
+        ...
+
+    async def end(self, frame: bytes) -> None:
+        """Send the last frame and finish the response."""
+        ...
 
 
 class NativeChat:
@@ -161,47 +176,14 @@ class NativeChat:
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
-    async def stream(self, body: dict[str, Any], ids: CallIds) -> AsyncIterator[bytes]:
-        """SSE frames of a policed stream; raises `ChatError` if it fails before the first frame."""
+    async def stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
+        """A policed stream, written frame by frame to `out`.
+
+        Raises `ChatError` if it fails before the first frame (nothing has been sent, so the client
+        can get a proper HTTP error); after that, a failure ends the stream with an error frame.
+        """
         data, route = await self._request(body, ids)
         await self._moderate(data, ids)
-        frames: asyncio.Queue[bytes | ChatError | None] = asyncio.Queue(maxsize=64)
-        runner = asyncio.create_task(self._run_stream(data, route, ids, frames))
-        first = await frames.get()
-        if isinstance(first, ChatError):
-            await runner
-            raise first
-        return self._relay(first, frames, runner)
-
-    async def _relay(
-        self, first: bytes | None, frames: asyncio.Queue[bytes | ChatError | None], runner: asyncio.Task[None]
-    ) -> AsyncIterator[bytes]:
-        finished = False
-        try:
-            item: bytes | ChatError | None = first
-            while item is not None:
-                # The last frame counts as delivered as soon as it is handed over: a client may
-                # hang up right after `[DONE]`, and that is not an interrupted stream.
-                finished = item is _DONE or isinstance(item, ChatError)
-                yield _error_frame(item) if isinstance(item, ChatError) else item
-                if finished:
-                    break
-                item = await frames.get()
-        finally:
-            # Only a client that went away mid-stream cancels the runner; otherwise it is
-            # recording the summary and must be let finish.
-            if not finished and not runner.done():
-                runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
-
-    async def _run_stream(
-        self,
-        data: dict[str, Any],
-        route: ModelRoute,
-        ids: CallIds,
-        frames: asyncio.Queue[bytes | ChatError | None],
-    ) -> None:
         services = self.services
         stream = PolicyStream(
             services.policy,
@@ -212,19 +194,26 @@ class NativeChat:
             policy_state=services.policy_state,
         )
 
-        async def send(encoded: bytes) -> None:
-            await frames.put(b"data: " + encoded + b"\n\n")
+        first_token_sent = False
 
-        status, error = "success", None
+        async def send(encoded: bytes) -> None:
+            # Until the first token is out, nothing waits to be coalesced: time to first token is
+            # what a user feels. `final_parts[-1]` is the text of the chunk being sent.
+            nonlocal first_token_sent
+            if first_token_sent:
+                await out.send(b"data: " + encoded + b"\n\n")
+            else:
+                first_token_sent = bool(stream.final_parts[-1])
+                await out.send(b"data: " + encoded + b"\n\n", urgent=True)
+
+        status, error, failure = "success", None, None
         try:
             async with self.upstreams.stream(route, self._upstream_body(data, route)) as chunks:
                 await stream.run(chunks, send)
-            await frames.put(_DONE)
+            await out.end(_DONE)
         except UpstreamError as exc:
             status, error = "upstream_error", exc.message
-            await frames.put(
-                await self._failed(data, ids, ChatError(exc.status_code, exc.message, "upstream_error"))
-            )
+            failure = await self._failed(data, ids, ChatError(exc.status_code, exc.message, "upstream_error"))
         except asyncio.CancelledError:
             status, error = "disconnected", "the client went away before the stream ended"
             raise
@@ -232,15 +221,19 @@ class NativeChat:
             status, error = "disconnected", exc.reason
         except StreamRejected as exc:
             status, error = "rejected", exc.reason
-            await frames.put(ChatError(exc.status_code, exc.reason, "policy_rejection"))
+            failure = ChatError(exc.status_code, exc.reason, "policy_rejection")
         except UpstreamFailed as exc:
             status, error = "upstream_error", exc.reason
-            await frames.put(ChatError(502, exc.reason, "upstream_error"))
+            failure = ChatError(502, exc.reason, "upstream_error")
         except StreamAborted as exc:
             status, error = "error", exc.reason
-            await frames.put(ChatError(500, exc.reason, "policy_error"))
+            failure = ChatError(500, exc.reason, "policy_error")
         finally:
             try:
                 await asyncio.shield(stream.finish(status, error))
             except Exception:
                 logger.exception("stream %s: recording the summary failed", ids.call_id)
+        if failure is not None:
+            if not out.started:
+                raise failure
+            await out.end(_error_frame(failure))
