@@ -33,6 +33,7 @@ class Pieces:
         return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=30)
 
     proxy_port: int = 0
+    control_plane_url: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +45,12 @@ def upstream() -> Iterator[str]:
         stop(process)
 
 
-def _control_plane(workdir: Path, port: int) -> ManagedProcess:
+def _control_plane(workdir: Path, port: int, policy: str) -> ManagedProcess:
     env = {
         "DATABASE_URL": "",
         "REDIS_URL": "",
         "LUTHIEN_PROXY_TOKEN": TOKEN,
-        "LUTHIEN_POLICY_CONFIG": str(REPO / "config" / "all_caps.yaml"),
+        "LUTHIEN_POLICY_CONFIG": str(REPO / "config" / policy),
     }
     process = ManagedProcess(
         luthien("control-plane", "--port", str(port)), env=env, cwd=workdir, log=workdir / f"cp-{port}.log"
@@ -64,31 +65,48 @@ def _control_plane(workdir: Path, port: int) -> ManagedProcess:
 
 @pytest.fixture
 def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Iterator[Pieces]:
+    fail_mode, policy = request.param
     cp_port, proxy_port = free_port(), free_port()
     env = {
         "LITELLM_MASTER_KEY": KEY,
         "LUTHIEN_PROXY_TOKEN": TOKEN,
         "LUTHIEN_CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}",
         "LUTHIEN_CONTROL_PLANE_TIMEOUT": "3",
-        "LUTHIEN_FAIL_MODE": request.param,
+        "LUTHIEN_FAIL_MODE": fail_mode,
         "LUTHIEN_DEMO_UPSTREAM_URL": upstream,
     }
     args = luthien(
         "proxy", "--config", str(REPO / "config" / "litellm_config.yaml"), "--port", str(proxy_port)
     )
     with (
-        _control_plane(tmp_path, cp_port) as control_plane,
+        _control_plane(tmp_path, cp_port, policy) as control_plane,
         ManagedProcess(args, env=env, cwd=tmp_path, log=tmp_path / "proxy.log") as proxy,
     ):
         proxy.wait_http_ok(f"http://127.0.0.1:{proxy_port}/health/liveliness", timeout=120)
-        yield Pieces(control_plane, proxy, proxy_port)
+        yield Pieces(control_plane, proxy, proxy_port, f"http://127.0.0.1:{cp_port}")
 
 
-@pytest.mark.parametrize("pieces", ["closed"], indirect=True)
-def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pieces) -> None:
+@pytest.mark.parametrize(
+    ("pieces", "answer"),
+    [
+        (("closed", "all_caps.yaml"), "YOU SAID: HELLO THERE"),
+        # NoOp answers no hook: every hook is reported over the proxy link, none asked.
+        (("closed", "luthien_config.yaml"), "You said: hello there"),
+    ],
+    indirect=["pieces"],
+)
+def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pieces, answer: str) -> None:
     client = pieces.client()
-    policed = client.chat.completions.create(model="demo-echo", messages=PROMPT)
-    assert policed.choices[0].message.content == "YOU SAID: HELLO THERE"
+    assert (
+        client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content
+        == answer
+    )
+    # With the link up, too: its drop is what stops the fast path.
+    pieces.control_plane.wait_http_ok(pieces.control_plane_url + "/health", until=_link_connected)
+    assert (
+        client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content
+        == answer
+    )
     pieces.control_plane.stop(signal.SIGKILL)
     with pytest.raises(openai.APIStatusError) as plain:
         client.chat.completions.create(model="demo-echo", messages=PROMPT)
@@ -102,7 +120,11 @@ def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pi
     assert "".join(received) == "", "no unpoliced content may reach the client"
 
 
-@pytest.mark.parametrize("pieces", ["open"], indirect=True)
+def _link_connected(body: dict) -> bool:
+    return body.get("proxy_links", 0) >= 1
+
+
+@pytest.mark.parametrize("pieces", [("open", "all_caps.yaml")], indirect=True)
 def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
     client = pieces.client()
     assert client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content == (
@@ -116,7 +138,7 @@ def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
     assert text == "You said: hello there"
 
 
-@pytest.mark.parametrize("pieces", ["closed"], indirect=True)
+@pytest.mark.parametrize("pieces", [("closed", "all_caps.yaml")], indirect=True)
 def test_control_plane_dying_mid_stream_ends_it_with_an_error(pieces: Pieces) -> None:
     stream = pieces.client().chat.completions.create(model="demo-long", messages=PROMPT, stream=True)
     received: list[str] = []

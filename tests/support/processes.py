@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,15 +35,18 @@ class ManagedProcess:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def wait_http_ok(self, url: str, timeout: float = 30.0) -> httpx.Response:
-        """Poll `url` until it answers 200; fail with the process log if it dies or times out."""
+    def wait_http_ok(
+        self, url: str, timeout: float = 30.0, until: Callable[[Any], bool] | None = None
+    ) -> httpx.Response:
+        """Poll `url` until it answers 200 (with a JSON body `until` accepts, if given); fail with
+        the process log if it dies or times out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"process exited with {self.process.returncode}:\n{self.output()}")
             try:
                 response = httpx.get(url, timeout=1.0)
-                if response.status_code == 200:
+                if response.status_code == 200 and (until is None or until(response.json())):
                     return response
             except httpx.HTTPError:
                 pass

@@ -20,6 +20,7 @@ from luthien_proxy.control_plane import (
     debug_routes,
     health_routes,
     hooks_routes,
+    link_routes,
     native_routes,
     streaming_routes,
 )
@@ -58,6 +59,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(conversation_routes.router, dependencies=admin)
     app.include_router(debug_routes.router, dependencies=admin)
     app.include_router(streaming_routes.router)
+    app.include_router(link_routes.router)
     app.include_router(ui.router, dependencies=[Depends(require_admin_page)])
     app.include_router(native_routes.router)
     app.router.routes.append(native_routes.chat_route)

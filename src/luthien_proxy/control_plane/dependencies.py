@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, WebSocket
 
 from luthien_proxy.control_plane.services import ControlPlaneServices
 
@@ -23,3 +23,12 @@ def require_proxy_token(request: Request) -> None:
     supplied = request.headers.get(PROXY_TOKEN_HEADER, "")
     if not hmac.compare_digest(supplied.encode(), expected.encode()):
         raise HTTPException(401, detail=f"missing or wrong {PROXY_TOKEN_HEADER} header")
+
+
+def proxy_allowed(websocket: WebSocket, services: ControlPlaneServices) -> bool:
+    """The WebSocket form of `require_proxy_token`: whether the peer presented the proxy token."""
+    expected = services.settings.proxy_token
+    if expected is None:
+        return True
+    supplied = websocket.headers.get(PROXY_TOKEN_HEADER, "")
+    return hmac.compare_digest(supplied.encode(), expected.encode())

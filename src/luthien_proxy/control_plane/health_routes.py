@@ -42,5 +42,6 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
             "active_calls": getattr(services.stream_context, "active_calls", None),
         },
         "policy": type(services.policy).__name__,
+        "proxy_links": services.proxy_links,
     }
     return JSONBody(body, status_code=200 if healthy else 503)

@@ -109,6 +109,8 @@ class ControlPlaneServices:
         )
 
     closed: bool = False
+    #: LiteLLM callbacks connected over `/api/link` right now (see link_routes).
+    proxy_links: int = 0
 
     async def close(self) -> None:
         """Flush queued records and events, then release connections (once)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
@@ -20,7 +19,7 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER
+from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER, proxy_allowed
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.streaming.policy_stream import (
@@ -100,19 +99,11 @@ async def _drain(inbox: asyncio.Queue[Any], idle_timeout: float) -> AsyncIterato
         yield item
 
 
-def _proxy_allowed(websocket: WebSocket, services: ControlPlaneServices) -> bool:
-    expected = services.settings.proxy_token
-    if expected is None:
-        return True
-    supplied = websocket.headers.get(PROXY_TOKEN_HEADER, "")
-    return hmac.compare_digest(supplied.encode(), expected.encode())
-
-
 @router.websocket("/stream/{stream_id}")
 async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
     services: ControlPlaneServices = websocket.app.state.services
     settings = services.settings
-    if not _proxy_allowed(websocket, services):
+    if not proxy_allowed(websocket, services):
         await websocket.close(POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()

@@ -19,6 +19,8 @@ class CallbackConfig:
     proxy_token: str | None = None
     fail_open: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
+    #: Report the hooks the policy leaves alone over the link instead of asking (`PolicyLink`).
+    fast_path: bool = True
 
     @property
     def ws_base_url(self) -> str:
@@ -42,9 +44,11 @@ class CallbackConfig:
             proxy_token=settings.proxy_token,
             fail_open=settings.fail_mode == "open",
             timeout_s=settings.control_plane_timeout_seconds,
+            fast_path=settings.hook_fast_path,
         )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CallbackConfig:
-        """Read LUTHIEN_CONTROL_PLANE_URL/_TIMEOUT, LUTHIEN_PROXY_TOKEN and LUTHIEN_FAIL_MODE."""
+        """Read LUTHIEN_CONTROL_PLANE_URL/_TIMEOUT, LUTHIEN_PROXY_TOKEN, LUTHIEN_FAIL_MODE and
+        LUTHIEN_HOOK_FAST_PATH."""
         return cls.from_settings(Settings.from_env(env))

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
+from luthien_proxy.proxy.policy_link import STREAM_HOOK, PolicyLink
 from luthien_proxy.proxy.sanitize import (
     call_ids,
     merge_request,
@@ -44,12 +45,21 @@ def _rebuild_response(original: Any, new: Any) -> Any:
 
 
 class LuthienCallback(CustomLogger):
-    """Forwards pre-call, moderation, success, failure and streaming hooks to the control plane."""
+    """Forwards pre-call, moderation, success, failure and streaming hooks to the control plane:
+    asked (and answered) when the policy implements the hook, reported over the link otherwise."""
 
     def __init__(self, config: CallbackConfig | None = None) -> None:
         super().__init__()
         self.config = config or CallbackConfig.from_env()
         self.client = ControlPlaneClient(self.config)
+        self.link = PolicyLink(self.config) if self.config.fast_path else None
+
+    def _reported(self, hook: str, body: dict[str, Any]) -> bool:
+        """Report `hook` over the link when the policy leaves it alone; False: ask the control plane."""
+        if self.link is None or not self.link.may_report(hook):
+            return False
+        self.link.report_hook(hook, body)
+        return True
 
     async def _decide(self, hook: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Run a hook remotely; None means 'no decision, carry on unchanged' (fail-open only)."""
@@ -76,6 +86,8 @@ class LuthienCallback(CustomLogger):
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
+        if self._reported("async_pre_call_hook", body):
+            return data
         result = await self._decide("async_pre_call_hook", body)
         if result is None or "data" not in result:
             return data
@@ -89,7 +101,8 @@ class LuthienCallback(CustomLogger):
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
-        await self._decide("async_moderation_hook", body)
+        if not self._reported("async_moderation_hook", body):
+            await self._decide("async_moderation_hook", body)
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
@@ -100,6 +113,8 @@ class LuthienCallback(CustomLogger):
             "user_api_key_dict": user_key_payload(user_api_key_dict),
             "response": sent_response,
         }
+        if self._reported("async_post_call_success_hook", body):
+            return None
         result = await self._decide("async_post_call_success_hook", body)
         if result is None or "response" not in result or result["response"] == sent_response:
             return None
@@ -120,6 +135,8 @@ class LuthienCallback(CustomLogger):
             "exception_type": type(original_exception).__name__,
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
+        if self._reported("async_post_call_failure_hook", body):
+            return None
         try:
             await self.client.call_hook("async_post_call_failure_hook", body)
         except (ControlPlaneError, PolicyRejected) as exc:
@@ -131,6 +148,10 @@ class LuthienCallback(CustomLogger):
     ) -> AsyncGenerator[ModelResponseStream, None]:
         """Police a stream chunk by chunk over the control plane's WebSocket."""
         call_id = request_data.get("litellm_call_id") or "unknown"
+        if self.link is not None and self.link.may_report(STREAM_HOOK):
+            async for chunk in self.link.relay_stream(str(call_id), request_payload(request_data), response):
+                yield chunk
+            return
         bridge = StreamBridge(self.config, str(call_id), request_payload(request_data), _build_chunk)
         async for chunk in bridge.run(response):
             yield chunk

@@ -1,0 +1,191 @@
+"""WebSocket `/api/link`: the LiteLLM callback's fast path for the hooks the active policy leaves alone.
+
+Protocol (docs/streaming-protocol.md, "The proxy link"). On connect the control plane sends
+`POLICY{policy, policed}`: the policy's name and the hooks it implements itself. The policy is fixed
+for the life of this process, and the callback forgets it as soon as the link drops, so it is never
+used stale. For any other hook the callback needs no answer: it reports the hook instead of asking,
+in `RECORDS{items}` batches, and this route runs each item through the same pipeline as
+`/api/hooks` and `/stream/{id}` — same records, same events. Items:
+
+- `{"hook": name, "payload": {...}}`: one hook call, exactly the hook API's body;
+- `{"stream": "start", "id": id, "request": {...}}`, `{"stream": "chunk", "id": id, "chunk": {...}}`,
+  `{"stream": "end", "id": id, "status": s, "error": e}`: a stream the callback relayed unchanged.
+
+A malformed frame closes the link with 1002 and a reason; the callback falls back to the slow path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER, proxy_allowed
+from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
+from luthien_proxy.policies import overrides
+from luthien_proxy.streaming.policy_stream import STREAM_HOOK, PolicyStream, StreamAborted
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["proxy link"])
+
+PROTOCOL_ERROR = 1002
+POLICY_VIOLATION = 1008
+#: Hooks whose outcome the client depends on: reported only when the policy does not implement them.
+#: The failure hook is missing on purpose: it cannot change what the client gets, so it is always
+#: reported, and a policy that implements it still sees it (run as the record arrives).
+ANSWERED_HOOKS = (
+    "async_pre_call_hook",
+    "async_moderation_hook",
+    "async_post_call_success_hook",
+    STREAM_HOOK,
+)
+_LINK_LOST = "the proxy link closed before the stream ended"
+
+
+class LinkViolation(Exception):
+    """The callback broke the link protocol; the message becomes the close reason."""
+
+
+def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
+    """What the callback needs to know to skip a round trip: which hooks this policy answers."""
+    policy = services.policy
+    policed = [hook for hook in ANSWERED_HOOKS if overrides(policy, hook)]
+    return {"type": "POLICY", "policy": type(policy).__name__, "policed": policed}
+
+
+class _RelayedStream:
+    """A stream the callback passed through unchanged, recorded as `/stream/{id}` would record it."""
+
+    def __init__(self, services: ControlPlaneServices, stream_id: str, request: dict[str, Any]) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any] | tuple[str, str | None]] = asyncio.Queue()
+        self.outcome: tuple[str, str | None] = ("disconnected", _LINK_LOST)
+        self.stream = PolicyStream(
+            services.policy,
+            services.recorder,
+            services.stream_context,
+            stream_id=stream_id,
+            request=request,
+            policy_state=services.policy_state,
+        )
+        self.task = asyncio.create_task(self._record(), name=f"luthien-relayed-stream-{stream_id}")
+
+    def end(self, status: str, error: str | None) -> None:
+        self.inbox.put_nowait((status, error))
+
+    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
+        while isinstance(item := await self.inbox.get(), dict):
+            yield item
+        self.outcome = item
+
+    async def _record(self) -> None:
+        try:
+            await self.stream.run(self._chunks(), _discard)
+            status, error = self.outcome
+        except StreamAborted as exc:
+            status, error = "error", exc.reason
+        try:
+            await asyncio.shield(self.stream.finish(status, error))
+        except Exception:
+            logger.exception("relayed stream %s: recording the summary failed", self.stream.call_id)
+
+
+async def _discard(_encoded: bytes) -> None:
+    return None
+
+
+def _parse(raw: str | bytes | None) -> list[dict[str, Any]]:
+    try:
+        frame = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        raise LinkViolation("frame is not valid JSON") from None
+    if not isinstance(frame, dict) or frame.get("type") != "RECORDS":
+        raise LinkViolation("frame must be a JSON object with type RECORDS")
+    items = frame.get("items")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise LinkViolation("RECORDS needs a list of objects in 'items'")
+    if nested_deeper_than(frame):
+        raise LinkViolation(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
+    return items
+
+
+class _Link:
+    """One connected callback: runs its reported items in order."""
+
+    def __init__(self, services: ControlPlaneServices) -> None:
+        self.services = services
+        self.streams: dict[str, _RelayedStream] = {}
+
+    async def handle(self, item: dict[str, Any]) -> None:
+        hook = item.get("hook")
+        if hook is not None:
+            payload = item.get("payload")
+            if hook not in HOOK_RUNNERS or not isinstance(payload, dict):
+                raise LinkViolation("a hook item needs a known 'hook' and an object 'payload'")
+            try:
+                await self.services.hooks.run(hook, payload)
+            except HookInputError as exc:
+                raise LinkViolation(str(exc)) from None
+            except Exception:  # recorded before the policy ran; the link serves other calls
+                logger.exception("reported %s: the policy failed", hook)
+            return
+        stream_id, kind = item.get("id"), item.get("stream")
+        if not isinstance(stream_id, str) or not stream_id:
+            raise LinkViolation("a stream item needs a non-empty string 'id'")
+        if kind == "start" and isinstance(item.get("request"), dict):
+            if stream_id in self.streams:
+                raise LinkViolation(f"stream {stream_id[:40]!r} started twice")
+            self.streams[stream_id] = _RelayedStream(self.services, stream_id, item["request"])
+        elif kind == "chunk" and isinstance(item.get("chunk"), dict) and stream_id in self.streams:
+            self.streams[stream_id].inbox.put_nowait(item["chunk"])
+        elif kind == "end" and stream_id in self.streams:
+            error = item.get("error")
+            status = str(item.get("status", "success"))
+            self.streams.pop(stream_id).end(status, None if error is None else str(error))
+        else:
+            raise LinkViolation(f"bad stream item {str(kind)[:20]!r} for stream {stream_id[:40]!r}")
+
+    async def close(self) -> None:
+        """End the streams the callback never finished, and wait until they are recorded."""
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            stream.end("disconnected", _LINK_LOST)
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                await stream.task
+
+
+@router.websocket("/api/link")
+async def proxy_link(websocket: WebSocket) -> None:
+    services: ControlPlaneServices = websocket.app.state.services
+    if not proxy_allowed(websocket, services):
+        await websocket.close(POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
+        return
+    await websocket.accept()
+    await websocket.send_bytes(orjson.dumps(policy_frame(services)))
+    link = _Link(services)
+    services.proxy_links += 1
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            for item in _parse(message.get("text") or message.get("bytes")):
+                await link.handle(item)
+    except LinkViolation as exc:
+        logger.warning("proxy link closed: %s", exc)
+        with contextlib.suppress(Exception):
+            await websocket.close(PROTOCOL_ERROR, reason=str(exc)[:120])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        services.proxy_links -= 1
+        await link.close()

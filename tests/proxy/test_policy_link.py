@@ -1,0 +1,289 @@
+"""The proxy link (`/api/link`) on both backends: the real callback against a real control plane.
+
+Hooks the policy leaves alone are reported, not asked, and recorded exactly as asked ones are;
+hooks it implements are still asked; with the link down every hook is asked again (and fails
+closed when the control plane is gone); malformed frames close the link with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+from fastapi import HTTPException
+from litellm.types.utils import ModelResponse, ModelResponseStream
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, RequestBlocklistPolicy
+from luthien_proxy.proxy.callback_config import CallbackConfig
+from luthien_proxy.proxy.litellm_callback import LuthienCallback
+from luthien_proxy.proxy.policy_link import CALL_ORDER, STREAM_HOOK, reportable
+from tests.conftest import OpenServices
+from tests.support.live_server import serve_app
+
+TOKEN = "link-test-token"
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def _live(
+    open_services: OpenServices, policy: LuthienPolicy
+) -> AsyncIterator[tuple[str, ControlPlaneServices]]:
+    services = await open_services(policy, proxy_token=TOKEN)
+    async with serve_app(create_app(services.settings, services)) as address:
+        yield address, services
+
+
+async def _linked_callback(address: str) -> LuthienCallback:
+    callback = LuthienCallback(CallbackConfig(control_plane_url=f"http://{address}", proxy_token=TOKEN))
+    assert callback.link is not None
+    callback.link.may_report("")  # starts the link
+    await _eventually(_link_up(callback))
+    return callback
+
+
+def _link_up(callback: LuthienCallback) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        assert callback.link is not None
+        return callback.link.may_report("async_post_call_failure_hook")
+
+    return check
+
+
+def _data(call_id: str, prompt: str = "hello") -> dict[str, Any]:
+    return {
+        "model": "demo-echo",
+        "messages": [{"role": "user", "content": prompt}],
+        "litellm_call_id": call_id,
+        "litellm_trace_id": "trace-link",
+        "secret_fields": {"raw_headers": {"authorization": "Bearer sk-master-secret"}},
+    }
+
+
+def _response(text: str) -> ModelResponse:
+    return ModelResponse(
+        id="r1",
+        model="demo-echo",
+        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+    )
+
+
+async def _types(services: ControlPlaneServices, call_id: str) -> list[str]:
+    await services.writer.flush()
+    return [r.debug_type_identifier for r in await services.store.by_call_id(call_id)]
+
+
+async def test_policy_frame_names_the_hooks_the_policy_answers(open_services: OpenServices) -> None:
+    async with _live(open_services, AllCapsPolicy()) as (address, _services):
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            hello = orjson.loads(await ws.recv())
+    assert hello == {
+        "type": "POLICY",
+        "policy": "AllCapsPolicy",
+        "policed": ["async_post_call_success_hook", "async_post_call_streaming_iterator_hook"],
+    }
+
+
+async def test_noop_hooks_are_reported_and_recorded_like_asked_ones(open_services: OpenServices) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, services):
+        callback = await _linked_callback(address)
+        data = _data("call-reported")
+        assert await callback.async_pre_call_hook(None, None, data, "acompletion") is data
+        assert await callback.async_post_call_success_hook(data, None, _response("hi")) is None
+
+        async def both_recorded() -> bool:
+            return {"hook_result:async_pre_call_hook", "hook_result:async_post_call_success_hook"} <= set(
+                await _types(services, "call-reported")
+            )
+
+        await _eventually(both_recorded)
+        await services.writer.flush()
+        records = {
+            r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-reported")
+        }
+        await callback.link.aclose()  # type: ignore[union-attr]
+    assert callback.client._client is None, "no hook was asked over HTTP"
+    assert records["hook:async_pre_call_hook"]["payload"]["data"]["messages"][0]["content"] == "hello"
+    assert "sk-master-secret" not in orjson.dumps(records).decode()
+    assert (
+        records["hook_result:async_post_call_success_hook"]["result"]["response"]["choices"][0]["message"][
+            "content"
+        ]
+        == "hi"
+    )
+
+
+async def test_hooks_the_policy_implements_are_still_asked(open_services: OpenServices) -> None:
+    async with _live(open_services, AllCapsPolicy()) as (address, services):
+        callback = await _linked_callback(address)
+        data = _data("call-asked")
+        await callback.async_pre_call_hook(None, None, data, "acompletion")
+        asked_http = callback.client._client is not None
+        policed = await callback.async_post_call_success_hook(data, None, _response("quiet words"))
+        await callback.link.aclose()  # type: ignore[union-attr]
+        await callback.client.aclose()
+        order = [t for t in await _types(services, "call-asked") if t.startswith("hook:")]
+    assert asked_http, "the pre-call hook comes before a hook AllCaps answers, so it is asked"
+    assert policed is not None
+    assert policed.choices[0].message.content == "QUIET WORDS"
+    assert order == ["hook:async_pre_call_hook", "hook:async_post_call_success_hook"]
+
+
+async def test_a_request_screen_is_asked_and_the_rest_reported(open_services: OpenServices) -> None:
+    async with _live(open_services, RequestBlocklistPolicy(patterns=["forbidden"])) as (address, _services):
+        callback = await _linked_callback(address)
+        with pytest.raises(HTTPException) as refused:
+            await callback.async_pre_call_hook(None, None, _data("call-screened", "a forbidden word"), "x")
+        assert callback.link is not None
+        reported = {hook for hook in CALL_ORDER if callback.link.may_report(hook)}
+        await callback.link.aclose()
+        await callback.client.aclose()
+    assert refused.value.status_code == 403
+    assert reported == {
+        "async_moderation_hook",
+        "async_post_call_success_hook",
+        STREAM_HOOK,
+        "async_post_call_failure_hook",
+    }
+
+
+@pytest.mark.parametrize(
+    ("policed", "reported"),
+    [
+        ([], set(CALL_ORDER)),
+        (["async_pre_call_hook"], set(CALL_ORDER) - {"async_pre_call_hook"}),
+        (
+            ["async_moderation_hook"],
+            {"async_post_call_success_hook", STREAM_HOOK, "async_post_call_failure_hook"},
+        ),
+        ([STREAM_HOOK], {"async_post_call_failure_hook"}),
+        (["async_post_call_success_hook", STREAM_HOOK], {"async_post_call_failure_hook"}),
+        (["a_hook_from_a_newer_control_plane"], set()),
+    ],
+)
+def test_only_hooks_after_the_last_answered_one_are_reported(policed: list[str], reported: set[str]) -> None:
+    assert reportable(policed) == reported
+
+
+async def test_a_relayed_stream_is_recorded_chunk_by_chunk(open_services: OpenServices) -> None:
+    words = ["one ", "two ", "three"]
+
+    async def upstream() -> AsyncIterator[ModelResponseStream]:
+        for word in words:
+            yield ModelResponseStream(
+                **{"id": "s1", "model": "demo-long", "choices": [{"index": 0, "delta": {"content": word}}]}
+            )
+
+    async with _live(open_services, NoOpPolicy()) as (address, services):
+        callback = await _linked_callback(address)
+        data = _data("call-relayed")
+        hook = callback.async_post_call_streaming_iterator_hook(None, upstream(), data)
+        got = [chunk.choices[0].delta.content async for chunk in hook]
+
+        async def summary() -> bool:
+            return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-relayed")
+
+        await _eventually(summary)
+        records = {
+            r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-relayed")
+        }
+        await callback.link.aclose()  # type: ignore[union-attr]
+    assert got == words
+    done = records["hook_result:async_post_call_streaming_hook"]
+    assert (done["status"], done["original_text"], done["final_text"]) == (
+        "success",
+        "one two three",
+        "one two three",
+    )
+    assert (done["chunks_received"], done["chunks_sent"]) == (3, 3)
+
+
+async def test_link_down_means_asking_and_asking_fails_closed(open_services: OpenServices) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, _services):
+        callback = await _linked_callback(address)
+    # The server is gone: the link notices and every hook is asked again, which fails closed.
+    assert callback.link is not None
+    await _eventually(lambda: _not(callback.link.may_report("async_pre_call_hook")))  # type: ignore[union-attr]
+    with pytest.raises(HTTPException) as blocked:
+        await callback.async_pre_call_hook(None, None, _data("call-blocked"), "acompletion")
+    await callback.link.aclose()
+    assert blocked.value.status_code == 503
+    assert "fail-closed" in str(blocked.value.detail)
+
+
+async def _not(value: bool) -> bool:
+    return not value
+
+
+@pytest.mark.parametrize(
+    ("frame", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"type": "HELLO"}', "type RECORDS"),
+        (b'{"type": "RECORDS", "items": [{"hook": "no_such_hook", "payload": {}}]}', "known 'hook'"),
+        (b'{"type": "RECORDS", "items": [{"stream": "chunk", "id": "s", "chunk": {}}]}', "bad stream item"),
+    ],
+)
+async def test_malformed_frames_close_the_link_with_a_reason(
+    open_services: OpenServices, frame: bytes, reason: str
+) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, _services):
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            await ws.recv()
+            await ws.send(frame)
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+        # The control plane keeps serving: a new link gets its POLICY frame.
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            assert orjson.loads(await ws.recv())["type"] == "POLICY"
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1002
+    assert reason in closed.value.rcvd.reason
+
+
+async def test_a_link_without_the_proxy_token_is_refused(open_services: OpenServices) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, _services):
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(f"ws://{address}/api/link")
+    assert refused.value.response.status_code == 403
+
+
+async def test_a_stream_the_link_drops_is_recorded_as_disconnected(open_services: OpenServices) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, services):
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            await ws.recv()
+            items = [
+                {"stream": "start", "id": "call-dropped", "request": {"litellm_call_id": "call-dropped"}},
+                {
+                    "stream": "chunk",
+                    "id": "call-dropped",
+                    "chunk": {"choices": [{"delta": {"content": "half"}}]},
+                },
+            ]
+            await ws.send(orjson.dumps({"type": "RECORDS", "items": items}))
+
+        async def summary() -> bool:
+            return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-dropped")
+
+        await _eventually(summary)
+        records = {
+            r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-dropped")
+        }
+    done = records["hook_result:async_post_call_streaming_hook"]
+    assert (done["status"], done["final_text"]) == ("disconnected", "half")
