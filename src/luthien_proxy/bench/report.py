@@ -216,9 +216,10 @@ HOW_TO_READ = """
 ## How to read this
 
 - **Targets.** A is the demo upstream alone: the floor every proxy adds to. B is LiteLLM with no
-  callback; C is LiteLLM with the Luthien callback and a control plane running NoOp (three HTTP
-  round trips per plain request, a WebSocket per stream); D is the control plane's own OpenAI-style
-  front door with NoOp, E the same with AllCaps (a policy that touches every chunk).
+  callback; C is LiteLLM with the Luthien callback and a control plane running NoOp (NoOp
+  implements no hook, so every hook is reported over the proxy link rather than asked); D is the
+  control plane's own OpenAI-style front door with NoOp, E the same with AllCaps (a policy that
+  touches every chunk).
 - **Alternating rounds.** Each round runs every workload on every target in turn (the target order
   rotates per round), so slow drift of the machine hits all targets alike; each figure is the median
   over rounds of that round's value. Before round 1, every target gets a few warm-up requests.
