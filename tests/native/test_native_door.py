@@ -25,6 +25,7 @@ from luthien_proxy.policies import (
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
 from tests.support.processes import free_port
+from tests.support.waiting import eventually
 
 KEY = "sk-native-test-key"
 PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello native door"}]
@@ -252,9 +253,7 @@ async def test_a_client_hanging_up_mid_stream_stops_it_and_is_recorded(door: Doo
                         return record.jsonblob
             return None
 
-        async with asyncio.timeout(10):
-            while (done := await summary()) is None:
-                await asyncio.sleep(0.02)
+        done = await eventually(summary)
         # The door keeps serving.
         answer = await client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert done["status"] == "disconnected"

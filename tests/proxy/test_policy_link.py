@@ -7,8 +7,6 @@ closed when the control plane is gone); malformed frames close the link with a r
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,15 +25,9 @@ from luthien_proxy.proxy.litellm_callback import LuthienCallback
 from luthien_proxy.proxy.policy_link import CALL_ORDER, STREAM_HOOK, reportable
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
+from tests.support.waiting import eventually
 
 TOKEN = "link-test-token"
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
@@ -51,7 +43,7 @@ async def _linked_callback(address: str) -> LuthienCallback:
     callback = LuthienCallback(CallbackConfig(control_plane_url=f"http://{address}", proxy_token=TOKEN))
     assert callback.link is not None
     callback.link.may_report("")  # starts the link
-    await _eventually(_link_up(callback))
+    await eventually(_link_up(callback))
     return callback
 
 
@@ -110,7 +102,7 @@ async def test_noop_hooks_are_reported_and_recorded_like_asked_ones(open_service
                 await _types(services, "call-reported")
             )
 
-        await _eventually(both_recorded)
+        await eventually(both_recorded)
         await services.writer.flush()
         records = {
             r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-reported")
@@ -197,7 +189,7 @@ async def test_a_relayed_stream_is_recorded_chunk_by_chunk(open_services: OpenSe
         async def summary() -> bool:
             return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-relayed")
 
-        await _eventually(summary)
+        await eventually(summary)
         records = {
             r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-relayed")
         }
@@ -217,7 +209,7 @@ async def test_link_down_means_asking_and_asking_fails_closed(open_services: Ope
         callback = await _linked_callback(address)
     # The server is gone: the link notices and every hook is asked again, which fails closed.
     assert callback.link is not None
-    await _eventually(lambda: _not(callback.link.may_report("async_pre_call_hook")))  # type: ignore[union-attr]
+    await eventually(lambda: _not(callback.link.may_report("async_pre_call_hook")))  # type: ignore[union-attr]
     with pytest.raises(HTTPException) as blocked:
         await callback.async_pre_call_hook(None, None, _data("call-blocked"), "acompletion")
     await callback.link.aclose()
@@ -281,7 +273,7 @@ async def test_a_stream_the_link_drops_is_recorded_as_disconnected(open_services
         async def summary() -> bool:
             return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-dropped")
 
-        await _eventually(summary)
+        await eventually(summary)
         records = {
             r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-dropped")
         }
