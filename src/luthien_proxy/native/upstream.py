@@ -74,12 +74,24 @@ class UpstreamClient:
             await self._session.close()
             self._session = None
 
+    async def _post(self, route: ModelRoute, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        """Send the request; once more if the connection broke before any answer.
+
+        A kept-alive connection can be closed by the upstream just as we reuse it (uvicorn, and so
+        vLLM, closes idle ones after 5 s): the request then fails without having been read. A
+        second try takes a fresh connection. The cost, if the upstream did read it and then broke
+        the connection without answering, is one repeated completion request.
+        """
+        url, data, headers = f"{route.base_url}/chat/completions", orjson.dumps(body), _headers(route)
+        try:
+            return await self.session.post(url, data=data, headers=headers)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            return await self.session.post(url, data=data, headers=headers)
+
     async def complete(self, route: ModelRoute, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streamed chat completion as a dict."""
         try:
-            async with self.session.post(
-                f"{route.base_url}/chat/completions", data=orjson.dumps(body), headers=_headers(route)
-            ) as response:
+            async with await self._post(route, body) as response:
                 content = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -104,9 +116,7 @@ class UpstreamClient:
         HTTP error before any stream has started.
         """
         try:
-            response = await self.session.post(
-                f"{route.base_url}/chat/completions", data=orjson.dumps(body), headers=_headers(route)
-            )
+            response = await self._post(route, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_error(exc, route) from None
         try:
