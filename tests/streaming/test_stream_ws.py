@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.conversation.replay import replay_events
 from luthien_proxy.events import call_channel, trace_channel
 from luthien_proxy.policies import (
     AllCapsPolicy,
@@ -210,6 +211,22 @@ async def test_chunk_debug_records_are_written(live: Live) -> None:
     ]
     assert kinds[0] == "hook:async_post_call_streaming_iterator_hook"
     assert kinds[-1] == "hook_result:async_post_call_streaming_hook"
+
+
+async def test_a_passed_through_stream_is_stored_once_and_replays_whole(live: Live) -> None:
+    async with live(NoOpPolicy()) as (address, services):
+        await run_stream(address, "same-call", WORDS)
+        await _wait_for_summary(services, "same-call")
+        records = await services.store.by_call_id("same-call")
+    batched = [
+        entry for r in records if r.debug_type_identifier == "stream:chunks" for entry in r.jsonblob["chunks"]
+    ]
+    finals = [entry for entry in batched if entry[0] == "final_chunk"]
+    assert [len(entry) for entry in finals] == [3] * 5, "final chunks equal to their originals carry no body"
+    replayed = [e for e in replay_events(records) if e["type"] in ("original_chunk", "final_chunk")]
+    originals = [e["payload"]["chunk"] for e in replayed if e["type"] == "original_chunk"]
+    assert [e["payload"]["chunk"] for e in replayed if e["type"] == "final_chunk"] == originals
+    assert texts(originals) == WORDS
 
 
 async def test_context_keys_live_during_the_stream_and_are_cleared_at_end(live: Live) -> None:

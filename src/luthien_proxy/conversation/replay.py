@@ -18,13 +18,14 @@ from luthien_proxy.storage import DebugRecord
 def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
     """Events for `records` (oldest first), in the shape live subscribers receive."""
     sequences: defaultdict[str, int] = defaultdict(int)
+    originals: dict[tuple[str, int], Any] = {}
     events: list[dict[str, Any]] = []
     for record in records:
         blob = record.jsonblob if isinstance(record.jsonblob, dict) else {}
         call_id = blob.get("litellm_call_id")
         if not call_id:
             continue
-        for kind, timestamp, payload in _events_of(record, blob):
+        for kind, timestamp, payload in _events_of(record, blob, originals):
             events.append(
                 {
                     "type": kind,
@@ -40,10 +41,20 @@ def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
     return events
 
 
-def _events_of(record: DebugRecord, blob: dict[str, Any]) -> Iterator[tuple[str, float, dict[str, Any]]]:
-    """A record's events with their times: a chunk batch expands to the chunk events it recorded."""
+def _events_of(
+    record: DebugRecord, blob: dict[str, Any], originals: dict[tuple[str, int], Any]
+) -> Iterator[tuple[str, float, dict[str, Any]]]:
+    """A record's events with their times: a chunk batch expands to the chunk events it recorded.
+
+    A final chunk recorded without a body (`[kind, index, at]`) equals the original chunk of the
+    same index, recorded before it (`PolicyStream._record_chunk`); `originals` keeps those.
+    """
     if record.debug_type_identifier == CHUNKS_TYPE:
-        for kind, index, timestamp, chunk in blob.get("chunks") or ():
+        call_id = str(blob.get("litellm_call_id"))
+        for kind, index, timestamp, *body in blob.get("chunks") or ():
+            chunk = body[0] if body else originals.get((call_id, index))
+            if kind == "original_chunk":
+                originals[(call_id, index)] = chunk
             yield kind, timestamp, {"index": index, "chunk": chunk}
         return
     for kind, payload in derive_events(record.debug_type_identifier, blob):

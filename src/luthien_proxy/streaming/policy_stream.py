@@ -86,6 +86,7 @@ class PolicyStream:
         self.original_parts: list[str] = []
         self.final_parts: list[str] = []
         self._unrecorded: list[list[Any]] = []
+        self._last_original: tuple[int, bytes] | None = None
         self._decision_sink = recorder.decision_sink(self.ids, STREAM_HOOK)
         self.ctx = StreamContext(
             stream_id=stream_id,
@@ -111,7 +112,9 @@ class PolicyStream:
                 text = chunk_text(chunk)
                 self.final_parts.append(text)
                 self.context.append(self.call_id, text)
-                self._record_chunk("final_chunk", index, encoded)
+                self._record_chunk(
+                    "final_chunk", index, encoded, same_as_original=(index, encoded) == self._last_original
+                )
                 try:
                     await send(encoded)
                 except Exception as exc:
@@ -132,14 +135,23 @@ class PolicyStream:
             index = self.ctx.chunks_received
             self.ctx.chunks_received += 1
             self.original_parts.append(chunk_text(chunk))
-            self._record_chunk("original_chunk", index, orjson.dumps(chunk))
+            encoded = orjson.dumps(chunk)
+            self._last_original = (index, encoded)
+            self._record_chunk("original_chunk", index, encoded)
             yield chunk
 
-    def _record_chunk(self, kind: EventType, index: int, encoded: bytes) -> None:
-        """Publish the chunk now; record it with its neighbours in the next `stream:chunks` batch."""
+    def _record_chunk(
+        self, kind: EventType, index: int, encoded: bytes, same_as_original: bool = False
+    ) -> None:
+        """Publish the chunk now; record it with its neighbours in the next `stream:chunks` batch.
+
+        A final chunk byte-for-byte equal to the original chunk of the same index (a policy that
+        passes the stream through) is recorded without its body, `[kind, index, at]`: replay takes
+        the original's. That halves what a pass-through stream writes.
+        """
         chunk = orjson.Fragment(encoded)
         at = self.recorder.publish(kind, self.ids, STREAM_HOOK, {"index": index, "chunk": chunk})
-        self._unrecorded.append([kind, index, at, chunk])
+        self._unrecorded.append([kind, index, at] if same_as_original else [kind, index, at, chunk])
         if len(self._unrecorded) >= CHUNK_BATCH or at - self._unrecorded[0][2] >= CHUNK_BATCH_SECONDS:
             self._record_chunks()
 
