@@ -46,6 +46,9 @@ CALL_ORDER = {
 MAX_PENDING = 10_000
 _RETRY_MAX_S = 5.0
 _PING_S = 5.0
+#: After a first report, how long the sender waits for more before sending the batch: a frame per
+#: stream chunk costs LiteLLM's single event loop more than the policy's latency budget allows.
+FLUSH_LINGER_S = 0.02
 
 Chunk = TypeVar("Chunk")
 
@@ -181,6 +184,7 @@ class PolicyLink:
     async def _send_loop(self, ws: ClientConnection) -> None:
         while True:
             await self._wakeup.wait()
+            await asyncio.sleep(FLUSH_LINGER_S)
             self._wakeup.clear()
             if not self._pending:
                 continue
