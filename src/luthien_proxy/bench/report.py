@@ -226,11 +226,13 @@ HOW_TO_READ = """
 - **Latency** is measured by the client from the first byte sent to the last byte of the verified
   answer. **TTFC** (time to first chunk) is the time to the first SSE event carrying non-empty
   content. **req/s** is requests completed over the wall time of the round at that concurrency.
-- **CPU** is user+system time from `/proc/<pid>/stat` of the processes serving the target, before
-  and after the run (after a short settle, so deferred work such as batched debug-log writes is
-  counted), divided by requests (and by 20 for a stream's per-chunk cost). "server" is the target's
-  own processes (LiteLLM and/or the control plane; the upstream itself for A), "upstream" the demo
-  upstream behind it. The kernel counts in 10 ms ticks, so small runs are coarse.
+- **CPU** is the on-CPU time of every thread of the processes serving the target
+  (`/proc/<pid>/task/*/schedstat`, in nanoseconds; `/proc/<pid>/stat`'s 10 ms ticks were too
+  coarse for a 50-request run), before and after the run (after a short settle, so deferred work
+  such as batched debug-log writes is counted), divided by requests (and by 20 for a stream's
+  per-chunk cost, so a stream's fixed cost, its pre-call hook and records included, is spread over
+  its chunks). "server" is the target's own processes (LiteLLM and/or the control plane; the
+  upstream itself for A), "upstream" the demo upstream behind it.
 - **Client cost.** The load generator is one process: a hand-written HTTP/1.1 keep-alive client on
   asyncio streams (uvloop), one persistent connection per concurrent worker, every answer parsed
   and checked. Its CPU per request is in the table; on a 2-core machine it competes with the
