@@ -4,24 +4,43 @@ from __future__ import annotations
 
 import os
 import resource
+from dataclasses import dataclass
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time `pid`'s live threads have used so far, in seconds, to the nanosecond.
+@dataclass(frozen=True)
+class CpuReading:
+    """A process's CPU time two ways: its live threads' schedstat (to the nanosecond, but blind to
+    threads that have exited) and its stat ticks (every thread, dead ones too, but in 10 ms steps)."""
 
-    From each thread's schedstat: /proc/<pid>/stat counts in clock ticks (10 ms), too coarse for a
-    50-request run (±10 µs per stream chunk). Falls back to the ticks where schedstat is missing.
-    """
+    threads_s: float | None
+    ticks_s: float
+
+    def __sub__(self, earlier: CpuReading) -> float:
+        """CPU seconds used between two readings: the precise figure unless threads that exited in
+        between used more than the ticks' rounding (LiteLLM starts a thread per logged request)."""
+        ticks = self.ticks_s - earlier.ticks_s
+        if self.threads_s is None or earlier.threads_s is None:
+            return ticks
+        threads = self.threads_s - earlier.threads_s
+        return ticks if ticks - threads > 2 / _TICKS_PER_S else threads
+
+
+def cpu_seconds(pid: int) -> CpuReading:
+    """CPU time `pid` has used so far; subtract two readings for the time in between."""
+    return CpuReading(_thread_cpu_seconds(pid), _tick_cpu_seconds(pid))
+
+
+def _thread_cpu_seconds(pid: int) -> float | None:
     try:
         total_ns = 0
         for tid in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
                 total_ns += int(f.read().split()[0])
-        return total_ns / 1e9
     except (OSError, ValueError, IndexError):
-        return _tick_cpu_seconds(pid)
+        return None
+    return total_ns / 1e9
 
 
 def _tick_cpu_seconds(pid: int) -> float:

@@ -227,8 +227,10 @@ HOW_TO_READ = """
   answer. **TTFC** (time to first chunk) is the time to the first SSE event carrying non-empty
   content. **req/s** is requests completed over the wall time of the round at that concurrency.
 - **CPU** is the on-CPU time of every thread of the processes serving the target
-  (`/proc/<pid>/task/*/schedstat`, in nanoseconds; `/proc/<pid>/stat`'s 10 ms ticks were too
-  coarse for a 50-request run), before and after the run (after a short settle, so deferred work
+  (`/proc/<pid>/task/*/schedstat`, in nanoseconds; `/proc/<pid>/stat`'s 10 ms ticks are too
+  coarse for a 50-request run, but they are used when threads that exited during the run, which
+  schedstat no longer shows, used more than their rounding: LiteLLM's logging threads), before and
+  after the run (after a short settle, so deferred work
   such as batched debug-log writes is counted), divided by requests (and by 20 for a stream's
   per-chunk cost, so a stream's fixed cost, its pre-call hook and records included, is spread over
   its chunks). "server" is the target's own processes (LiteLLM and/or the control plane; the

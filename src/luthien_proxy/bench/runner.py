@@ -214,7 +214,7 @@ def run_benchmark(options: Options, workdir: Path | None = None) -> BenchResult:
 def _our_cpu(stack: Stack) -> float:
     """CPU time of this process and every live server it started."""
     live = [s for s in stack.servers if s.proc.poll() is None]
-    return procstats.self_cpu_seconds() + sum(procstats.cpu_seconds(s.pid) for s in live)
+    return procstats.self_cpu_seconds() + sum(procstats.cpu_seconds(s.pid).ticks_s for s in live)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
