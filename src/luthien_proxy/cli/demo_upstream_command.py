@@ -16,11 +16,4 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    server.run(
-        args.host,
-        args.port,
-        long_chunks=args.long_chunks,
-        long_delay_ms=args.long_delay_ms,
-        log_level=args.log_level,
-    )
-    return 0
+    return server.run_from_args(args)

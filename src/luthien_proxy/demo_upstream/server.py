@@ -38,9 +38,8 @@ def run(
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse `argv` and run the server; returns a process exit code."""
-    args = build_parser().parse_args(argv)
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the server with the options `build_parser` parsed; returns a process exit code."""
     run(
         args.host,
         args.port,
@@ -49,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the server; returns a process exit code."""
+    return run_from_args(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
