@@ -13,6 +13,7 @@ from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.control_plane.sse import check_rate, event_stream
 from luthien_proxy.conversation import call_view, replay_events
 from luthien_proxy.events import call_channel, trace_channel
+from luthien_proxy.storage import DebugRecord
 
 router = APIRouter(prefix="/api/hooks", tags=["conversations"])
 
@@ -20,6 +21,13 @@ Services = Annotated[ControlPlaneServices, Depends(get_services)]
 CallId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_call_id")]
 TraceId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_trace_id")]
 Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _found(records: list[DebugRecord], key: str, value: str) -> list[DebugRecord]:
+    """`records`, or a 404 saying which id has none."""
+    if not records:
+        raise HTTPException(404, detail=f"no records for {key} {value!r}")
+    return records
 
 
 @router.get("/recent_call_ids")
@@ -37,9 +45,7 @@ async def recent_traces(services: Services, limit: Limit = 50) -> dict[str, Any]
 @router.get("/trace_by_call_id")
 async def trace_by_call_id(call_id: CallId, services: Services) -> dict[str, Any]:
     """Every hook record of one call, oldest first, with its offset from the first."""
-    records = await services.store.by_call_id(call_id)
-    if not records:
-        raise HTTPException(404, detail=f"no records for call_id {call_id!r}")
+    records = _found(await services.store.by_call_id(call_id), "call_id", call_id)
     start = records[0].time_created
     entries = [
         {
@@ -55,10 +61,7 @@ async def trace_by_call_id(call_id: CallId, services: Services) -> dict[str, Any
 @router.get("/conversation")
 async def conversation(call_id: CallId, services: Services) -> dict[str, Any]:
     """A call's events (as they were published) and its folded view."""
-    records = await services.store.by_call_id(call_id)
-    if not records:
-        raise HTTPException(404, detail=f"no records for call_id {call_id!r}")
-    events = replay_events(records)
+    events = replay_events(_found(await services.store.by_call_id(call_id), "call_id", call_id))
     view = call_view(call_id, events)
     return {"call_id": call_id, "trace_id": view["trace_id"], "events": events, "call": view}
 
@@ -66,10 +69,7 @@ async def conversation(call_id: CallId, services: Services) -> dict[str, Any]:
 @router.get("/conversation/by_trace")
 async def conversation_by_trace(trace_id: TraceId, services: Services) -> dict[str, Any]:
     """Every call of a trace, in order of first appearance, with all their events."""
-    records = await services.store.by_trace_id(trace_id)
-    if not records:
-        raise HTTPException(404, detail=f"no records for trace_id {trace_id!r}")
-    events = replay_events(records)
+    events = replay_events(_found(await services.store.by_trace_id(trace_id), "trace_id", trace_id))
     call_ids = list(dict.fromkeys(event["call_id"] for event in events))
     calls = [call_view(cid, [e for e in events if e["call_id"] == cid]) for cid in call_ids]
     return {"trace_id": trace_id, "calls": calls, "events": events}
