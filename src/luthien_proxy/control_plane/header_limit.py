@@ -6,16 +6,9 @@ needs; answering 431 keeps that cheap.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-import orjson
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
+from luthien_proxy.control_plane.responses import JSONBody
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 
@@ -27,32 +20,17 @@ class HeaderSizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             size = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
             if size > self.max_bytes:
-                await self._refuse(scope, send, size)
+                await self._refuse(scope, receive, send, size)
                 return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Callable[[Message], Awaitable[None]], size: int) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "headers too large"})
             return
-        body = orjson.dumps({"detail": f"request headers are {size} bytes; the limit is {self.max_bytes}"})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 431,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request headers are {size} bytes; the limit is {self.max_bytes}"
+        await JSONBody({"detail": detail}, status_code=431)(scope, receive, send)

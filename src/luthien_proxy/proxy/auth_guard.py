@@ -7,16 +7,9 @@ and prisma is not installed. We answer those requests ourselves, before LiteLLM 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 import orjson
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Every header LiteLLM's user_api_key_auth reads a key from (SpecialHeaders), lower-case bytes.
 CREDENTIAL_HEADERS = frozenset(
@@ -76,15 +69,5 @@ class MissingCredentialsGuard:
         ):
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(_BODY)).encode()),
-                    (b"www-authenticate", b"Bearer"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": _BODY})
+        refusal = Response(_BODY, 401, {"www-authenticate": "Bearer"}, media_type="application/json")
+        await refusal(scope, receive, send)
