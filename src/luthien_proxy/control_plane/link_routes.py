@@ -90,7 +90,7 @@ class _RelayedStream:
             await self.stream.run(self._chunks(), _discard)
             status, error = self.outcome
         except StreamAborted as exc:
-            status, error = "error", exc.reason
+            status, error = exc.status, exc.reason
         try:
             await asyncio.shield(self.stream.finish(status, error))
         except Exception:

@@ -155,13 +155,13 @@ async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: Co
         limit = settings.stream_total_timeout_seconds
         status, error = "timeout", f"stream exceeded the total timeout of {limit:g}s"
         close_code = await _send_final(websocket, {"type": "ERROR", "error": error}, receiver)
-    except StreamRejected as exc:
-        status, error = "rejected", exc.reason
-        frame = {"type": "REJECT", "error": exc.reason, "status_code": exc.status_code}
-        close_code = await _send_final(websocket, frame, receiver)
     except StreamAborted as exc:
-        status, error = ("upstream_error" if isinstance(exc, UpstreamFailed) else "error"), exc.reason
-        close_code = await _send_final(websocket, {"type": "ERROR", "error": exc.reason}, receiver)
+        status, error = exc.status, exc.reason
+        if isinstance(exc, StreamRejected):
+            frame = {"type": "REJECT", "error": exc.reason, "status_code": exc.status_code}
+        else:
+            frame = {"type": "ERROR", "error": exc.reason}
+        close_code = await _send_final(websocket, frame, receiver)
     finally:
         for task in (receiver, runner):
             task.cancel()

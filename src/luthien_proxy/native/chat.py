@@ -23,13 +23,7 @@ from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
 from luthien_proxy.policies import overrides
-from luthien_proxy.streaming.policy_stream import (
-    ClientGone,
-    PolicyStream,
-    StreamAborted,
-    StreamRejected,
-    UpstreamFailed,
-)
+from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +54,16 @@ class CallIds:
     @classmethod
     def new(cls, trace_id: str | None) -> CallIds:
         return cls(str(uuid.uuid4()), trace_id or None)
+
+
+def _client_error(exc: StreamAborted) -> ChatError | None:
+    """What the client gets for a stream that ended early; None when the client is gone."""
+    if isinstance(exc, ClientGone):
+        return None
+    kind = {"rejected": "policy_rejection", "upstream_error": "upstream_error"}.get(
+        exc.status, "policy_error"
+    )
+    return ChatError(exc.status_code, exc.reason, kind)
 
 
 def _error_frame(error: ChatError) -> bytes:
@@ -217,17 +221,8 @@ class NativeChat:
         except asyncio.CancelledError:
             status, error = "disconnected", "the client went away before the stream ended"
             raise
-        except ClientGone as exc:
-            status, error = "disconnected", exc.reason
-        except StreamRejected as exc:
-            status, error = "rejected", exc.reason
-            failure = ChatError(exc.status_code, exc.reason, "policy_rejection")
-        except UpstreamFailed as exc:
-            status, error = "upstream_error", exc.reason
-            failure = ChatError(502, exc.reason, "upstream_error")
         except StreamAborted as exc:
-            status, error = "error", exc.reason
-            failure = ChatError(500, exc.reason, "policy_error")
+            status, error, failure = exc.status, exc.reason, _client_error(exc)
         finally:
             try:
                 await asyncio.shield(stream.finish(status, error))

@@ -35,7 +35,12 @@ Send = Callable[[bytes], Awaitable[None]]
 
 
 class StreamAborted(Exception):
-    """The stream ended early; `reason` says why in words fit for the client."""
+    """The stream ended early; `reason` says why in words fit for the client, `status` is what the
+    stream's summary record says (every transport records the same), `status_code` the HTTP status
+    of a client not answered yet."""
+
+    status = "error"
+    status_code = 500
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -45,9 +50,14 @@ class StreamAborted(Exception):
 class UpstreamFailed(StreamAborted):
     """The proxy reported that the upstream stream failed."""
 
+    status = "upstream_error"
+    status_code = 502
+
 
 class ClientGone(StreamAborted):
     """The receiving side went away; nothing more can be sent."""
+
+    status = "disconnected"
 
 
 class PolicyFailed(StreamAborted):
@@ -56,6 +66,8 @@ class PolicyFailed(StreamAborted):
 
 class StreamRejected(StreamAborted):
     """The policy refused the stream (`PolicyRejection`); the client gets `status_code`."""
+
+    status = "rejected"
 
     def __init__(self, reason: str, status_code: int) -> None:
         super().__init__(reason)
