@@ -30,9 +30,9 @@ async def test_dangerous_and_benign_calls_get_far_apart_scores(calls: Calls, clo
 async def test_one_persistent_client_serves_every_judge_call(calls: Calls, closing: Closing) -> None:
     monitor = closing(TrustedMonitor())
     await monitor.judge(LS, REQUEST, calls.call(), "test")
-    first = monitor.client._client
+    first = monitor.client.http.current
     await monitor.judge(RM, REQUEST, calls.call(), "test")
-    assert first is not None and monitor.client._client is first
+    assert first is not None and monitor.client.http.current is first
 
 
 async def test_prompt_carries_call_and_recent_conversation(closing: Closing) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from luthien_proxy.http_client import LoopBoundClient
+from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import RETRY_BACKOFF_SECONDS
 
 
@@ -24,8 +26,10 @@ def _expand(url: str) -> str:
     return expanded
 
 
-class AlertSender:
+class AlertSender(ConfigSection):
     """Delivers alerts to `webhooks`; one persistent HTTP client, created on first use."""
+
+    section = "alerts"
 
     def __init__(
         self,
@@ -43,22 +47,7 @@ class AlertSender:
         self.retries = retries
         self.max_pending = max_pending
         self.pending: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> AlertSender:
-        try:
-            return cls(**(config or {}))
-        except TypeError as exc:
-            raise ValueError(f"alerts config: {exc}") from None
-
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds))
-            self._loop = loop
-        return self._client
+        self.http = LoopBoundClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds)))
 
     def send(self, alert: dict[str, Any], ctx: Any) -> None:
         """Schedule delivery of `alert` to every webhook; returns at once."""
@@ -74,7 +63,7 @@ class AlertSender:
         error = "no attempt made"
         for attempt in range(self.retries + 1):
             try:
-                response = await self._http().post(_expand(url), json=alert)
+                response = await self.http.get().post(_expand(url), json=alert)
                 if response.status_code < 400:
                     return
                 error = f"answered {response.status_code}"
@@ -94,9 +83,7 @@ class AlertSender:
     async def aclose(self) -> None:
         """Finish pending deliveries, then close the client."""
         await self.drain()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.http.aclose()
 
     async def drain(self) -> None:
         """Wait for every pending delivery (tests, shutdown)."""

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import orjson
 
+from luthien_proxy.http_client import LoopBoundClient
+
 RETRY_BACKOFF_SECONDS = 0.05
 _SCORE = re.compile(r"score\s*[:=]\s*\"?([0-9]*\.?[0-9]+)", re.IGNORECASE)
 _REASON = re.compile(r"reason\s*[:=]\s*(.+)", re.IGNORECASE)
@@ -78,21 +80,11 @@ class ModelClient:
         self.model = model
         self.timeout_seconds = timeout_seconds
         self.retries = retries
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.http = LoopBoundClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds)))
 
     @property
     def base_url(self) -> str | None:
         return self.configured_base_url or default_base_url()
-
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        # Connections belong to the loop that opened them; a policy reused under a new loop
-        # (tests, restarts) gets a fresh client rather than a broken pool.
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds))
-            self._loop = loop
-        return self._client
 
     async def chat(self, messages: list[dict[str, Any]], **extra: Any) -> ChatResult:
         """One completion; raises `ModelCallError` once every attempt failed."""
@@ -107,7 +99,7 @@ class ModelClient:
         error = "no attempt made"
         for attempt in range(1, self.retries + 2):
             try:
-                response = await self._http().post(
+                response = await self.http.get().post(
                     f"{base_url}/chat/completions", content=body, headers=headers
                 )
             except httpx.TimeoutException:
@@ -131,9 +123,7 @@ class ModelClient:
 
     async def aclose(self) -> None:
         """Close the persistent client (shutdown, tests)."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.http.aclose()
 
 
 def _message_text(payload: Any) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import orjson
 
+from luthien_proxy.http_client import LoopBoundClient
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
 
@@ -29,28 +29,22 @@ class ControlPlaneClient:
     def __init__(self, config: CallbackConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._config = config
         self._transport = transport  # tests inject an ASGI transport; production uses the network
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.http = LoopBoundClient(self._new_client)
 
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        # A pool is bound to the loop that opened it; a new loop (tests, reloads) needs a new pool.
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(
-                base_url=self._config.control_plane_url.rstrip("/"),
-                timeout=self._config.timeout_s,
-                headers=self._config.auth_headers(),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=60),
-                trust_env=False,
-                transport=self._transport,
-            )
-            self._loop = loop
-        return self._client
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._config.control_plane_url.rstrip("/"),
+            timeout=self._config.timeout_s,
+            headers=self._config.auth_headers(),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=60),
+            trust_env=False,
+            transport=self._transport,
+        )
 
     async def call_hook(self, hook_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """Return the (possibly modified) payload; raise PolicyRejected or ControlPlaneError."""
         try:
-            response = await self._http().post(
+            response = await self.http.get().post(
                 f"/api/hooks/{hook_name}",
                 content=orjson.dumps(body),
                 headers={"content-type": "application/json"},
@@ -79,7 +73,4 @@ class ControlPlaneClient:
 
     async def aclose(self) -> None:
         """Close the connection pool (tests and shutdown)."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._loop = None
+        await self.http.aclose()
