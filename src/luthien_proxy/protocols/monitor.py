@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ModelCallError, ModelClient, parse_score
 from luthien_proxy.protocols.toolcalls import ToolCall
 
@@ -56,8 +57,10 @@ def conversation_text(request: dict[str, Any], last: int) -> str:
     return "\n".join(lines)
 
 
-class TrustedMonitor:
+class TrustedMonitor(ConfigSection):
     """Scores tool calls with a judge model reached directly (never through the proxy)."""
+
+    section = "monitor"
 
     def __init__(
         self,
@@ -78,14 +81,6 @@ class TrustedMonitor:
         self.prompt_template = prompt_template
         self.on_judge_error = on_judge_error
         self.context_messages = context_messages
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> TrustedMonitor:
-        """Build from a policy's `monitor:` mapping; unknown keys are a `ValueError`."""
-        try:
-            return cls(**(config or {}))
-        except TypeError as exc:
-            raise ValueError(f"monitor config: {exc}") from None
 
     async def aclose(self) -> None:
         await self.client.aclose()

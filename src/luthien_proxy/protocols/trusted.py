@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from luthien_proxy.protocols.base import ToolCallProtocol
+from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ChatResult, ModelCallError, ModelClient
 from luthien_proxy.protocols.monitor import call_block, conversation_text
 from luthien_proxy.protocols.toolcalls import ToolCall
@@ -26,8 +27,10 @@ Recent conversation:
 </proposed_tool_call>"""
 
 
-class TrustedModel:
+class TrustedModel(ConfigSection):
     """Answers a request or rewrites a call through one persistent client to the trusted endpoint."""
+
+    section = "trusted"
 
     def __init__(
         self,
@@ -46,13 +49,6 @@ class TrustedModel:
         self.answer_prompt = answer_prompt
         self.edit_prompt = edit_prompt
         self.context_messages = context_messages
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> TrustedModel:
-        try:
-            return cls(**(config or {}))
-        except TypeError as exc:
-            raise ValueError(f"trusted config: {exc}") from None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from luthien_proxy.native.model_map import ModelRoute, load_model_routes
+from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ChatResult, ModelCallError, ModelClient, resolve_env
 from luthien_proxy.settings import DEFAULT_MODEL_CONFIG
 
 _SAMPLE_KEYS = ("messages", "tools", "tool_choice", "temperature", "max_tokens")
 
 
-class UntrustedSampler:
+class UntrustedSampler(ConfigSection):
     """One persistent client per upstream model, created when first needed."""
+
+    section = "untrusted"
 
     def __init__(
         self,
@@ -41,13 +44,6 @@ class UntrustedSampler:
         self.retries = retries
         self._routes: dict[str, ModelRoute] | None = None
         self._clients: dict[tuple[str, str], ModelClient] = {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> UntrustedSampler:
-        try:
-            return cls(**(config or {}))
-        except TypeError as exc:
-            raise ValueError(f"untrusted config: {exc}") from None
 
     def route_for(self, model: str) -> ModelRoute:
         """Where samples of `model` come from; raises `ModelCallError` when it cannot tell."""
