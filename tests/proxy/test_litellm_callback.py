@@ -10,6 +10,7 @@ from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
 from luthien_proxy.proxy.litellm_callback import LuthienCallback
 from luthien_proxy.stack.processes import free_port
 from tests.proxy.fake_control_plane import TOKEN, FakeControlPlane
+from tests.proxy.payloads import hook_data, model_response
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,29 +31,10 @@ def _callback(fake: FakeControlPlane | None = None, *, fail_open: bool = False, 
     return cb
 
 
-def _data(prompt: str) -> dict:
-    return {
-        "model": "demo-echo",
-        "messages": [{"role": "user", "content": prompt}],
-        "secret_fields": {"raw_headers": {"authorization": "Bearer sk-master-secret"}},
-        "litellm_call_id": "call-123",
-        "litellm_trace_id": "trace-9",
-        "deployment": {"litellm_params": {"api_key": "sk-upstream-secret"}},
-    }
-
-
-def _response(text: str) -> ModelResponse:
-    return ModelResponse(
-        id="r1",
-        model="demo-echo",
-        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-    )
-
-
 async def test_pre_call_sends_ids_without_secrets_and_applies_edits() -> None:
     fake = FakeControlPlane()
     cb = _callback(fake)
-    data = _data("rewrite-me")
+    data = hook_data("rewrite-me")
     result = await cb.async_pre_call_hook(_UserKey(), None, data, "acompletion")
     assert result["messages"][0]["content"] == "rewritten"
     assert result["secret_fields"] is data["secret_fields"]
@@ -69,16 +51,16 @@ async def test_pre_call_sends_ids_without_secrets_and_applies_edits() -> None:
 async def test_pre_call_rejection_becomes_http_exception() -> None:
     cb = _callback(FakeControlPlane())
     with pytest.raises(HTTPException) as info:
-        await cb.async_pre_call_hook(_UserKey(), None, _data("something forbidden"), "acompletion")
+        await cb.async_pre_call_hook(_UserKey(), None, hook_data("something forbidden"), "acompletion")
     assert info.value.status_code == 403
     assert info.value.detail == "Prompt mentions a forbidden topic"
     await cb.client.aclose()
 
 
-async def test_post_call_success_replaces_changed_response() -> None:
+async def test_post_call_success_replaces_changedmodel_response() -> None:
     fake = FakeControlPlane()
     cb = _callback(fake)
-    new = await cb.async_post_call_success_hook(_data("hi"), _UserKey(), _response("You said: hi"))
+    new = await cb.async_post_call_success_hook(hook_data("hi"), _UserKey(), model_response("You said: hi"))
     assert isinstance(new, ModelResponse)
     assert new.choices[0].message.content == "YOU SAID: HI"
     assert fake.hook_bodies[0][1]["litellm_call_id"] == "call-123"
@@ -87,38 +69,41 @@ async def test_post_call_success_replaces_changed_response() -> None:
 
 async def test_post_call_success_unchanged_returns_none() -> None:
     cb = _callback(FakeControlPlane())
-    assert await cb.async_post_call_success_hook(_data("hi"), _UserKey(), _response("ALREADY UPPER")) is None
+    assert (
+        await cb.async_post_call_success_hook(hook_data("hi"), _UserKey(), model_response("ALREADY UPPER"))
+        is None
+    )
     await cb.client.aclose()
 
 
 async def test_failure_hook_reports_and_never_raises() -> None:
     fake = FakeControlPlane()
     cb = _callback(fake)
-    assert await cb.async_post_call_failure_hook(_data("hi"), RuntimeError("boom"), _UserKey()) is None
+    assert await cb.async_post_call_failure_hook(hook_data("hi"), RuntimeError("boom"), _UserKey()) is None
     hook, body = fake.hook_bodies[0]
     assert hook == "async_post_call_failure_hook"
     assert body["original_exception"] == "boom" and "request_data" in body
     down = _callback()
-    assert await down.async_post_call_failure_hook(_data("hi"), RuntimeError("boom"), _UserKey()) is None
+    assert await down.async_post_call_failure_hook(hook_data("hi"), RuntimeError("boom"), _UserKey()) is None
     await cb.client.aclose()
 
 
 async def test_fail_closed_when_control_plane_is_down() -> None:
     cb = _callback()
     with pytest.raises(HTTPException) as info:
-        await cb.async_pre_call_hook(_UserKey(), None, _data("hi"), "acompletion")
+        await cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion")
     assert info.value.status_code == 503
     assert "fail-closed" in info.value.detail
     with pytest.raises(HTTPException):
-        await cb.async_post_call_success_hook(_data("hi"), _UserKey(), _response("x"))
+        await cb.async_post_call_success_hook(hook_data("hi"), _UserKey(), model_response("x"))
     await cb.client.aclose()
 
 
 async def test_fail_open_passes_original_through() -> None:
     cb = _callback(fail_open=True)
-    data = _data("hi")
+    data = hook_data("hi")
     assert await cb.async_pre_call_hook(_UserKey(), None, data, "acompletion") is data
-    assert await cb.async_post_call_success_hook(data, _UserKey(), _response("x")) is None
+    assert await cb.async_post_call_success_hook(data, _UserKey(), model_response("x")) is None
     await cb.client.aclose()
 
 
@@ -133,7 +118,7 @@ async def test_status_classification(status: int, headers: dict, expected: int) 
     cb = _callback()
     cb.client = ControlPlaneClient(cb.config, transport=httpx.MockTransport(handler))
     with pytest.raises(HTTPException) as info:
-        await cb.async_pre_call_hook(_UserKey(), None, _data("hi"), "acompletion")
+        await cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion")
     assert info.value.status_code == expected
     await cb.client.aclose()
 
@@ -145,15 +130,15 @@ async def test_timeout_is_a_control_plane_failure() -> None:
     cb = _callback()
     cb.client = ControlPlaneClient(cb.config, transport=httpx.MockTransport(handler))
     with pytest.raises(HTTPException) as info:
-        await cb.async_pre_call_hook(_UserKey(), None, _data("hi"), "acompletion")
+        await cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion")
     assert info.value.status_code == 504
     await cb.client.aclose()
 
 
 async def test_one_http_client_is_reused() -> None:
     cb = _callback(FakeControlPlane())
-    await cb.async_pre_call_hook(_UserKey(), None, _data("a"), "acompletion")
-    first = cb.client._client
-    await cb.async_pre_call_hook(_UserKey(), None, _data("b"), "acompletion")
-    assert cb.client._client is first
+    await cb.async_pre_call_hook(_UserKey(), None, hook_data("a"), "acompletion")
+    first = cb.client.http.current
+    await cb.async_pre_call_hook(_UserKey(), None, hook_data("b"), "acompletion")
+    assert cb.client.http.current is first
     await cb.client.aclose()

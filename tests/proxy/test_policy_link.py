@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import orjson
 import pytest
 from fastapi import HTTPException
-from litellm.types.utils import ModelResponse, ModelResponseStream
+from litellm.types.utils import ModelResponseStream
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -24,6 +23,7 @@ from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.litellm_callback import LuthienCallback
 from luthien_proxy.proxy.policy_link import CALL_ORDER, STREAM_HOOK, reportable
 from tests.conftest import OpenServices
+from tests.proxy.payloads import hook_data, model_response
 from tests.support.live_server import serve_app
 from tests.support.waiting import eventually
 
@@ -55,24 +55,6 @@ def _link_up(callback: LuthienCallback) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-def _data(call_id: str, prompt: str = "hello") -> dict[str, Any]:
-    return {
-        "model": "demo-echo",
-        "messages": [{"role": "user", "content": prompt}],
-        "litellm_call_id": call_id,
-        "litellm_trace_id": "trace-link",
-        "secret_fields": {"raw_headers": {"authorization": "Bearer sk-master-secret"}},
-    }
-
-
-def _response(text: str) -> ModelResponse:
-    return ModelResponse(
-        id="r1",
-        model="demo-echo",
-        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-    )
-
-
 async def _types(services: ControlPlaneServices, call_id: str) -> list[str]:
     await services.writer.flush()
     return [r.debug_type_identifier for r in await services.store.by_call_id(call_id)]
@@ -93,9 +75,9 @@ async def test_policy_frame_names_the_hooks_the_policy_answers(open_services: Op
 async def test_noop_hooks_are_reported_and_recorded_like_asked_ones(open_services: OpenServices) -> None:
     async with _live(open_services, NoOpPolicy()) as (address, services):
         callback = await _linked_callback(address)
-        data = _data("call-reported")
+        data = hook_data("hello", "call-reported")
         assert await callback.async_pre_call_hook(None, None, data, "acompletion") is data
-        assert await callback.async_post_call_success_hook(data, None, _response("hi")) is None
+        assert await callback.async_post_call_success_hook(data, None, model_response("hi")) is None
 
         async def both_recorded() -> bool:
             return {"hook_result:async_pre_call_hook", "hook_result:async_post_call_success_hook"} <= set(
@@ -108,7 +90,7 @@ async def test_noop_hooks_are_reported_and_recorded_like_asked_ones(open_service
             r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-reported")
         }
         await callback.link.aclose()  # type: ignore[union-attr]
-    assert callback.client._client is None, "no hook was asked over HTTP"
+    assert callback.client.http.current is None, "no hook was asked over HTTP"
     assert records["hook:async_pre_call_hook"]["payload"]["data"]["messages"][0]["content"] == "hello"
     assert "sk-master-secret" not in orjson.dumps(records).decode()
     assert (
@@ -122,10 +104,10 @@ async def test_noop_hooks_are_reported_and_recorded_like_asked_ones(open_service
 async def test_hooks_the_policy_implements_are_still_asked(open_services: OpenServices) -> None:
     async with _live(open_services, AllCapsPolicy()) as (address, services):
         callback = await _linked_callback(address)
-        data = _data("call-asked")
+        data = hook_data("hello", "call-asked")
         await callback.async_pre_call_hook(None, None, data, "acompletion")
-        asked_http = callback.client._client is not None
-        policed = await callback.async_post_call_success_hook(data, None, _response("quiet words"))
+        asked_http = callback.client.http.current is not None
+        policed = await callback.async_post_call_success_hook(data, None, model_response("quiet words"))
         await callback.link.aclose()  # type: ignore[union-attr]
         await callback.client.aclose()
         order = [t for t in await _types(services, "call-asked") if t.startswith("hook:")]
@@ -139,7 +121,9 @@ async def test_a_request_screen_is_asked_and_the_rest_reported(open_services: Op
     async with _live(open_services, RequestBlocklistPolicy(patterns=["forbidden"])) as (address, _services):
         callback = await _linked_callback(address)
         with pytest.raises(HTTPException) as refused:
-            await callback.async_pre_call_hook(None, None, _data("call-screened", "a forbidden word"), "x")
+            await callback.async_pre_call_hook(
+                None, None, hook_data("a forbidden word", "call-screened"), "x"
+            )
         assert callback.link is not None
         reported = {hook for hook in CALL_ORDER if callback.link.may_report(hook)}
         await callback.link.aclose()
@@ -182,7 +166,7 @@ async def test_a_relayed_stream_is_recorded_chunk_by_chunk(open_services: OpenSe
 
     async with _live(open_services, NoOpPolicy()) as (address, services):
         callback = await _linked_callback(address)
-        data = _data("call-relayed")
+        data = hook_data("hello", "call-relayed")
         hook = callback.async_post_call_streaming_iterator_hook(None, upstream(), data)
         got = [chunk.choices[0].delta.content async for chunk in hook]
 
@@ -211,7 +195,7 @@ async def test_link_down_means_asking_and_asking_fails_closed(open_services: Ope
     assert callback.link is not None
     await eventually(lambda: _not(callback.link.may_report("async_pre_call_hook")))  # type: ignore[union-attr]
     with pytest.raises(HTTPException) as blocked:
-        await callback.async_pre_call_hook(None, None, _data("call-blocked"), "acompletion")
+        await callback.async_pre_call_hook(None, None, hook_data("hello", "call-blocked"), "acompletion")
     await callback.link.aclose()
     assert blocked.value.status_code == 503
     assert "fail-closed" in str(blocked.value.detail)
