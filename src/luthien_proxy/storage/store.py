@@ -217,23 +217,14 @@ class DebugLogStore:
         recent = self._recent_window(window)
         # A call is over once its success/failure/stream summary is in, or a policy rejected it.
         finished = or_(recent.c.debug_type_identifier.in_(COMPLETION_TYPES), recent.c.decision.is_not(None))
-        completed = case((finished, 1), else_=0)
-        stmt = (
-            select(
-                recent.c.call_id,
-                func.max(recent.c.trace_id).label("trace_id"),
-                func.count().label("event_count"),
-                func.min(recent.c.time_created).label("first"),
-                func.max(recent.c.time_created).label("latest"),
-                func.max(completed).label("completed"),
-            )
-            .where(recent.c.call_id.is_not(None))
-            .group_by(recent.c.call_id)
-            .order_by(desc("latest"))
-            .limit(limit)
+        rows = await self._latest_groups(
+            recent,
+            "call_id",
+            limit,
+            func.max(recent.c.trace_id).label("trace_id"),
+            func.min(recent.c.time_created).label("first"),
+            func.max(case((finished, 1), else_=0)).label("completed"),
         )
-        async with self._reading() as conn:
-            rows = (await conn.execute(stmt)).all()
         return [
             {
                 "call_id": row.call_id,
@@ -249,20 +240,8 @@ class DebugLogStore:
     async def recent_traces(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
         """Traces seen in the newest `window` records, newest activity first, with call counts."""
         recent = self._recent_window(window)
-        stmt = (
-            select(
-                recent.c.trace_id,
-                func.count(distinct(recent.c.call_id)).label("call_count"),
-                func.count().label("event_count"),
-                func.max(recent.c.time_created).label("latest"),
-            )
-            .where(recent.c.trace_id.is_not(None))
-            .group_by(recent.c.trace_id)
-            .order_by(desc("latest"))
-            .limit(limit)
-        )
-        async with self._reading() as conn:
-            rows = (await conn.execute(stmt)).all()
+        call_count = func.count(distinct(recent.c.call_id)).label("call_count")
+        rows = await self._latest_groups(recent, "trace_id", limit, call_count)
         return [
             {
                 "trace_id": row.trace_id,
@@ -272,6 +251,25 @@ class DebugLogStore:
             }
             for row in rows
         ]
+
+    async def _latest_groups(self, recent: Any, key: str, limit: int, *columns: Any) -> list[Any]:
+        """Rows of `recent` grouped by `key` (skipping none), with `columns`, `event_count` and
+        `latest`, the most recently active `limit` groups first."""
+        group = recent.c[key]
+        stmt = (
+            select(
+                group,
+                *columns,
+                func.count().label("event_count"),
+                func.max(recent.c.time_created).label("latest"),
+            )
+            .where(group.is_not(None))
+            .group_by(group)
+            .order_by(desc("latest"))
+            .limit(limit)
+        )
+        async with self._reading() as conn:
+            return list((await conn.execute(stmt)).all())
 
     def _recent_window(self, window: int) -> Any:
         # Grouping only the newest rows keeps "recent" lookups fast however large the table grows.
