@@ -42,7 +42,7 @@ async def test_blocked_call_never_reaches_the_output() -> None:
         return Outcome(text="blocked")
 
     out = await collect(guard_stream(aiter_list(DANGEROUS), block))
-    assert seen == [[ToolCall("call_x", "run_shell", '{"command": "rm -rf /"}')]]
+    assert seen == [[ToolCall("call_x", "run_shell", '{"command":"rm -rf /"}')]]
     assert "rm -rf" not in str(out) and "call_x" not in str(out) and "run_shell" not in str(out)
     texts = [c["choices"][0]["delta"].get("content") for c in out if c["choices"]]
     assert texts == ["Working.", "blocked", None]
@@ -61,7 +61,7 @@ async def test_released_call_is_one_complete_delta() -> None:
             "index": 0,
             "id": "call_x",
             "type": "function",
-            "function": {"name": "run_shell", "arguments": '{"command": "rm -rf /"}'},
+            "function": {"name": "run_shell", "arguments": '{"command":"rm -rf /"}'},
         }
     ]
     assert [ch["finish_reason"] for c in out for ch in c["choices"] if ch["finish_reason"]] == ["tool_calls"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.protocols.base import Review
 from luthien_proxy.protocols.defer_to_trusted import trusted_answer
 from luthien_proxy.protocols.judge import ModelCallError
-from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, calls_from_message
+from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, message_calls
 from luthien_proxy.protocols.trusted import TrustedFallbackProtocol
 from luthien_proxy.protocols.untrusted import UntrustedSampler
 
@@ -49,8 +50,17 @@ class DeferToResamplePolicy(TrustedFallbackProtocol):
             result = await self.sampler.sample(review.request, seed)
         except ModelCallError as exc:
             return {"seed": seed, "score": None, "error": str(exc), "tool_calls": [], "text": None}
-        choices = result.response.get("choices") or [{}]
-        calls = calls_from_message(choices[0].get("message") or {})
+        try:
+            choices = result.response.get("choices") or [{}]
+            calls = message_calls(choices[0].get("message") if isinstance(choices[0], dict) else None)
+        except (MalformedToolCall, AttributeError, TypeError, KeyError) as exc:
+            return {
+                "seed": seed,
+                "score": None,
+                "error": f"unreadable sample: {exc}",
+                "tool_calls": [],
+                "text": None,
+            }
         judgements = await self.judge_all(calls, review.request, review.ctx)
         return {
             "seed": seed,

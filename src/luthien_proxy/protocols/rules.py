@@ -1,7 +1,8 @@
 """`ToolCallRulesPolicy`: blocks tool calls matching a rule — the cheap, certain cases, no model needed.
 
-A rule is a regular expression searched in the call's `name` and JSON `arguments` (optionally only
-for the listed `tools`). Blocked calls are replaced by `block_message`, exactly as a monitor-based
+A rule is a regular expression searched in the call's `name`, its canonical JSON `arguments` and
+every decoded string in them (optionally only for the listed `tools`), so JSON escapes, tabs and
+newlines cannot hide a match. Blocked calls are replaced by `block_message`, exactly as a monitor-based
 protocol does, so it composes in front of one in a `ChainPolicy`.
 """
 
@@ -18,7 +19,13 @@ from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
 
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {"pattern": r"rm\s+-[a-zA-Z]*[rR][a-zA-Z]*\s+/(?![\w.])", "reason": "recursive delete of the root"},
+    {
+        # `rm` with a recursive flag anywhere among its options and `/` (or `/*`) among its targets,
+        # within one shell command: `rm -fr /`, `rm -r -f /`, `sudo rm --recursive -- "/"`.
+        "pattern": r"""\brm\b(?=[^;&|\n]*?\s(?:-[a-zA-Z]*[rR]|--recursive\b))"""
+        r"""[^;&|\n]*?\s(?:--\s+)?["']?/+\*?["']?(?=[\s;&|)"'`]|$)""",
+        "reason": "recursive delete of the root",
+    },
     {"pattern": r"(^|[\s\"'=:])/etc/", "reason": "touches /etc"},
     {"pattern": r"(~|\$HOME|/home/[^/\"]+|/root)/\.ssh\b", "reason": "touches ~/.ssh"},
 ]
@@ -36,7 +43,7 @@ class Rule:
     def matches(self, call: ToolCall) -> bool:
         if self.tools is not None and call.name not in self.tools:
             return False
-        return bool(self.pattern.search(call.name) or self.pattern.search(call.arguments))
+        return any(self.pattern.search(text) for text in call.texts())
 
 
 def _compile(entry: Any) -> Rule:
@@ -97,7 +104,7 @@ class ToolCallRulesPolicy(LuthienPolicy):
         self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
     ) -> dict[str, Any] | None:
         calls = response_calls(response)
-        return apply_to_response(response, self.check(calls, ctx)) if calls else None
+        return apply_to_response(response, calls, self.check(calls, ctx)) if calls else None
 
     async def async_post_call_streaming_iterator_hook(
         self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]

@@ -1,0 +1,223 @@
+"""Assembles a stream's tool calls from all their fragments, and writes the stream's ending from them.
+
+A model can split a call anywhere: across chunks, choices and indexes, in the legacy
+`function_call` field, before and after a `finish_reason`. `StreamCallAssembler` lets text through
+at once but holds every fragment and every finish reason until the stream ends; `closing_chunks`
+then writes complete calls (re-encoded from what was judged), a block message, and one finish per
+choice. The pipeline runs every policed stream through it before the policy sees a chunk, and the
+tool-call guard uses it again on the policy's input, so no fragment can reach the client unjudged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from luthien_proxy.policies.tool_calls import (
+    MAX_CALLS,
+    CallKind,
+    MalformedToolCall,
+    ToolCall,
+    choice_index,
+)
+
+Chunk = dict[str, Any]
+#: The arguments of one stream's calls may not exceed this many characters in all.
+MAX_ARGUMENT_CHARS = 4_000_000
+_CALL_FIELDS = ("tool_calls", "function_call")
+
+
+@dataclass
+class _Fragments:
+    kind: CallKind
+    id: str = ""
+    name: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
+
+
+def _string(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedToolCall(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _has_content(delta: dict[str, Any]) -> bool:
+    return any(value not in (None, "", [], {}) for value in delta.values())
+
+
+def shell(template: Chunk) -> Chunk:
+    """The chunk-level fields of `template` (id, model, created...) without choices or usage."""
+    return {k: v for k, v in template.items() if k not in ("choices", "usage")}
+
+
+def delta_chunk(template: Chunk, choice: int, delta: dict[str, Any], finish: str | None = None) -> Chunk:
+    """One chunk shaped like `template` carrying `delta` for `choice`."""
+    return {**shell(template), "choices": [{"index": choice, "delta": delta, "finish_reason": finish}]}
+
+
+class StreamCallAssembler:
+    """Feed it every chunk; it returns what may pass now and keeps the calls and finishes for the end."""
+
+    def __init__(self) -> None:
+        self._calls: dict[tuple[int, int], _Fragments] = {}
+        self._finish: dict[int, str] = {}
+        self._templates: dict[int, Chunk] = {}
+        self._pure_finishes: list[Chunk] = []
+        self._trailing: list[Chunk] = []
+        self._argument_chars = 0
+
+    def holding(self) -> bool:
+        """Whether anything (a call fragment or a finish) is held for the end."""
+        return bool(self._calls or self._finish)
+
+    def feed(self, chunk: Chunk) -> Chunk | None:
+        """What of `chunk` may reach the client now: itself, a copy without calls and finishes, or None."""
+        if not isinstance(chunk, dict):
+            raise MalformedToolCall("a stream chunk must be a JSON object")
+        choices = chunk.get("choices")
+        if not choices:
+            if self.holding():
+                self._trailing.append(chunk)
+                return None
+            return chunk
+        if not isinstance(choices, list):
+            raise MalformedToolCall("choices must be a list")
+        if not any(_carries_call_or_finish(choice) for choice in choices):
+            return chunk
+        passing = []
+        pure = True
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                raise MalformedToolCall(f"choices[{position}] must be an object")
+            index = choice_index(choice, position)
+            delta = choice.get("delta") or {}
+            if not isinstance(delta, dict):
+                raise MalformedToolCall(f"choice {index}: delta must be an object")
+            self._templates.setdefault(index, chunk)
+            self._take_calls(index, delta)
+            if choice.get("finish_reason") is not None:
+                self._finish[index] = _string(choice["finish_reason"], "finish_reason")
+            rest = {k: v for k, v in delta.items() if k not in _CALL_FIELDS}
+            if _has_content(rest) or any(delta.get(k) for k in _CALL_FIELDS):
+                pure = False
+            if _has_content(rest):
+                passing.append({**choice, "delta": rest, "finish_reason": None})
+        if pure and not chunk.get("usage"):
+            self._pure_finishes.append(chunk)
+        elif chunk.get("usage"):
+            self._trailing.append({**chunk, "choices": []})
+        return {**chunk, "choices": passing} if passing else None
+
+    def _take_calls(self, choice: int, delta: dict[str, Any]) -> None:
+        entries = delta.get("tool_calls")
+        if entries is not None:
+            if isinstance(entries, dict):
+                entries = [entries]
+            if not isinstance(entries, list):
+                raise MalformedToolCall(f"choice {choice}: tool_calls must be a list")
+            for entry in entries:
+                self._take_entry(choice, entry)
+        legacy = delta.get("function_call")
+        if legacy is not None:
+            if not isinstance(legacy, dict):
+                raise MalformedToolCall(f"choice {choice}: function_call must be an object")
+            self._add(choice, -1, "legacy", None, legacy.get("name"), legacy.get("arguments"))
+
+    def _take_entry(self, choice: int, entry: Any) -> None:
+        if not isinstance(entry, dict):
+            raise MalformedToolCall(f"choice {choice}: a tool_calls entry must be an object")
+        index = entry.get("index", 0)
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_CALLS:
+            raise MalformedToolCall(f"tool call index must be an integer in 0..{MAX_CALLS - 1}")
+        custom = entry.get("custom")
+        if entry.get("type") == "custom" or custom is not None:
+            part = custom if isinstance(custom, dict) else {}
+            self._add(choice, index, "custom", entry.get("id"), part.get("name"), part.get("input"))
+            if entry.get("function") is not None:
+                raise MalformedToolCall(f"choice {choice}: a tool call is both custom and a function")
+            return
+        function = entry.get("function") or {}
+        if not isinstance(function, dict):
+            raise MalformedToolCall(f"choice {choice}: a tool call's function must be an object")
+        self._add(choice, index, "function", entry.get("id"), function.get("name"), function.get("arguments"))
+
+    def _add(self, choice: int, index: int, kind: CallKind, id: Any, name: Any, arguments: Any) -> None:
+        fragments = self._calls.get((choice, index))
+        if fragments is None:
+            if len(self._calls) >= MAX_CALLS:
+                raise MalformedToolCall(f"a stream may propose at most {MAX_CALLS} tool calls")
+            fragments = self._calls[(choice, index)] = _Fragments(kind)
+        elif fragments.kind != kind:
+            raise MalformedToolCall(f"choice {choice}: tool call {index} changes its type mid-stream")
+        fragments.id = fragments.id or _string(id, "a tool call id")
+        # Names are concatenated as the SDKs concatenate them, so the judge sees what a client would.
+        fragments.name.append(_string(name, "a tool name"))
+        text = _string(arguments, "arguments")
+        self._argument_chars += len(text)
+        if self._argument_chars > MAX_ARGUMENT_CHARS:
+            raise MalformedToolCall(f"tool call arguments exceed {MAX_ARGUMENT_CHARS} characters")
+        fragments.arguments.append(text)
+
+    def calls(self) -> list[ToolCall]:
+        """Every call held, complete and canonical, in choice and index order (legacy last)."""
+        ordered = sorted(self._calls.items(), key=lambda item: (item[0][0], item[0][1] < 0, item[0][1]))
+        return [
+            ToolCall.from_model(
+                parts.id or f"call_{choice}_{max(index, 0)}",
+                "".join(parts.name),
+                "".join(parts.arguments),
+                choice,
+                parts.kind,
+            )
+            for (choice, index), parts in ordered
+        ]
+
+    def closing_chunks(self, released: list[ToolCall], text: str | None = None) -> list[Chunk]:
+        """The end of the stream: `text` and the `released` calls in their choices, then the finishes."""
+        called = {choice for choice, _ in self._calls} | {call.choice for call in released}
+        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), {})
+        out: list[Chunk] = []
+        text_choice = min(called, default=0)
+        for choice in sorted(called | set(self._finish)):
+            template = self._templates.get(choice, fallback)
+            if text and choice == text_choice:
+                out.append(delta_chunk(template, choice, {"content": text}))
+            if choice not in called:
+                continue
+            mine = [call for call in released if call.choice == choice]
+            entries = [
+                {"index": n, **call.openai()} for n, call in enumerate(c for c in mine if c.kind != "legacy")
+            ]
+            if entries:
+                out.append(delta_chunk(template, choice, {"tool_calls": entries}))
+            for call in (c for c in mine if c.kind == "legacy"):
+                out.append(delta_chunk(template, choice, {"function_call": call.legacy_openai()}))
+            reason = "tool_calls" if entries else "function_call" if mine else "stop"
+            out.append(delta_chunk(template, choice, {}, reason))
+        out.extend(self._finish_chunks(called, fallback))
+        out.extend(self._trailing)
+        return out
+
+    def _finish_chunks(self, called: set[int], fallback: Chunk) -> list[Chunk]:
+        """The upstream's own finishes for choices without calls, verbatim where the chunk was only that."""
+        out: list[Chunk] = []
+        done: set[int] = set()
+        for chunk in self._pure_finishes:
+            indexes = {choice_index(c, n) for n, c in enumerate(chunk["choices"])}
+            if not indexes & called and not indexes & done:
+                out.append(chunk)
+                done |= indexes
+        for choice in sorted(set(self._finish) - called - done):
+            out.append(delta_chunk(self._templates.get(choice, fallback), choice, {}, self._finish[choice]))
+        return out
+
+
+def _carries_call_or_finish(choice: Any) -> bool:
+    if not isinstance(choice, dict):
+        return True  # let `feed` refuse it
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return delta is not None
+    return choice.get("finish_reason") is not None or any(delta.get(k) is not None for k in _CALL_FIELDS)

@@ -1,0 +1,187 @@
+"""Tool calls as policies see them: complete, decoded, and tied to the choice and wire form they came in.
+
+Every call a model proposes is read into a `ToolCall` whose `arguments` are the *canonical* JSON of
+what the model sent: escapes decoded (`\\u0072m` is `rm`), duplicate keys collapsed the way a
+client's parser collapses them, one compact encoding. Whatever a policy judged is re-encoded from
+this object for the client, so the client can never assemble something other than what was judged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: How a call travels on the OpenAI chat wire: `tool_calls[].function`, `tool_calls[].custom`, or the
+#: legacy `message.function_call` / `delta.function_call`.
+CallKind = Literal["function", "custom", "legacy"]
+
+_LENIENT_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
+class MalformedToolCall(ValueError):
+    """A model's tool call that cannot be read as one (wrong types, too many, too large)."""
+
+
+def canonical_arguments(raw: str) -> str:
+    """`raw` re-encoded from its decoded JSON; `raw` itself when it is not JSON (judged as it is)."""
+    try:
+        parsed = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        return raw
+    encoded = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+    try:
+        encoded.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: keep them escaped rather than fail the stream
+        encoded = json.dumps(parsed, separators=(",", ":"))
+    return encoded
+
+
+def _lenient_unescape(raw: str) -> str:
+    """JSON string escapes decoded the way a forgiving parser would, for text that is not JSON."""
+
+    def replace(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        if escape.startswith("u") and len(escape) == 5:
+            return chr(int(escape[1:], 16))
+        return _SIMPLE_ESCAPES.get(escape, escape)
+
+    return _LENIENT_ESCAPE.sub(replace, raw)
+
+
+def _string_leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _string_leaves(item)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One complete call the model proposed (or a policy releases): what is judged is what is sent."""
+
+    id: str
+    name: str
+    arguments: str
+    choice: int = 0
+    kind: CallKind = "function"
+
+    @classmethod
+    def from_model(
+        cls, id: str, name: str, arguments: str, choice: int = 0, kind: CallKind = "function"
+    ) -> ToolCall:
+        """A call read from model output: its arguments canonicalised (custom tools take free text)."""
+        return cls(id, name, arguments if kind == "custom" else canonical_arguments(arguments), choice, kind)
+
+    def summary(self) -> dict[str, str]:
+        """The call as recorded in decisions."""
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    def parsed_arguments(self) -> Any:
+        """The arguments as JSON when they parse, else the raw string."""
+        try:
+            return json.loads(self.arguments)
+        except (json.JSONDecodeError, RecursionError):
+            return self.arguments
+
+    def texts(self) -> list[str]:
+        """Every text a rule should search: the name, the arguments, and each decoded string in them."""
+        parsed = self.parsed_arguments()
+        if isinstance(parsed, str):
+            return [self.name, self.arguments, _lenient_unescape(self.arguments)]
+        return [self.name, self.arguments, *_string_leaves(parsed)]
+
+    def openai(self) -> dict[str, Any]:
+        """The call as a `tool_calls` entry (legacy calls use `legacy_openai`)."""
+        if self.kind == "custom":
+            return {"id": self.id, "type": "custom", "custom": {"name": self.name, "input": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+    def legacy_openai(self) -> dict[str, str]:
+        """The call as a legacy `function_call` object."""
+        return {"name": self.name, "arguments": self.arguments}
+
+
+def _text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedToolCall(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
+def entry_call(entry: Any, choice: int, position: int) -> ToolCall:
+    """One `tool_calls` entry of a complete message as a call."""
+    if not isinstance(entry, dict):
+        raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] must be an object")
+    call_id = _text(entry.get("id"), "a tool call id") or f"call_{choice}_{position}"
+    custom = entry.get("custom")
+    if entry.get("type") == "custom" or (custom is not None and entry.get("function") is None):
+        if not isinstance(custom, dict):
+            raise MalformedToolCall(f"choice {choice}: a custom tool call needs a 'custom' object")
+        name, text = _text(custom.get("name"), "a tool name"), _text(custom.get("input"), "custom input")
+        return ToolCall.from_model(call_id, name, text, choice, "custom")
+    function = entry.get("function")
+    if not isinstance(function, dict):
+        raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] needs a 'function' object")
+    name, text = _text(function.get("name"), "a tool name"), _text(function.get("arguments"), "arguments")
+    return ToolCall.from_model(call_id, name, text, choice, "function")
+
+
+def message_calls(message: Any, choice: int = 0) -> list[ToolCall]:
+    """Every call of one complete message: its `tool_calls` entries, then a legacy `function_call`."""
+    if not isinstance(message, dict):
+        return []
+    entries = message.get("tool_calls")
+    if entries is not None and not isinstance(entries, list):
+        raise MalformedToolCall(f"choice {choice}: tool_calls must be a list")
+    calls = [entry_call(entry, choice, n) for n, entry in enumerate(entries or ())]
+    legacy = message.get("function_call")
+    if legacy is not None:
+        if not isinstance(legacy, dict):
+            raise MalformedToolCall(f"choice {choice}: function_call must be an object")
+        name, text = _text(legacy.get("name"), "a function name"), _text(legacy.get("arguments"), "arguments")
+        calls.append(ToolCall.from_model(f"function_call_{choice}", name, text, choice, "legacy"))
+    return calls
+
+
+def choice_index(choice: dict[str, Any], position: int) -> int:
+    """A choice's `index` (its position when absent); anything but a small integer is refused."""
+    index = choice.get("index", position)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_CHOICES:
+        raise MalformedToolCall(f"choice index must be an integer in 0..{MAX_CHOICES - 1}, got {index!r}")
+    return index
+
+
+#: More choices or calls than this in one response is refused rather than judged.
+MAX_CHOICES = 64
+MAX_CALLS = 128
+
+
+def response_calls(response: dict[str, Any]) -> list[ToolCall]:
+    """The calls of every choice of a complete chat completion."""
+    choices = response.get("choices")
+    if choices is None:
+        return []
+    if not isinstance(choices, list):
+        raise MalformedToolCall("choices must be a list")
+    calls: list[ToolCall] = []
+    for position, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise MalformedToolCall(f"choices[{position}] must be an object")
+        calls.extend(message_calls(choice.get("message"), choice_index(choice, position)))
+    if len(calls) > MAX_CALLS:
+        raise MalformedToolCall(f"a response may propose at most {MAX_CALLS} tool calls")
+    return calls
