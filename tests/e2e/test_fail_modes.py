@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
 TOKEN = secrets.token_hex(16)
 KEY = f"sk-e2e-{secrets.token_hex(12)}"
+BODY_LIMIT = 64 * 1024
 
 
 @dataclass
@@ -45,13 +46,15 @@ def upstream() -> Iterator[str]:
         stop(process)
 
 
-def _control_plane(workdir: Path, port: int, policy: str) -> ManagedProcess:
+def _control_plane(workdir: Path, port: int, policy: str, body_limit: int | None = None) -> ManagedProcess:
     env = {
         "DATABASE_URL": "",
         "REDIS_URL": "",
         "LUTHIEN_PROXY_TOKEN": TOKEN,
         "LUTHIEN_POLICY_CONFIG": str(REPO / "config" / policy),
     }
+    if body_limit is not None:
+        env["LUTHIEN_MAX_BODY_BYTES"] = str(body_limit)
     process = ManagedProcess(
         luthien("control-plane", "--port", str(port)), env=env, cwd=workdir, log=workdir / f"cp-{port}.log"
     )
@@ -65,7 +68,7 @@ def _control_plane(workdir: Path, port: int, policy: str) -> ManagedProcess:
 
 @pytest.fixture
 def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Iterator[Pieces]:
-    fail_mode, policy = request.param
+    fail_mode, policy, *body_limit = request.param
     cp_port, proxy_port = free_port(), free_port()
     env = {
         "LITELLM_MASTER_KEY": KEY,
@@ -79,7 +82,7 @@ def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Ite
         "proxy", "--config", str(REPO / "config" / "litellm_config.yaml"), "--port", str(proxy_port)
     )
     with (
-        _control_plane(tmp_path, cp_port, policy) as control_plane,
+        _control_plane(tmp_path, cp_port, policy, *body_limit) as control_plane,
         ManagedProcess(args, env=env, cwd=tmp_path, log=tmp_path / "proxy.log") as proxy,
     ):
         proxy.wait_http_ok(f"http://127.0.0.1:{proxy_port}/health/liveliness", timeout=120)
@@ -152,3 +155,29 @@ def test_control_plane_dying_mid_stream_ends_it_with_an_error(pieces: Pieces) ->
     assert text.startswith("CHUNK 0"), text
     assert text == text.upper(), "every byte the client got was policed"
     assert "CHUNK 79" not in text, "the stream did not run to completion unpoliced"
+
+
+def _padded(size: int) -> list[ChatCompletionMessageParam]:
+    return [{"role": "user", "content": "pad " + "x" * size}]
+
+
+@pytest.mark.parametrize("pieces", [("open", "all_caps.yaml", BODY_LIMIT)], indirect=True)
+def test_fail_open_never_passes_a_call_the_control_plane_refused(pieces: Pieces) -> None:
+    """Padding a request (or making the model pad its answer) past the control plane's body limit
+    gets its 413, never the original unpoliced: fail-open is for an unreachable control plane only."""
+    client = pieces.client()
+    with pytest.raises(openai.APIStatusError) as plain:
+        client.chat.completions.create(model="demo-echo", messages=_padded(BODY_LIMIT))
+    with pytest.raises(openai.APIStatusError) as streamed:
+        for _ in client.chat.completions.create(model="demo-echo", messages=_padded(BODY_LIMIT), stream=True):
+            pass
+    # The request fits, but request and echoed answer together do not: the answer is refused.
+    with pytest.raises(openai.APIStatusError) as answer:
+        client.chat.completions.create(model="demo-echo", messages=_padded(BODY_LIMIT // 2 + 1024))
+    for refused in (plain.value, streamed.value, answer.value):
+        assert refused.status_code == 413, refused
+        assert f"the limit is {BODY_LIMIT}" in refused.message or "exceeds the limit" in refused.message
+    assert (
+        client.chat.completions.create(model="demo-echo", messages=PROMPT).choices[0].message.content
+        == "YOU SAID: HELLO THERE"
+    ), "the service keeps serving"

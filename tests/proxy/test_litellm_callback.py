@@ -108,18 +108,35 @@ async def test_fail_open_passes_original_through() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "expected"),
-    [(500, {}, 502), (401, {}, 502), (403, {"x-luthien-decision": "reject"}, 403)],
+    ("status", "headers", "body", "expected", "message"),
+    [
+        (500, {}, {"detail": "internal error"}, 502, "answered HTTP 500"),
+        (401, {}, {"detail": "bad token"}, 502, "LUTHIEN_PROXY_TOKEN"),
+        (403, {"x-luthien-decision": "reject"}, {"error": {"message": "nope"}}, 403, "nope"),
+        (413, {}, {"detail": "request body is 99 bytes; the limit is 10"}, 413, "the limit is 10"),
+        (422, {}, {"detail": "choices must be a list"}, 422, "choices must be a list"),
+    ],
 )
-async def test_status_classification(status: int, headers: dict, expected: int) -> None:
-    def handler(_: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, headers=headers, json={"error": {"message": "nope"}})
+@pytest.mark.parametrize("fail_open", [False, True])
+async def test_an_answer_from_the_control_plane_is_never_failed_open(
+    status: int, headers: dict, body: dict, expected: int, message: str, fail_open: bool
+) -> None:
+    """A 4xx reaches the client as that 4xx with its message; a 5xx or a refused token is blocked:
+    in both modes, since a client can provoke them (a body over the limit gets a 413)."""
 
-    cb = _callback()
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, json=body)
+
+    cb = _callback(fail_open=fail_open)
     cb.client = ControlPlaneClient(cb.config, transport=httpx.MockTransport(handler))
-    with pytest.raises(HTTPException) as info:
-        await cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion")
-    assert info.value.status_code == expected
+    for hook in (
+        cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion"),
+        cb.async_post_call_success_hook(hook_data("hi"), _UserKey(), model_response("x")),
+    ):
+        with pytest.raises(HTTPException) as info:
+            await hook
+        assert info.value.status_code == expected
+        assert message in info.value.detail
     await cb.client.aclose()
 
 
@@ -133,6 +150,11 @@ async def test_timeout_is_a_control_plane_failure() -> None:
         await cb.async_pre_call_hook(_UserKey(), None, hook_data("hi"), "acompletion")
     assert info.value.status_code == 504
     await cb.client.aclose()
+    fail_open = _callback(fail_open=True)
+    fail_open.client = ControlPlaneClient(fail_open.config, transport=httpx.MockTransport(handler))
+    data = hook_data("hi")
+    assert await fail_open.async_pre_call_hook(_UserKey(), None, data, "acompletion") is data
+    await fail_open.client.aclose()
 
 
 async def test_one_http_client_is_reused() -> None:

@@ -8,6 +8,7 @@ import pytest
 from fastapi import HTTPException
 from litellm.types.utils import ModelResponseStream
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import StreamPolicyError
@@ -40,11 +41,15 @@ async def _policy(ws: ServerConnection) -> None:
     mode = ws.request.path.rsplit("/", 1)[-1]
     received = json.loads(await ws.recv())
     assert received["type"] == "START"
+    if mode in ("too-big", "bad-frame"):
+        # What the control plane does with a frame over its size limit, or one it cannot accept.
+        await ws.close(*((1009, "message too big") if mode == "too-big" else (1002, "frame nests too deep")))
+        return
     buffered, sent = [], 0
     async for raw in ws:
         msg = json.loads(raw)
         if msg["type"] == "CHUNK":
-            if mode in ("silent", "early-error", "early-close"):
+            if mode in ("silent", "early-error", "early-close", "early-drop"):
                 continue
             chunk = msg["data"]
             chunk["choices"][0]["delta"]["content"] = chunk["choices"][0]["delta"]["content"].upper()
@@ -67,6 +72,10 @@ async def _policy(ws: ServerConnection) -> None:
                 await ws.send('{"type":"ERROR","error":"policy exploded"}')
                 return
             if mode == "early-close":
+                return
+            if mode == "early-drop":  # the process died: no close frame
+                assert ws.transport is not None
+                ws.transport.abort()
                 return
             for chunk in buffered:
                 await ws.send(json.dumps({"type": "CHUNK", "data": chunk}))
@@ -125,11 +134,43 @@ async def test_error_before_any_chunk_is_http_error_even_fail_open(ws_url: str) 
         assert info.value.status_code == 502 and "policy exploded" in info.value.detail
 
 
-async def test_close_before_any_chunk_fail_open_replays_upstream(ws_url: str) -> None:
+async def test_drop_before_any_chunk_fail_open_replays_upstream(ws_url: str) -> None:
     with pytest.raises(HTTPException) as info:
-        await _collect(ws_url, "early-close")
+        await _collect(ws_url, "early-drop")
     assert info.value.status_code == 502
-    assert await _collect(ws_url, "early-close", fail_open=True) == WORDS
+    assert await _collect(ws_url, "early-drop", fail_open=True) == WORDS
+
+
+async def test_deliberate_close_before_end_is_blocked_even_fail_open(ws_url: str) -> None:
+    for fail_open in (False, True):
+        with pytest.raises(HTTPException) as info:
+            await _collect(ws_url, "early-close", fail_open=fail_open)
+        assert info.value.status_code == 502 and "(1000" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "text"), [("too-big", 413, "size limit"), ("bad-frame", 400, "too deep")]
+)
+async def test_a_refused_stream_reaches_the_client_even_fail_open(
+    ws_url: str, mode: str, status: int, text: str
+) -> None:
+    """A client or model that pads the stream past the control plane's limit gets an error, never
+    the upstream unpoliced."""
+    for fail_open in (False, True):
+        with pytest.raises(HTTPException) as info:
+            await _collect(ws_url, mode, fail_open=fail_open)
+        assert info.value.status_code == status and text in info.value.detail
+
+
+async def test_a_handshake_refusal_is_blocked_even_fail_open() -> None:
+    async def refuse(connection: ServerConnection, request: Request) -> Response:
+        return connection.respond(403, "wrong proxy token\n")
+
+    async with serve(_policy, "127.0.0.1", 0, process_request=refuse) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        with pytest.raises(HTTPException) as info:
+            await _collect(f"http://127.0.0.1:{port}", "echo", fail_open=True)
+    assert info.value.status_code == 502 and "HTTP 403" in info.value.detail
 
 
 async def test_silent_policy_times_out_after_upstream_ends(ws_url: str) -> None:

@@ -12,15 +12,38 @@ from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
 
 DECISION_HEADER = "x-luthien-decision"
+#: 4xx answers about this proxy rather than the call: a missing/wrong token, or a hook it does not know.
+PROXY_REFUSED = frozenset({401, 403, 404, 405})
 
 
-def _rejection_message(response: httpx.Response) -> str:
+def _error_message(response: httpx.Response) -> str | None:
+    """The message of an error body: `{"error": {"message": ...}}` (a policy's rejection) or
+    `{"detail": ...}` (FastAPI's, e.g. the 413 for a body over the limit)."""
     try:
-        error = orjson.loads(response.content).get("error", {})
-        message = error.get("message") if isinstance(error, dict) else None
-    except (orjson.JSONDecodeError, AttributeError):
-        message = None
-    return message if isinstance(message, str) and message else "Request rejected by Luthien policy"
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    message = error.get("message") if isinstance(error, dict) else body.get("detail")
+    return message if isinstance(message, str) and message else None
+
+
+def _refusal(response: httpx.Response, hook_name: str) -> PolicyRejected | ControlPlaneError:
+    """What a 4xx answer means: a refusal of this call, which the client gets as is, unless it
+    refuses this proxy itself (a wrong token or an unknown hook), which is a deployment error."""
+    status = response.status_code
+    if response.headers.get(DECISION_HEADER, "").lower() == "reject":
+        return PolicyRejected(status, _error_message(response) or "Request rejected by Luthien policy")
+    if status in PROXY_REFUSED:
+        return ControlPlaneError(
+            502,
+            f"Luthien control plane refused this proxy (HTTP {status} for {hook_name}): "
+            "check LUTHIEN_PROXY_TOKEN",
+        )
+    reason = _error_message(response) or f"HTTP {status}"
+    return PolicyRejected(status, f"Luthien refused the call: {reason}")
 
 
 class ControlPlaneClient:
@@ -51,16 +74,22 @@ class ControlPlaneClient:
             )
         except httpx.TimeoutException:
             raise ControlPlaneError(
-                504, f"Luthien control plane timed out after {self._config.timeout_s:g}s ({hook_name})"
+                504,
+                f"Luthien control plane timed out after {self._config.timeout_s:g}s ({hook_name})",
+                unreachable=True,
             ) from None
-        except httpx.HTTPError as exc:
+        except httpx.TransportError as exc:  # refused, reset, closed mid-answer: no answer at all
             where = self._config.control_plane_url
             raise ControlPlaneError(
-                503, f"Luthien control plane unreachable at {where}: {type(exc).__name__}"
+                503, f"Luthien control plane unreachable at {where}: {type(exc).__name__}", unreachable=True
+            ) from None
+        except httpx.HTTPError as exc:  # an answer httpx could not read (bad encoding, ...)
+            raise ControlPlaneError(
+                502, f"Luthien control plane sent an unreadable answer for {hook_name}: {type(exc).__name__}"
             ) from None
         status = response.status_code
-        if 400 <= status < 500 and response.headers.get(DECISION_HEADER, "").lower() == "reject":
-            raise PolicyRejected(status, _rejection_message(response))
+        if 400 <= status < 500:
+            raise _refusal(response, hook_name)
         if status != 200:
             raise ControlPlaneError(502, f"Luthien control plane answered HTTP {status} for {hook_name}")
         try:

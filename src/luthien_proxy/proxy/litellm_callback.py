@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
-from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
+from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, blocked_reason
 from luthien_proxy.proxy.policy_link import STREAM_HOOK, PolicyLink
 from luthien_proxy.proxy.sanitize import (
     call_ids,
@@ -68,11 +68,12 @@ class LuthienCallback(CustomLogger):
         except PolicyRejected as exc:
             raise HTTPException(exc.status_code, detail=exc.message) from None
         except ControlPlaneError as exc:
-            if self.config.fail_open:
+            if self.config.fail_open and exc.unreachable:
                 log.warning("%s; continuing unpoliced (LUTHIEN_FAIL_MODE=open)", exc.message)
                 return None
+            reason = blocked_reason(self.config.fail_open)
             raise HTTPException(
-                exc.status_code, detail=f"{exc.message}; request blocked (fail-closed)"
+                exc.status_code, detail=f"{exc.message}; request blocked ({reason})"
             ) from None
 
     async def async_pre_call_hook(

@@ -7,9 +7,12 @@ the optional REJECT{error, status_code} (a deliberate block with its own status)
 
 Failures: before the first chunk reaches the client they raise HTTPException (LiteLLM answers with that
 status); after it they raise StreamPolicyError (LiteLLM ends the SSE stream with an error frame). In
-fail-open mode a transport failure (unreachable, closed before END, silent after END) before the first
-client chunk replays the upstream unpoliced; after the first client chunk even fail-open ends the
-stream with an error, since mixing policed and unpoliced output is unsafe.
+fail-open mode only an unreachable control plane (connection refused, dropped without a close frame or
+with "going away"/"restarting", silent after END) before the first client chunk replays the upstream
+unpoliced. A close that refuses the stream (1009 message too big, 1002 protocol error) or reports an
+error is blocked in both modes, so a client cannot provoke fail-open by padding its request or the
+model's answer; after the first client chunk every failure ends the stream with an error, since mixing
+policed and unpoliced output is unsafe.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import HTTPException
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, WebSocketException
 
 from luthien_proxy.proxy.callback_config import CallbackConfig
-from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, StreamPolicyError
+from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, StreamPolicyError, blocked_reason
 from luthien_proxy.proxy.sanitize import model_json
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,33 @@ log = logging.getLogger(__name__)
 _END = object()
 _END_MSG = '{"type":"END"}'
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Close codes saying the control plane went away (1006: no close frame at all), not that it refused.
+_GONE = frozenset({1001, 1006, 1012, 1013})
+_TOO_BIG = 1009
+_PROTOCOL_ERROR = 1002
+
+Failure = ControlPlaneError | PolicyRejected
+
+
+def closed_failure(exc: ConnectionClosed) -> Failure:
+    """What a stream socket closed before END means, judged by the close frames each side sent."""
+    received, sent = exc.rcvd, exc.sent
+    if _TOO_BIG in (received and received.code, sent and sent.code):
+        return PolicyRejected(
+            413,
+            "Luthien refused the stream: a message exceeds the control plane's size limit "
+            "(LUTHIEN_MAX_BODY_BYTES)",
+        )
+    if received is None or received.code in _GONE:
+        return ControlPlaneError(
+            502, "Luthien stream policy closed the connection before END", unreachable=True
+        )
+    reason = received.reason or "no reason given"
+    if received.code == _PROTOCOL_ERROR:
+        return PolicyRejected(400, f"Luthien refused the stream: {reason}")
+    return ControlPlaneError(
+        502, f"Luthien stream policy closed the connection before END ({received.code}: {reason})"
+    )
 
 
 class _Upstream(Exception):
@@ -97,7 +128,7 @@ class StreamBridge:
         build_chunk: Callable[[dict[str, Any]], Any],
     ) -> None:
         self._config = config
-        self._url = f"{config.ws_base_url}/stream/{call_id}"
+        self._url = f"{config.ws_base_url}/stream/{quote(call_id, safe='')}"
         self._start = start_data
         self._build = build_chunk
         self._yielded = False
@@ -112,12 +143,28 @@ class StreamBridge:
                 max_size=MAX_MESSAGE_BYTES,
                 compression=None,
             )
-            await ws.send(orjson.dumps({"type": "START", "data": self._start}).decode())
-        except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
-            failure = ControlPlaneError(
-                503, f"Luthien stream policy unreachable at {self._url}: {type(exc).__name__}"
+        except InvalidStatus as exc:  # it answered the handshake with a refusal or an error
+            failure: Failure = ControlPlaneError(
+                502,
+                f"Luthien stream policy at {self._url} refused the connection: "
+                f"HTTP {exc.response.status_code}",
             )
             async for chunk in self._on_failure_before_pump(failure, upstream):
+                yield chunk
+            return
+        except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
+            failure = ControlPlaneError(
+                503,
+                f"Luthien stream policy unreachable at {self._url}: {type(exc).__name__}",
+                unreachable=True,
+            )
+            async for chunk in self._on_failure_before_pump(failure, upstream):
+                yield chunk
+            return
+        try:
+            await ws.send(orjson.dumps({"type": "START", "data": self._start}).decode())
+        except ConnectionClosed as exc:  # e.g. 1009: the request alone is over the control plane's limit
+            async for chunk in self._on_failure_before_pump(closed_failure(exc), upstream):
                 yield chunk
             return
         state = _PumpState(keep_copy=self._config.fail_open)
@@ -131,11 +178,9 @@ class StreamBridge:
             await asyncio.gather(pump, return_exceptions=True)
             await ws.close()
 
-    async def _on_failure_before_pump(self, failure: ControlPlaneError, upstream: AsyncIterator[Any]):
-        if not self._config.fail_open:
-            raise HTTPException(
-                failure.status_code, detail=f"{failure.message}; stream blocked (fail-closed)"
-            )
+    async def _on_failure_before_pump(self, failure: Failure, upstream: AsyncIterator[Any]):
+        if not self._may_fail_open(failure):
+            self._raise(failure)
         log.warning("%s; passing the stream through unpoliced (fail-open)", failure.message)
         async for chunk in upstream:
             yield chunk
@@ -146,16 +191,17 @@ class StreamBridge:
                 raw = await self._recv(ws, state)
                 message = orjson.loads(raw)
                 kind = message.get("type") if isinstance(message, dict) else None
-            except ConnectionClosed:
+            except ConnectionClosed as exc:
                 if state.upstream_error is not None:
                     raise state.upstream_error from None
-                failure = ControlPlaneError(502, "Luthien stream policy closed the connection before END")
-                async for chunk in self._fallback_or_raise(failure, state):
+                async for chunk in self._fallback_or_raise(closed_failure(exc), state):
                     yield chunk
                 return
             except (orjson.JSONDecodeError, ControlPlaneError) as exc:
                 failure = (
-                    exc if isinstance(exc, ControlPlaneError) else ControlPlaneError(502, "invalid message")
+                    exc
+                    if isinstance(exc, ControlPlaneError)
+                    else ControlPlaneError(502, "Luthien stream policy sent an invalid message")
                 )
                 async for chunk in self._fallback_or_raise(failure, state):
                     yield chunk
@@ -189,11 +235,18 @@ class StreamBridge:
             except TimeoutError:
                 if ended is not None:
                     raise ControlPlaneError(
-                        504, f"Luthien stream policy sent nothing for {timeout:g}s after the upstream ended"
+                        504,
+                        f"Luthien stream policy sent nothing for {timeout:g}s after the upstream ended",
+                        unreachable=True,
                     ) from None
 
-    async def _fallback_or_raise(self, failure: ControlPlaneError, state: _PumpState) -> AsyncIterator[Any]:
-        if not (self._config.fail_open and not self._yielded):
+    def _may_fail_open(self, failure: Failure) -> bool:
+        """Fail-open replays the upstream only for an unreachable control plane, before any policed chunk."""
+        unreachable = isinstance(failure, ControlPlaneError) and failure.unreachable
+        return self._config.fail_open and unreachable and not self._yielded
+
+    async def _fallback_or_raise(self, failure: Failure, state: _PumpState) -> AsyncIterator[Any]:
+        if not self._may_fail_open(failure):
             self._raise(failure)
         log.warning("%s; replaying the upstream stream unpoliced (fail-open)", failure.message)
         state.stop_sending = True
@@ -202,8 +255,9 @@ class StreamBridge:
                 raise item.exc
             yield item
 
-    def _raise(self, error: ControlPlaneError | PolicyRejected) -> None:
-        suffix = "" if isinstance(error, PolicyRejected) else "; stream blocked (fail-closed)"
+    def _raise(self, error: Failure) -> None:
+        reason = blocked_reason(self._config.fail_open)
+        suffix = "" if isinstance(error, PolicyRejected) else f"; stream blocked ({reason})"
         if not self._yielded:
             raise HTTPException(error.status_code, detail=error.message + suffix)
         kind = "policy_rejection" if isinstance(error, PolicyRejected) else "policy_error"
