@@ -9,7 +9,6 @@ doors of a real stack, is tests/scenarios/test_hostile_shapes.py.
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any
 
 import orjson
@@ -26,41 +25,7 @@ from luthien_proxy.policy_state import InProcessPolicyState
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from luthien_proxy.protocols.rules import DEFAULT_MESSAGE
 from tests.protocols.conftest import Calls, aiter_list, collect
-
-
-def is_root_delete(arguments: str) -> bool:
-    """Independently of the rules' regex: does a shell run `rm` recursively on `/` here?"""
-    try:
-        command = json.loads(arguments).get("command", "")
-    except (json.JSONDecodeError, AttributeError):
-        command = arguments
-    for segment in str(command).replace("&&", ";").replace("|", ";").split(";"):
-        try:
-            words = shlex.split(segment)
-        except ValueError:
-            words = segment.split()
-        if "rm" in [w.rsplit("/", 1)[-1] for w in words]:
-            flags = [w for w in words if w.startswith("-")]
-            recursive = any(
-                f == "--recursive" or (not f.startswith("--") and "r" in f.lower()) for f in flags
-            )
-            if recursive and any(w and set(w) <= {"/", "*"} and "/" in w for w in words):
-                return True
-    return False
-
-
-def client_calls(completion: ChatCompletion) -> list[tuple[int, str, str]]:
-    """(choice, name, arguments) of every call a client would run: tool calls and legacy ones."""
-    found = []
-    for choice in completion.choices:
-        message = choice.message
-        for call in message.tool_calls or ():
-            function = getattr(call, "function", None)
-            if function is not None:
-                found.append((choice.index, function.name, function.arguments))
-        if message.function_call is not None:
-            found.append((choice.index, message.function_call.name, message.function_call.arguments))
-    return found
+from tests.support.tool_calls import client_calls, is_root_delete
 
 
 def frames_to_chunks(frames: list[bytes]) -> list[dict[str, Any]]:
@@ -153,7 +118,12 @@ async def test_benign_call_reaches_the_client_as_judged(calls: Calls) -> None:
 
 @pytest.mark.parametrize(
     "choices",
-    ["not a list", [1], [{"index": "0", "delta": {}, "finish_reason": "stop"}], [{"delta": {"tool_calls": [{"index": -1}]}}]],
+    [
+        "not a list",
+        [1],
+        [{"index": "0", "delta": {}, "finish_reason": "stop"}],
+        [{"delta": {"tool_calls": [{"index": -1}]}}],
+    ],
 )
 async def test_malformed_stream_shapes_end_the_stream(choices: Any, calls: Calls) -> None:
     chunks = [{"id": "x", "object": "chat.completion.chunk", "choices": choices}]

@@ -6,23 +6,11 @@ import re
 from typing import Any
 
 from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection
-
-
-def _message_text(data: dict[str, Any]) -> str:
-    parts: list[str] = []
-    for message in data.get("messages") or ():
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(
-                p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-            )
-    return "\n".join(parts)
+from luthien_proxy.policies.request_text import request_text
 
 
 class RequestBlocklistPolicy(LuthienPolicy):
-    """Rejects, before the model is called, any request whose message text matches one of `patterns`."""
+    """Rejects, before the model is called, any request whose text (`request_text`) matches a pattern."""
 
     def __init__(
         self, patterns: list[str], message: str = "request blocked by policy", status_code: int = 403
@@ -39,7 +27,7 @@ class RequestBlocklistPolicy(LuthienPolicy):
         self.status_code = status_code
 
     async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        text = _message_text(data)
+        text = request_text(data)
         if any(pattern.search(text) for pattern in self.patterns):
             raise PolicyRejection(self.message, self.status_code)
         return None
