@@ -133,4 +133,4 @@ async def open_services(backend: Backend) -> AsyncIterator[OpenServices]:
 def api_client(services: ControlPlaneServices) -> httpx.AsyncClient:
     """An HTTP client talking to the app in-process (services already opened by the test)."""
     app = create_app(services.settings, services)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://control-plane")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")

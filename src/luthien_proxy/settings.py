@@ -51,6 +51,9 @@ class Settings:
     control_plane_timeout_seconds: float
     client_key: str | None
     admin_key: str | None
+    admin_session_ttl_seconds: float
+    allowed_hosts: tuple[str, ...]
+    trusted_proxies: tuple[str, ...]
     retention_days: float | None
     model_config: Path
     model_config_explicit: bool
@@ -90,6 +93,9 @@ class Settings:
             control_plane_timeout_seconds=_positive_float(env, "LUTHIEN_CONTROL_PLANE_TIMEOUT", 10.0),
             client_key=env.get("LITELLM_MASTER_KEY") or None,
             admin_key=env.get("LUTHIEN_ADMIN_KEY") or None,
+            admin_session_ttl_seconds=_positive_float(env, "LUTHIEN_ADMIN_SESSION_TTL_SECONDS", 12 * 3600.0),
+            allowed_hosts=_host_names(env, "LUTHIEN_ALLOWED_HOSTS", "/"),
+            trusted_proxies=_host_names(env, "LUTHIEN_TRUSTED_PROXIES"),
             retention_days=(
                 _positive_float(env, "LUTHIEN_DEBUG_LOG_RETENTION_DAYS", 1.0)
                 if env.get("LUTHIEN_DEBUG_LOG_RETENTION_DAYS")
@@ -179,6 +185,15 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     return _parse(env, name, default, float, lambda v: v > 0, "a positive number of seconds")
+
+
+def _host_names(env: Mapping[str, str], name: str, forbidden: str = "") -> tuple[str, ...]:
+    """A comma-separated list of host names or addresses (`host`, `host:port`, `[v6]`, `10.0.0.0/8`, `*`)."""
+    names = tuple(part.strip().lower() for part in (env.get(name) or "").split(",") if part.strip())
+    for part in names:
+        if any(c.isspace() or c in "@?#\\" + forbidden for c in part) or "://" in part:
+            raise SettingsError(f"{name} must be comma-separated host names or addresses, got {part!r}")
+    return names
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+
+import httpx
 import pytest
 
+from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.control_plane.admin_auth import SESSION_COOKIE
 from tests.conftest import OpenServices, api_client
+
+#: Sessions, login limits and body limits never touch a backend: one is enough.
+embedded_only = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 ADMIN = "admin-key-for-tests-0123456789"
 READS = [
@@ -75,3 +84,102 @@ async def test_without_an_admin_key_reads_are_open(open_services: OpenServices) 
     services = await open_services()
     async with api_client(services) as client:
         assert (await client.get("/api/debug/types")).status_code == 200
+
+
+def _app_client(services: ControlPlaneServices, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An in-process client of a fresh app, its requests coming from `address`."""
+    transport = httpx.ASGITransport(app=create_app(services.settings, services), client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://localhost")
+
+
+async def _read_with_session(client: httpx.AsyncClient, token: str) -> int:
+    """The status of an admin read sent with exactly this session cookie."""
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, token)
+    return (await client.get("/api/debug/types")).status_code
+
+
+@embedded_only
+async def test_logout_revokes_the_session_on_the_server(open_services: OpenServices) -> None:
+    services = await open_services(admin_key=ADMIN)
+    async with _app_client(services) as client:
+        await client.post("/login", data={"key": ADMIN})
+        copied = client.cookies[SESSION_COOKIE]
+        assert await _read_with_session(client, copied) == 200
+        logged_out = await client.post("/logout")
+        replayed = await _read_with_session(client, copied)
+    assert logged_out.status_code == 303
+    assert replayed == 401, "a copy of the cookie must stop working at logout"
+
+
+@embedded_only
+async def test_the_session_expires(open_services: OpenServices) -> None:
+    services = await open_services(admin_key=ADMIN, admin_session_ttl_seconds=600)
+    async with _app_client(services) as client:
+        accepted = await client.post("/login", data={"key": ADMIN})
+        sessions = client._transport.app.state.admin_sessions  # type: ignore[attr-defined]
+        fresh = sessions.issue(ADMIN, now=time.time() - 590)
+        stale = sessions.issue(ADMIN, now=time.time() - 601)
+        forged = sessions.issue("not-the-admin-key")
+        answers = {
+            name: await _read_with_session(client, token)
+            for name, token in (("fresh", fresh), ("stale", stale), ("forged", forged))
+        }
+    assert "Max-Age=600" in accepted.headers["set-cookie"]
+    assert answers == {"fresh": 200, "stale": 401, "forged": 401}
+
+
+@embedded_only
+async def test_failed_logins_are_rate_limited_per_client(open_services: OpenServices) -> None:
+    services = await open_services(admin_key=ADMIN)
+    app = create_app(services.settings, services)
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://localhost")
+
+    async with client("127.0.0.1") as guesser, client("127.0.0.2") as other:
+        failures = [(await guesser.post("/login", data={"key": f"guess-{n}"})).status_code for n in range(10)]
+        limited = await guesser.post("/login", data={"key": ADMIN})
+        unaffected = await other.post("/login", data={"key": ADMIN})
+    assert failures == [401] * 10
+    assert limited.status_code == 429 and "Too many failed logins" in limited.text
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert unaffected.status_code == 303, "another client's failures do not lock this one out"
+
+
+@embedded_only
+async def test_login_refuses_a_big_body_before_reading_it(open_services: OpenServices) -> None:
+    services = await open_services(admin_key=ADMIN)
+    pulled: list[int] = []
+
+    async def megabytes() -> AsyncIterator[bytes]:
+        for n in range(100):
+            pulled.append(n)
+            yield b"key=" + b"x" * (1024 * 1024)
+
+    async with _app_client(services) as client:
+        chunked = await client.post("/login", content=megabytes())
+        declared = await client.post("/login", content=b"key=" + b"x" * 8192)
+    assert chunked.status_code == declared.status_code == 413
+    assert len(pulled) <= 2, f"{len(pulled)} MB read before refusing"
+    assert "the limit is 4096" in declared.json()["detail"]
+
+
+@embedded_only
+async def test_every_route_refuses_a_body_over_the_limit(open_services: OpenServices) -> None:
+    services = await open_services(max_body_bytes=1000)
+
+    async def over_the_limit() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"x" * 600
+
+    async with _app_client(services) as client:
+        for path in ("/logout", "/health", "/api/debug/types", "/api/hooks/async_pre_call_hook", "/nowhere"):
+            response = await client.post(path, content=b"x" * 1001)
+            assert response.status_code == 413, path
+            assert "the limit is 1000" in response.json()["detail"]
+        # Chunked, the body is counted as it arrives: the login form's own limit (4096) is not reached.
+        chunked = await client.post("/login", content=over_the_limit())
+    assert chunked.status_code == 413
+    assert "exceeds the limit of 1000 bytes" in chunked.json()["detail"]

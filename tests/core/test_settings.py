@@ -46,6 +46,9 @@ def test_database_urls_map_to_async_drivers(given: str, expected: str) -> None:
         ("LUTHIEN_MAX_BODY_BYTES", "1.5"),
         ("LUTHIEN_FAIL_MODE", "sometimes"),
         ("LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS", "soon"),
+        ("LUTHIEN_ALLOWED_HOSTS", "localhost,https://luthien.example.com"),
+        ("LUTHIEN_TRUSTED_PROXIES", "10.0.0.1 10.0.0.2"),
+        ("LUTHIEN_ADMIN_SESSION_TTL_SECONDS", "0"),
     ],
 )
 def test_invalid_value_names_the_variable_in_one_line(name: str, value: str) -> None:

@@ -9,6 +9,7 @@ import uvicorn
 import uvloop
 
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
+from luthien_proxy.control_plane.client_address import server_forwarding
 from luthien_proxy.settings import Settings
 from luthien_proxy.stack.up import is_loopback
 
@@ -61,6 +62,7 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level,
             access_log=False,
             ws_max_size=settings.max_body_bytes,
+            **server_forwarding(settings),
         )
         await uvicorn.Server(config).serve()
     finally:

@@ -1,29 +1,43 @@
 """Admin access to what exposes prompts (read APIs, live streams, UI) when `LUTHIEN_ADMIN_KEY` is set.
 
 APIs take `Authorization: Bearer <key>`; browsers log in once through a form and get an HttpOnly
-session cookie that holds a keyed hash of the key, never the key itself. Comparisons are constant
-time, and the key never travels in a URL.
+session cookie (see admin_sessions.py) that expires and that logout revokes; it never holds the key.
+Comparisons are constant time, the key never travels in a URL, and failed logins are rate limited
+per client address.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import math
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from luthien_proxy.control_plane.admin_sessions import AdminSessions
+from luthien_proxy.control_plane.client_address import client_address
+from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
+from luthien_proxy.control_plane.request_body import read_body
+
 SESSION_COOKIE = "luthien_session"
-_SESSION_CONTEXT = b"luthien-ui-session-v1"
+#: Failed logins allowed per client address per minute, beyond which `/login` answers 429.
+LOGIN_FAILURES_PER_MINUTE = 10
+#: A login form is a key and a path; anything bigger is refused before it is read.
+LOGIN_MAX_BODY_BYTES = 4096
 
 
-def session_token(admin_key: str) -> str:
-    return hmac.new(admin_key.encode(), _SESSION_CONTEXT, hashlib.sha256).hexdigest()
+def login_failures() -> TokenBucketLimiter:
+    """The limiter `create_app` puts on `app.state.login_failures`."""
+    return TokenBucketLimiter(LOGIN_FAILURES_PER_MINUTE, LOGIN_FAILURES_PER_MINUTE / 60)
 
 
 def _admin_key(request: Request) -> str | None:
     return request.app.state.services.settings.admin_key
+
+
+def _sessions(request: Request) -> AdminSessions:
+    return request.app.state.admin_sessions
 
 
 def is_admin(request: Request) -> bool:
@@ -34,7 +48,7 @@ def is_admin(request: Request) -> bool:
     if header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].encode(), key.encode()):
         return True
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), session_token(key).encode())
+    return bool(cookie) and _sessions(request).valid(key, cookie)
 
 
 def require_admin(request: Request) -> None:
@@ -86,18 +100,27 @@ async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = parse_qs((await request.body())[:4096].decode(errors="replace"))
+    key = _admin_key(request)
+    failures: TokenBucketLimiter = request.app.state.login_failures
+    client = client_address(request)
+    # Refused before the body is read: a client guessing keys costs no more than this check.
+    if key is not None and (wait := math.ceil(failures.wait(client))):
+        message = f"Too many failed logins from {client}; try again in {wait} s."
+        return HTMLResponse(_login_page("/ui", message), status_code=429, headers={"Retry-After": str(wait)})
+    form = parse_qs((await read_body(request, LOGIN_MAX_BODY_BYTES)).decode(errors="replace"))
     supplied = (form.get("key") or [""])[0]
     next_path = _safe_next((form.get("next") or [None])[0])
-    key = _admin_key(request)
     if key is None:
         return RedirectResponse(next_path, status_code=303)
     if not hmac.compare_digest(supplied.encode(), key.encode()):
+        failures.acquire(client)
         return HTMLResponse(_login_page(next_path, "That is not the admin key."), status_code=401)
+    sessions = _sessions(request)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_token(key),
+        sessions.issue(key),
+        max_age=int(sessions.ttl_seconds),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -107,7 +130,11 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """Revoke the session (so a copy of the cookie stops working too) and drop the cookie."""
+    key, cookie = _admin_key(request), request.cookies.get(SESSION_COOKIE)
+    if key is not None and cookie:
+        _sessions(request).revoke(key, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -24,10 +24,13 @@ from luthien_proxy.control_plane import (
     native_routes,
     streaming_routes,
 )
-from luthien_proxy.control_plane.admin_auth import require_admin, require_admin_page
+from luthien_proxy.control_plane.admin_auth import login_failures, require_admin, require_admin_page
+from luthien_proxy.control_plane.admin_sessions import AdminSessions
 from luthien_proxy.control_plane.errors import install_error_handlers
 from luthien_proxy.control_plane.header_limit import HeaderSizeLimit
+from luthien_proxy.control_plane.host_check import HostCheck, allowed_host_names
 from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
+from luthien_proxy.control_plane.request_body import BodySizeLimit
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.chat import NativeChat
 from luthien_proxy.settings import Settings
@@ -49,7 +52,12 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.state.sse_limiter = TokenBucketLimiter(
         settings.sse_rate_capacity, settings.sse_rate_refill_per_second
     )
+    app.state.login_failures = login_failures()
+    app.state.admin_sessions = AdminSessions(settings.admin_session_ttl_seconds)
     install_error_handlers(app)
+    # Outermost last: header size, then Host (DNS rebinding), then the body limit, before any route.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostCheck, allowed=allowed_host_names(settings))
     app.add_middleware(HeaderSizeLimit)
     admin = [Depends(require_admin)]
     app.include_router(health_routes.router)

@@ -1,4 +1,5 @@
-"""Reads a request body as one JSON object, with a size limit and messages that say what is wrong."""
+"""Request body limits (on every route, and tighter per route) and reading a body as one JSON object,
+with messages that say what is wrong."""
 
 from __future__ import annotations
 
@@ -6,22 +7,83 @@ from typing import Any
 
 import orjson
 from fastapi import HTTPException, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from luthien_proxy.control_plane.responses import JSONBody
+
+
+def declared_length_problem(declared: str, max_bytes: int) -> HTTPException | None:
+    """The refusal for a Content-Length that is not a number (400) or over `max_bytes` (413)."""
+    if not declared.isdigit():
+        return HTTPException(400, detail="Content-Length header is not a number")
+    if int(declared) > max_bytes:
+        return HTTPException(413, detail=f"request body is {declared} bytes; the limit is {max_bytes}")
+    return None
+
+
+def _too_large(max_bytes: int) -> HTTPException:
+    return HTTPException(413, detail=f"request body exceeds the limit of {max_bytes} bytes")
+
+
+class BodySizeLimit:
+    """Pure ASGI wrapper: every HTTP route refuses a body over `max_bytes` before it is buffered.
+
+    A declared length is judged from the header alone; a chunked body is counted as it arrives and
+    the route's read fails with 413 (handled like any HTTPException) at the first byte too many.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None:
+            problem = declared_length_problem(declared.decode("latin-1"), self.max_bytes)
+            if problem is not None:
+                body = JSONBody({"detail": problem.detail}, status_code=problem.status_code)
+                await body(scope, receive, send)
+                return
+            if not chunked:  # the server holds the body to its declared length
+                await self.app(scope, receive, send)
+                return
+        await self.app(scope, self._counting(receive), send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    raise _too_large(self.max_bytes)
+            return message
+
+        return counted
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The raw body, refusing (413) anything over `max_bytes` before reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HTTPException(400, detail="Content-Length header is not a number")
-        if int(declared) > max_bytes:
-            raise HTTPException(413, detail=f"request body is {declared} bytes; the limit is {max_bytes}")
+    if declared is not None and (problem := declared_length_problem(declared, max_bytes)):
+        raise problem
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise HTTPException(413, detail=f"request body exceeds the limit of {max_bytes} bytes")
+            raise _too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
 
