@@ -44,8 +44,8 @@ class Settings:
     stream_total_timeout_seconds: float
     sse_heartbeat_seconds: float
     sse_queue_size: int
-    sse_rate_capacity: int
-    sse_rate_refill_per_second: float
+    sse_max_streams_per_client: int
+    sse_max_streams: int
     proxy_token: str | None
     control_plane_url: str
     control_plane_timeout_seconds: float
@@ -86,8 +86,8 @@ class Settings:
             stream_total_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS", 600.0),
             sse_heartbeat_seconds=_positive_float(env, "LUTHIEN_SSE_HEARTBEAT_SECONDS", 15.0),
             sse_queue_size=_positive_int(env, "LUTHIEN_SSE_QUEUE_SIZE", 1000),
-            sse_rate_capacity=_positive_int(env, "LUTHIEN_SSE_RATE_CAPACITY", 20),
-            sse_rate_refill_per_second=_positive_float(env, "LUTHIEN_SSE_RATE_REFILL_PER_SECOND", 1.0),
+            sse_max_streams_per_client=_positive_int(env, "LUTHIEN_SSE_MAX_STREAMS_PER_CLIENT", 20),
+            sse_max_streams=_positive_int(env, "LUTHIEN_SSE_MAX_STREAMS", 500),
             proxy_token=env.get("LUTHIEN_PROXY_TOKEN") or None,
             control_plane_url=_http_url(env, "LUTHIEN_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),
             control_plane_timeout_seconds=_positive_float(env, "LUTHIEN_CONTROL_PLANE_TIMEOUT", 10.0),

@@ -49,6 +49,7 @@ def test_database_urls_map_to_async_drivers(given: str, expected: str) -> None:
         ("LUTHIEN_ALLOWED_HOSTS", "localhost,https://luthien.example.com"),
         ("LUTHIEN_TRUSTED_PROXIES", "10.0.0.1 10.0.0.2"),
         ("LUTHIEN_ADMIN_SESSION_TTL_SECONDS", "0"),
+        ("LUTHIEN_SSE_MAX_STREAMS_PER_CLIENT", "none"),
     ],
 )
 def test_invalid_value_names_the_variable_in_one_line(name: str, value: str) -> None:

@@ -24,8 +24,16 @@ class _QuietServer(uvicorn.Server):
 async def serve_app(app: FastAPI, ws_max_size: int = 16 * 1024 * 1024) -> AsyncIterator[str]:
     """Run `app` on a free port until the block ends; yields `host:port`."""
     port = free_port()
+    # proxy_headers off, as `luthien control-plane` runs without LUTHIEN_TRUSTED_PROXIES: the client
+    # address is the TCP peer, whatever X-Forwarded-For says.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws_max_size=ws_max_size
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws_max_size=ws_max_size,
+        proxy_headers=False,
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())

@@ -167,10 +167,10 @@ async def test_a_failed_stream_is_marked_with_its_error(server: UiServer, tab: B
 
 @pytest.fixture
 async def limited_server(serve_ui: ServeUi) -> AsyncIterator[UiServer]:
-    """A server allowing one live stream per second per client and path."""
+    """A server allowing one open live stream per client."""
     # A fixture, not a block in the test: it must outlive the tab, whose open stream the server's
     # shutdown waits for.
-    async with serve_ui(sse_rate_capacity=1, sse_rate_refill_per_second=1.0) as started:
+    async with serve_ui(sse_max_streams_per_client=1) as started:
         yield started
 
 
@@ -178,11 +178,11 @@ async def test_a_rate_limited_live_view_retries_until_it_is_live(
     limited_server: UiServer, tab: BrowserPage
 ) -> None:
     server, call_id = limited_server, "limited-call-1"
-    # Take the only token, so the page's first subscription is refused with 429.
+    # Hold the only slot, so the page's subscriptions are refused with 429 until it is let go.
     async with server.client.stream("GET", f"/api/hooks/conversation/stream?call_id={call_id}") as taken:
         assert taken.status_code == 200
-    await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
-    await tab.expect("#connection").to_have_attribute("data-state", "retrying")
+        await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
+        await tab.expect("#connection").to_have_attribute("data-state", "retrying")
     await tab.expect("#connection").to_have_text("live", timeout=10_000)
     await plain_call(server.client, call_id, "limited-trace", "hello", "a fox")
     await tab.expect(FINAL_TEXT).to_have_text("a cat")

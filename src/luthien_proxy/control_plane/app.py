@@ -29,7 +29,7 @@ from luthien_proxy.control_plane.admin_sessions import AdminSessions
 from luthien_proxy.control_plane.errors import install_error_handlers
 from luthien_proxy.control_plane.header_limit import HeaderSizeLimit
 from luthien_proxy.control_plane.host_check import HostCheck, allowed_host_names
-from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
+from luthien_proxy.control_plane.rate_limiter import ConnectionSlots
 from luthien_proxy.control_plane.request_body import BodySizeLimit
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.chat import NativeChat
@@ -49,9 +49,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
             await opened.close()
 
     app = FastAPI(title="Luthien control plane", version=__version__, lifespan=lifespan)
-    app.state.sse_limiter = TokenBucketLimiter(
-        settings.sse_rate_capacity, settings.sse_rate_refill_per_second
-    )
+    app.state.sse_slots = ConnectionSlots(settings.sse_max_streams_per_client, settings.sse_max_streams)
     app.state.login_failures = login_failures()
     app.state.admin_sessions = AdminSessions(settings.admin_session_ttl_seconds)
     install_error_handlers(app)

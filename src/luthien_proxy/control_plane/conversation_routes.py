@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 
 from luthien_proxy.control_plane.dependencies import get_services
 from luthien_proxy.control_plane.services import ControlPlaneServices
-from luthien_proxy.control_plane.sse import check_rate, event_stream
+from luthien_proxy.control_plane.sse import event_stream
 from luthien_proxy.conversation import call_view, replay_events
 from luthien_proxy.events import call_channel, trace_channel
 from luthien_proxy.storage import DebugRecord
@@ -93,8 +93,8 @@ async def _live(
     request: Request, services: ControlPlaneServices, channels: tuple[str, ...]
 ) -> StreamingResponse:
     settings = services.settings
-    check_rate(request)
     return await event_stream(
+        request,
         services.bus,
         channels,
         heartbeat=settings.sse_heartbeat_seconds,

@@ -1,68 +1,86 @@
-"""Server-Sent Events from bus channels: one `data:` frame per event, heartbeat comments when idle."""
+"""Server-Sent Events from bus channels: one `data:` frame per event, heartbeat comments when idle.
+
+Each open stream holds a slot of the instance's `ConnectionSlots` (per client address and in
+total) from the request until the stream ends, however it ends.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import orjson
 from fastapi import HTTPException, Request
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
+from luthien_proxy.control_plane.client_address import client_address
+from luthien_proxy.control_plane.rate_limiter import ConnectionSlots, LimitReached
 from luthien_proxy.events import BusUnavailable, EventBus, Subscription
 from luthien_proxy.events.bus import BusNotice
 
-
-def check_rate(request: Request) -> None:
-    """429 when this client has opened too many streams on this path lately."""
-    limiter: TokenBucketLimiter = request.app.state.sse_limiter
-    host = request.client.host if request.client else "unknown"
-    wait = limiter.acquire(f"{host} {request.url.path}")
-    if wait:
-        retry = math.ceil(wait)
-        raise HTTPException(
-            429,
-            detail=f"too many live-stream requests from {host} to {request.url.path}; retry in {retry}s",
-            headers={"Retry-After": str(retry)},
-        )
+#: What a refused client is told to wait: slots free when other streams close, at no known time.
+RETRY_AFTER_SECONDS = 5
 
 
 async def event_stream(
-    bus: EventBus, channels: tuple[str, ...], *, heartbeat: float, queue_size: int
+    request: Request, bus: EventBus, channels: tuple[str, ...], *, heartbeat: float, queue_size: int
 ) -> StreamingResponse:
-    """Subscribe now (so a dead bus is a 503, not a broken stream) and stream until the client goes."""
-    stack = contextlib.AsyncExitStack()
+    """Take a slot (429 beyond the limits), subscribe now (so a dead bus is a 503, not a broken
+    stream) and stream until the client goes."""
+    slots: ConnectionSlots = request.app.state.sse_slots
     try:
-        subscription = await stack.enter_async_context(bus.subscribe(channels, maxsize=queue_size))
+        slot = slots.acquire(client_address(request))
+    except LimitReached as exc:
+        raise HTTPException(
+            429,
+            detail=f"too many open live streams: {exc}; close one, or retry in {RETRY_AFTER_SECONDS}s",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
+    held = contextlib.AsyncExitStack()
+    held.callback(slot.release)
+    try:
+        subscription = await held.enter_async_context(bus.subscribe(channels, maxsize=queue_size))
     except BusUnavailable as exc:
-        await stack.aclose()
+        await held.aclose()
         raise HTTPException(503, detail=f"live events unavailable: {exc}") from None
-    return StreamingResponse(
-        _frames(subscription, stack, heartbeat),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    except BaseException:
+        await held.aclose()
+        raise
+    return _HeldStream(held, _frames(subscription, heartbeat))
 
 
-async def _frames(
-    subscription: Subscription, stack: contextlib.AsyncExitStack, heartbeat: float
-) -> AsyncIterator[bytes]:
-    try:
-        yield b"retry: 2000\n: connected\n\n"
-        while True:
-            item = await subscription.next_item(timeout=heartbeat)
-            if item is None:
-                yield b": heartbeat\n\n"
-            elif isinstance(item, BusNotice):
-                yield (
-                    f"event: {item.kind}\n".encode()
-                    + b"data: "
-                    + orjson.dumps({"detail": item.detail})
-                    + b"\n\n"
-                )
-            else:
-                yield b"data: " + item + b"\n\n"
-    finally:
-        await stack.aclose()
+class _HeldStream(StreamingResponse):
+    """A stream that releases what it holds when it ends: finished, failed or the client gone."""
+
+    def __init__(self, held: contextlib.AsyncExitStack, frames: AsyncGenerator[bytes, None]) -> None:
+        super().__init__(
+            frames,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._frames = frames
+        self._held = held
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            try:
+                await self._frames.aclose()
+            finally:
+                await self._held.aclose()
+
+
+async def _frames(subscription: Subscription, heartbeat: float) -> AsyncGenerator[bytes, None]:
+    yield b"retry: 2000\n: connected\n\n"
+    while True:
+        item = await subscription.next_item(timeout=heartbeat)
+        if item is None:
+            yield b": heartbeat\n\n"
+        elif isinstance(item, BusNotice):
+            yield (
+                f"event: {item.kind}\n".encode() + b"data: " + orjson.dumps({"detail": item.detail}) + b"\n\n"
+            )
+        else:
+            yield b"data: " + item + b"\n\n"
