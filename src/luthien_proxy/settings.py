@@ -42,6 +42,7 @@ class Settings:
     write_batch_size: int
     stream_idle_timeout_seconds: float
     stream_total_timeout_seconds: float
+    link_max_streams: int
     sse_heartbeat_seconds: float
     sse_queue_size: int
     sse_max_streams_per_client: int
@@ -84,6 +85,7 @@ class Settings:
             write_batch_size=_positive_int(env, "LUTHIEN_WRITE_BATCH_SIZE", 500),
             stream_idle_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS", 60.0),
             stream_total_timeout_seconds=_positive_float(env, "LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS", 600.0),
+            link_max_streams=_positive_int(env, "LUTHIEN_LINK_MAX_STREAMS", 1000),
             sse_heartbeat_seconds=_positive_float(env, "LUTHIEN_SSE_HEARTBEAT_SECONDS", 15.0),
             sse_queue_size=_positive_int(env, "LUTHIEN_SSE_QUEUE_SIZE", 1000),
             sse_max_streams_per_client=_positive_int(env, "LUTHIEN_SSE_MAX_STREAMS_PER_CLIENT", 20),

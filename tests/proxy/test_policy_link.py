@@ -7,17 +7,22 @@ closed when the control plane is gone); malformed frames close the link with a r
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 import pytest
 from fastapi import HTTPException
 from litellm.types.utils import ModelResponseStream
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.protocol import State
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.control_plane.link_streams import TABLES, LinkStreams
 from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, RequestBlocklistPolicy
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.litellm_callback import LuthienCallback
@@ -28,6 +33,7 @@ from tests.support.live_server import serve_app
 from tests.support.waiting import eventually
 
 TOKEN = "link-test-token"
+SUMMARY = "hook_result:async_post_call_streaming_hook"
 
 
 @asynccontextmanager
@@ -211,7 +217,8 @@ async def _not(value: bool) -> bool:
         (b"{not json", "not valid JSON"),
         (b'{"type": "HELLO"}', "type RECORDS"),
         (b'{"type": "RECORDS", "items": [{"hook": "no_such_hook", "payload": {}}]}', "known 'hook'"),
-        (b'{"type": "RECORDS", "items": [{"stream": "chunk", "id": "s", "chunk": {}}]}', "bad stream item"),
+        (b'{"type": "RECORDS", "items": [{"stream": "chunk", "chunk": {}}]}', "non-empty string 'id'"),
+        (b'{"type": "RECORDS", "items": [{"stream": "restart", "id": "s"}]}', "bad stream item"),
     ],
 )
 async def test_malformed_frames_close_the_link_with_a_reason(
@@ -263,3 +270,111 @@ async def test_a_stream_the_link_drops_is_recorded_as_disconnected(open_services
         }
     done = records["hook_result:async_post_call_streaming_hook"]
     assert (done["status"], done["final_text"]) == ("disconnected", "half")
+
+
+async def _records(services: ControlPlaneServices, call_id: str) -> dict[str, Any]:
+    """The call's records by type, once its stream summary is written."""
+
+    async def summary() -> bool:
+        return "hook_result:async_post_call_streaming_hook" in await _types(services, call_id)
+
+    await eventually(summary)
+    return {r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id(call_id)}
+
+
+def _start(stream_id: str) -> dict[str, Any]:
+    return {"stream": "start", "id": stream_id, "request": {"litellm_call_id": stream_id}}
+
+
+def _chunk(stream_id: str, text: Any) -> dict[str, Any]:
+    return {"stream": "chunk", "id": stream_id, "chunk": {"choices": [{"delta": {"content": text}}]}}
+
+
+async def _send(ws: ClientConnection, *items: dict[str, Any]) -> None:
+    await ws.send(orjson.dumps({"type": "RECORDS", "items": list(items)}))
+
+
+def _table(services: ControlPlaneServices) -> LinkStreams:
+    (table,) = [t for t in TABLES if t.services is services]
+    return table
+
+
+async def test_a_malformed_stream_item_ends_that_stream_only(open_services: OpenServices) -> None:
+    async with _live(open_services, NoOpPolicy()) as (address, services):
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            await ws.recv()
+            await _send(
+                ws,
+                _start("bad-one"),
+                _start("good-one"),
+                _chunk("bad-one", "half"),
+                _chunk("good-one", "one "),
+            )
+            await _send(
+                ws, {"stream": "chunk", "id": "bad-one", "chunk": "not an object"}, _chunk("bad-one", "x")
+            )
+            await _send(
+                ws, _chunk("good-one", "two"), {"stream": "end", "id": "good-one", "status": "success"}
+            )
+            bad, good = await _records(services, "bad-one"), await _records(services, "good-one")
+            assert ws.state is State.OPEN
+    bad_done, good_done = bad[SUMMARY], good[SUMMARY]
+    assert (bad_done["status"], bad_done["final_text"]) == ("error", "half")
+    assert "'chunk' must be an object" in bad_done["error"]
+    assert (good_done["status"], good_done["final_text"], good_done["error"]) == ("success", "one two", None)
+
+
+async def test_streams_past_the_link_limit_are_recorded_as_errors(open_services: OpenServices) -> None:
+    services = await open_services(NoOpPolicy(), proxy_token=TOKEN, link_max_streams=2)
+    async with serve_app(create_app(services.settings, services)) as address:
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            await ws.recv()
+            await _send(ws, _start("lim-1"), _start("lim-2"), _start("lim-3"), _chunk("lim-3", "lost"))
+            excess = await _records(services, "lim-3")
+            assert set(_table(services).open) == {"lim-1", "lim-2"}
+            ends = [{"stream": "end", "id": f"lim-{n}", "status": "success"} for n in (1, 2, 3)]
+            await _send(ws, _chunk("lim-1", "a"), _chunk("lim-2", "b"), *ends)
+            first, second = await _records(services, "lim-1"), await _records(services, "lim-2")
+    assert excess[SUMMARY]["status"] == "error"
+    assert "LUTHIEN_LINK_MAX_STREAMS=2" in excess[SUMMARY]["error"]
+    assert excess[SUMMARY]["chunks_received"] == 0
+    assert [(r[SUMMARY]["status"], r[SUMMARY]["final_text"]) for r in (first, second)] == [
+        ("success", "a"),
+        ("success", "b"),
+    ]
+
+
+async def test_an_idle_stream_is_ended_and_released(open_services: OpenServices) -> None:
+    services = await open_services(NoOpPolicy(), proxy_token=TOKEN, stream_idle_timeout_seconds=0.4)
+    async with serve_app(create_app(services.settings, services)) as address:
+        headers = {"x-luthien-proxy-token": TOKEN}
+        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+            await ws.recv()
+            await _send(ws, _start("idle-1"), _chunk("idle-1", "half"))
+            await eventually(lambda: _has(_table(services).open, "idle-1"))
+            held = weakref.ref(_table(services).open["idle-1"])
+            records = await _records(services, "idle-1")
+            table = _table(services)
+            assert table.open == {}
+            await eventually(lambda: _released(held))  # once its summary is written, nothing holds it
+            await _send(ws, _chunk("idle-1", "late"))  # a chunk after the end is ignored, the link stays
+            await eventually(lambda: _ignored(table))
+            assert ws.state is State.OPEN
+    done = records[SUMMARY]
+    assert (done["status"], done["final_text"]) == ("timeout", "half")
+    assert "idle timeout" in done["error"]
+
+
+async def _has(table: dict[str, Any], key: str) -> bool:
+    return key in table
+
+
+async def _released(ref: weakref.ref[Any]) -> bool:
+    gc.collect()
+    return ref() is None
+
+
+async def _ignored(table: LinkStreams) -> bool:
+    return table.ignored == 1

@@ -11,15 +11,15 @@ in `RECORDS{items}` batches, and this route runs each item through the same pipe
 - `{"stream": "start", "id": id, "request": {...}}`, `{"stream": "chunk", "id": id, "chunk": {...}}`,
   `{"stream": "end", "id": id, "status": s, "error": e}`: a stream the callback relayed unchanged.
 
-A malformed frame closes the link with 1002 and a reason; the callback falls back to the slow path.
+Streams are bounded and a bad stream item ends that stream only (`link_streams`). A malformed frame,
+or an item that names no stream, closes the link with 1002 and a reason; the callback falls back to
+the slow path.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -27,11 +27,12 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER, proxy_allowed
+from luthien_proxy.control_plane.link_streams import LinkStreams, LinkViolation
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
 from luthien_proxy.policies import overrides
-from luthien_proxy.streaming.policy_stream import STREAM_HOOK, PolicyStream, StreamAborted
+from luthien_proxy.streaming.policy_stream import STREAM_HOOK
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["proxy link"])
@@ -47,11 +48,6 @@ ANSWERED_HOOKS = (
     "async_post_call_success_hook",
     STREAM_HOOK,
 )
-_LINK_LOST = "the proxy link closed before the stream ended"
-
-
-class LinkViolation(Exception):
-    """The callback broke the link protocol; the message becomes the close reason."""
 
 
 def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
@@ -59,46 +55,6 @@ def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
     policy = services.policy
     policed = [hook for hook in ANSWERED_HOOKS if overrides(policy, hook)]
     return {"type": "POLICY", "policy": type(policy).__name__, "policed": policed}
-
-
-class _RelayedStream:
-    """A stream the callback passed through unchanged, recorded as `/stream/{id}` would record it."""
-
-    def __init__(self, services: ControlPlaneServices, stream_id: str, request: dict[str, Any]) -> None:
-        self.inbox: asyncio.Queue[dict[str, Any] | tuple[str, str | None]] = asyncio.Queue()
-        self.outcome: tuple[str, str | None] = ("disconnected", _LINK_LOST)
-        self.stream = PolicyStream(
-            services.policy,
-            services.recorder,
-            services.stream_context,
-            stream_id=stream_id,
-            request=request,
-            policy_state=services.policy_state,
-        )
-        self.task = asyncio.create_task(self._record(), name=f"luthien-relayed-stream-{stream_id}")
-
-    def end(self, status: str, error: str | None) -> None:
-        self.inbox.put_nowait((status, error))
-
-    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
-        while isinstance(item := await self.inbox.get(), dict):
-            yield item
-        self.outcome = item
-
-    async def _record(self) -> None:
-        try:
-            await self.stream.run(self._chunks(), _discard)
-            status, error = self.outcome
-        except StreamAborted as exc:
-            status, error = exc.status, exc.reason
-        try:
-            await asyncio.shield(self.stream.finish(status, error))
-        except Exception:
-            logger.exception("relayed stream %s: recording the summary failed", self.stream.call_id)
-
-
-async def _discard(_encoded: bytes) -> None:
-    return None
 
 
 def _parse(raw: str | bytes | None) -> list[dict[str, Any]]:
@@ -121,7 +77,7 @@ class _Link:
 
     def __init__(self, services: ControlPlaneServices) -> None:
         self.services = services
-        self.streams: dict[str, _RelayedStream] = {}
+        self.streams = LinkStreams(services)
 
     async def handle(self, item: dict[str, Any]) -> None:
         hook = item.get("hook")
@@ -136,31 +92,10 @@ class _Link:
             except Exception:  # recorded before the policy ran; the link serves other calls
                 logger.exception("reported %s: the policy failed", hook)
             return
-        stream_id, kind = item.get("id"), item.get("stream")
+        stream_id = item.get("id")
         if not isinstance(stream_id, str) or not stream_id:
             raise LinkViolation("a stream item needs a non-empty string 'id'")
-        if kind == "start" and isinstance(item.get("request"), dict):
-            if stream_id in self.streams:
-                raise LinkViolation(f"stream {stream_id[:40]!r} started twice")
-            self.streams[stream_id] = _RelayedStream(self.services, stream_id, item["request"])
-        elif kind == "chunk" and isinstance(item.get("chunk"), dict) and stream_id in self.streams:
-            self.streams[stream_id].inbox.put_nowait(item["chunk"])
-        elif kind == "end" and stream_id in self.streams:
-            error = item.get("error")
-            status = str(item.get("status", "success"))
-            self.streams.pop(stream_id).end(status, None if error is None else str(error))
-        else:
-            raise LinkViolation(f"bad stream item {str(kind)[:20]!r} for stream {stream_id[:40]!r}")
-
-    async def close(self) -> None:
-        """End the streams the callback never finished, and wait until they are recorded."""
-        streams = list(self.streams.values())
-        self.streams.clear()
-        for stream in streams:
-            stream.end("disconnected", _LINK_LOST)
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                await stream.task
+        self.streams.handle(item.get("stream"), stream_id, item)
 
 
 @router.websocket("/api/link")
@@ -188,4 +123,4 @@ async def proxy_link(websocket: WebSocket) -> None:
         pass
     finally:
         services.proxy_links -= 1
-        await link.close()
+        await link.streams.close()

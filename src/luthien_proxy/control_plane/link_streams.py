@@ -1,0 +1,192 @@
+"""The streams one proxy link has open: bounded in number and time, each ended on its own.
+
+A relayed stream is recorded as `/stream/{id}` records it. The table is bounded: at most
+`LUTHIEN_LINK_MAX_STREAMS` open at once (a stream past it is recorded as an error and not followed),
+and a stream that sends no chunk for `LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS`, or outlives
+`LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS`, is ended and recorded with status `timeout`. A bad item of one
+stream ends that stream only (status `error`, with the reason); the link and its other streams go on.
+Items for a stream that is not open (ended, refused, or whose start was lost with a dropped batch)
+are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+from luthien_proxy.control_plane.services import ControlPlaneServices
+from luthien_proxy.streaming.policy_stream import PolicyStream, StreamAborted
+
+logger = logging.getLogger(__name__)
+
+LINK_LOST = "the proxy link closed before the stream ended"
+_STATUS = re.compile(r"^[a-z_]{1,32}$")
+_REAP_EVERY_S = 1.0
+#: Every link's table, for introspection (tests check that ended streams leave it).
+TABLES: weakref.WeakSet[LinkStreams] = weakref.WeakSet()
+
+
+class LinkViolation(Exception):
+    """The callback broke the link protocol in a way no single stream explains; closes the link."""
+
+
+async def _discard(_encoded: bytes) -> None:
+    return None
+
+
+class RelayedStream:
+    """A stream the callback passed through unchanged, recorded as `/stream/{id}` would record it."""
+
+    def __init__(self, services: ControlPlaneServices, stream_id: str, request: dict[str, Any]) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any] | tuple[str, str | None]] = asyncio.Queue()
+        self.outcome: tuple[str, str | None] = ("disconnected", LINK_LOST)
+        self.started = self.last_chunk = time.monotonic()
+        self.stream = PolicyStream(
+            services.policy,
+            services.recorder,
+            services.stream_context,
+            stream_id=stream_id,
+            request=request,
+            policy_state=services.policy_state,
+        )
+        self.task = asyncio.create_task(self._record(), name=f"luthien-relayed-stream-{stream_id[:40]}")
+
+    def push(self, chunk: dict[str, Any]) -> None:
+        self.last_chunk = time.monotonic()
+        self.inbox.put_nowait(chunk)
+
+    def end(self, status: str, error: str | None) -> None:
+        self.inbox.put_nowait((status, error))
+
+    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
+        while isinstance(item := await self.inbox.get(), dict):
+            yield item
+        self.outcome = item
+
+    async def _record(self) -> None:
+        try:
+            await self.stream.run(self._chunks(), _discard)
+            status, error = self.outcome
+        except StreamAborted as exc:
+            status, error = exc.status, exc.reason
+        try:
+            await asyncio.shield(self.stream.finish(status, error))
+        except Exception:
+            logger.exception("relayed stream %s: recording the summary failed", self.stream.call_id)
+
+
+class LinkStreams:
+    """One link's open streams, keyed by the id the callback gives them."""
+
+    def __init__(self, services: ControlPlaneServices) -> None:
+        self.services = services
+        settings = services.settings
+        self.max_streams = settings.link_max_streams
+        self.idle_s = settings.stream_idle_timeout_seconds
+        self.total_s = settings.stream_total_timeout_seconds
+        self.open: dict[str, RelayedStream] = {}
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self.ignored = 0
+        TABLES.add(self)
+
+    def handle(self, kind: Any, stream_id: str, item: dict[str, Any]) -> None:
+        """Apply one stream item; raises `LinkViolation` only for an item no open stream owns."""
+        stream = self.open.get(stream_id)
+        if kind == "start":
+            self._start(stream_id, stream, item.get("request"))
+        elif stream is None:
+            if kind not in ("chunk", "end"):
+                raise LinkViolation(f"bad stream item {str(kind)[:20]!r} for stream {stream_id[:40]!r}")
+            self.ignored += 1
+        elif kind == "chunk":
+            chunk = item.get("chunk")
+            if isinstance(chunk, dict):
+                stream.push(chunk)
+            else:
+                self._fail(stream_id, "malformed stream item: 'chunk' must be an object")
+        elif kind == "end":
+            status, error = item.get("status", "success"), item.get("error")
+            if (
+                isinstance(status, str)
+                and _STATUS.match(status)
+                and (error is None or isinstance(error, str))
+            ):
+                self._end(stream_id, status, error)
+            else:
+                self._fail(stream_id, "malformed stream item: 'end' needs a status word and a string error")
+        else:
+            self._fail(stream_id, f"malformed stream item: unknown kind {str(kind)[:20]!r}")
+
+    def _start(self, stream_id: str, live: RelayedStream | None, request: Any) -> None:
+        if live is not None:
+            self._fail(stream_id, "the stream was started again before it ended")
+        elif not isinstance(request, dict):
+            self._refuse(stream_id, {}, "malformed stream item: 'start' needs an object 'request'")
+        elif len(self.open) >= self.max_streams:
+            self._refuse(
+                stream_id,
+                request,
+                f"too many open streams on this proxy link (LUTHIEN_LINK_MAX_STREAMS={self.max_streams})",
+            )
+        else:
+            self.open[stream_id] = RelayedStream(self.services, stream_id, request)
+            if self._reaper is None:
+                self._reaper = asyncio.create_task(self._reap(), name="luthien-link-reaper")
+
+    def _fail(self, stream_id: str, reason: str) -> None:
+        logger.warning("proxy link: stream %r ended: %s", stream_id[:40], reason)
+        self._end(stream_id, "error", reason)
+
+    def _refuse(self, stream_id: str, request: dict[str, Any], reason: str) -> None:
+        """Record a stream that is not followed as an error, without taking a place in the table."""
+        logger.warning("proxy link: stream %r not followed: %s", stream_id[:40], reason)
+        refused = RelayedStream(self.services, stream_id, request)
+        refused.end("error", reason)
+        self._finish_later(refused)
+
+    def _end(self, stream_id: str, status: str, error: str | None) -> None:
+        stream = self.open.pop(stream_id)
+        stream.end(status, error)
+        self._finish_later(stream)
+
+    def _finish_later(self, stream: RelayedStream) -> None:
+        # Kept until recorded, so `close` can wait for it; nothing else holds the stream after that.
+        self._finishing.add(stream.task)
+        stream.task.add_done_callback(self._finishing.discard)
+
+    async def _reap(self) -> None:
+        """End the streams that went quiet or lived too long."""
+        every = min(_REAP_EVERY_S, self.idle_s / 4)
+        while True:
+            await asyncio.sleep(every)
+            for stream_id, reason in self._stale(time.monotonic()):
+                self._end(stream_id, "timeout", reason)
+
+    def _stale(self, now: float) -> list[tuple[str, str]]:
+        # A method of its own so no loop variable keeps an ended stream alive between rounds.
+        stale = []
+        for stream_id, stream in self.open.items():
+            if now - stream.last_chunk >= self.idle_s:
+                stale.append((stream_id, f"no chunk from the proxy for {self.idle_s:g}s (idle timeout)"))
+            elif now - stream.started >= self.total_s:
+                stale.append((stream_id, f"stream exceeded the total timeout of {self.total_s:g}s"))
+        return stale
+
+    async def close(self) -> None:
+        """End the streams the callback never finished, and wait until every stream is recorded."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for stream_id in list(self.open):
+            self._end(stream_id, "disconnected", LINK_LOST)
+        for task in list(self._finishing):
+            with contextlib.suppress(Exception):
+                await task
