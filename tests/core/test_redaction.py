@@ -1,8 +1,15 @@
-"""Secrets are removed by key name wherever they sit; message content is never touched."""
+"""Secrets are redacted from records by credential name (outside content) and by shape (everywhere);
+what is forwarded keeps what the client sent."""
 
 from __future__ import annotations
 
-from luthien_proxy.pipeline import REDACTED, identity_of, redact
+import subprocess
+import sys
+
+from luthien_proxy.pipeline import REDACTED, identity_of, redact, redaction
+from luthien_proxy.pipeline.redaction import redact_encoded, redact_text
+from luthien_proxy.proxy import sanitize
+from luthien_proxy.proxy.sanitize import merge_request, request_payload
 
 
 def test_secret_fields_headers_and_keys_are_redacted_at_any_depth() -> None:
@@ -45,3 +52,107 @@ def test_token_named_headers_are_redacted_but_model_output_is_not() -> None:
     headers = cleaned["data"]["proxy_server_request"]["headers"]
     assert headers == {"x-custom-token": REDACTED, "x-request-id": "r1"}
     assert cleaned["response"] == payload["response"]
+
+
+# What a client may legitimately send: names that look like credentials inside content.
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "login",
+            "description": "Log in",
+            "parameters": {
+                "type": "object",
+                "properties": {"password": {"type": "string"}, "api_key": {"type": "string"}},
+            },
+        },
+    }
+]
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "grant",
+        "schema": {"type": "object", "properties": {"access_token": {"type": "string"}}},
+    },
+}
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXBhcnQ"
+SHAPED = {
+    "sk-proj-4f9a8b7c6d5e4f3a2b1c": "[REDACTED]",
+    "AKIAIOSFODNN7EXAMPLE": "[REDACTED]",
+    PEM: "[REDACTED]",
+    JWT: "[REDACTED]",
+    "Authorization: Bearer 9f8e7d6c5b4a39281706": "Authorization: Bearer [REDACTED]",
+}
+
+
+def test_names_mean_credentials_only_outside_content() -> None:
+    data = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi", "name": "password"}],
+        "tools": TOOLS,
+        "response_format": RESPONSE_FORMAT,
+        "vertex_credentials": '{"type": "service_account"}',
+        "private_key": "k",
+        "credentials": {"x": 1},
+        "api_keys": ["a", "b"],
+        "aws_access_key_id": "id",
+        "key": "the master key from ?key=",
+        "extra_headers": {"X-Api-Key": "h", "x-custom-token": "t", "accept": "*/*"},
+    }
+    cleaned = redact({"data": data})["data"]
+    assert cleaned["tools"] == TOOLS
+    assert cleaned["response_format"] == RESPONSE_FORMAT
+    assert cleaned["messages"] == data["messages"]
+    for name in ("vertex_credentials", "private_key", "credentials", "api_keys", "aws_access_key_id", "key"):
+        assert cleaned[name] == REDACTED, name
+    assert cleaned["extra_headers"] == {"X-Api-Key": REDACTED, "x-custom-token": REDACTED, "accept": "*/*"}
+
+
+def test_secret_shapes_are_replaced_wherever_they_are_and_nothing_else() -> None:
+    for secret, expected in SHAPED.items():
+        text = f"before {secret} after"
+        assert redact_text(text) == f"before {expected} after"
+        record = redact({"data": {"messages": [{"content": text}], "tools": [{"description": text}]}})
+        assert record["data"]["messages"][0]["content"] == f"before {expected} after"
+        assert record["data"]["tools"][0]["description"] == f"before {expected} after"
+    prose = "a risk-free task-based-approach-for-everyone; the bearer responsibilities of AKIA"
+    assert redact_text(prose) == prose
+    assert (
+        redact_encoded(b'{"content":"key sk-ant-api03-abcdefghijklmnopqrst"}')
+        == b'{"content":"key [REDACTED]"}'
+    )
+
+
+def test_the_callback_sends_content_as_the_client_sent_it() -> None:
+    data = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": TOOLS,
+        "response_format": RESPONSE_FORMAT,
+        "api_key": "sk-provider",
+        "vertex_credentials": "creds",
+        "aws_secret_access_key": "aws",
+        "litellm_metadata": {"headers": {"authorization": "Bearer sk-client"}, "trace_id": "t"},
+    }
+    sent = request_payload(data)
+    assert sent["tools"] == TOOLS and sent["response_format"] == RESPONSE_FORMAT
+    for name in ("api_key", "vertex_credentials", "aws_secret_access_key"):
+        assert name not in sent
+    assert sent["litellm_metadata"] == {"trace_id": "t"}, "the client's headers stay in LiteLLM"
+    edited = {**sent, "messages": [{"role": "user", "content": "edited"}]}
+    merged = merge_request(data, sent, edited)
+    assert merged["tools"] is TOOLS and merged["response_format"] is RESPONSE_FORMAT
+    assert merged["api_key"] == "sk-provider"
+    assert merged["messages"] == [{"role": "user", "content": "edited"}]
+
+
+def test_one_list_of_secret_names_and_the_callback_imports_it_cheaply() -> None:
+    assert sanitize.is_secret_name is redaction.is_secret_name
+    code = (
+        "import sys, luthien_proxy.proxy.sanitize; "
+        "heavy = [m for m in ('sqlalchemy', 'redis', 'luthien_proxy.policies', 'luthien_proxy.storage') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -17,7 +17,11 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 async def health(services: Annotated[ControlPlaneServices, Depends(get_services)]) -> JSONBody:
-    """200 when the store and the bus answer and the write queue has room; 503 otherwise, with details."""
+    """200 when the store and the bus answer and the write queue has room; 503 otherwise, with details.
+
+    Records failing to be written (the database refusing some, `write_queue.set_aside`) make the
+    status "degraded" with a 200: calls are still served and policed, but not all are recorded.
+    """
     store: dict[str, object] = {"backend": services.store.backend, "ok": True}
     bus: dict[str, object] = {"ok": True, **services.bus.status()}
     try:
@@ -32,7 +36,7 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
     queue["full"] = queue["pending"] >= queue["capacity"]
     healthy = bool(store["ok"] and bus["ok"]) and not queue["full"]
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": "ok" if healthy and not queue["failing"] else "degraded",
         "store": store,
         "bus": bus,
         "write_queue": queue,

@@ -19,10 +19,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
+from luthien_proxy.pipeline.redaction import redact_text
 from luthien_proxy.policies import overrides
 from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
 
@@ -54,9 +54,7 @@ class CallIds:
 
     @classmethod
     def new(cls, trace_id: str | None) -> CallIds:
-        """A call id of ours; the client's trace id in the namespace of the one key this door
-        serves, the master key (`call_scope`)."""
-        return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
+        return cls(str(uuid.uuid4()), trace_id or None)
 
 
 def _client_error(exc: StreamAborted) -> ChatError | None:
@@ -114,10 +112,11 @@ class NativeChat:
             outcome = await self.services.hooks.run(hook, payload)
         except Exception as exc:
             if self.services.settings.fail_mode == "open":
-                logger.warning("policy failed in %s, passing the original (fail-open): %r", hook, exc)
+                reason = redact_text(repr(exc))
+                logger.warning("policy failed in %s, passing the original (fail-open): %s", hook, reason)
                 return payload
             raise ChatError(
-                500, f"policy failed in {hook}: {type(exc).__name__}: {exc}", "policy_error"
+                500, redact_text(f"policy failed in {hook}: {type(exc).__name__}: {exc}"), "policy_error"
             ) from exc
         if outcome.rejection is not None:
             rejection = outcome.rejection

@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 
 from luthien_proxy.native.model_map import ModelRoute
+from luthien_proxy.pipeline.redaction import REDACTED, redact_text
 
 
 class UpstreamError(Exception):
@@ -34,16 +35,25 @@ def _headers(route: ModelRoute) -> dict[str, str]:
     return headers
 
 
+def _scrubbed(text: str, route: ModelRoute) -> str:
+    """Upstream text fit for the client, the records and the logs: an upstream may echo the key it
+    was sent (in full, or in a key-shaped string) in its error."""
+    if route.api_key:
+        text = text.replace(route.api_key, REDACTED)
+    return redact_text(text)
+
+
 def _error_from(status: int, body: bytes, route: ModelRoute) -> UpstreamError:
     message = f"upstream {route.base_url} answered {status}"
     try:
         detail = orjson.loads(body)
         error = detail.get("error") if isinstance(detail, dict) else None
         if isinstance(error, dict) and error.get("message"):
-            message = f"{message}: {error['message']}"
+            message = f"{message}: {_scrubbed(str(error['message']), route)}"
     except orjson.JSONDecodeError:
         if body:
-            message = f"{message}: {body[:300].decode(errors='replace')}"
+            # Scrubbed before it is cut, so a key the cut would split is still found whole.
+            message = f"{message}: {_scrubbed(body[:4096].decode(errors='replace'), route)[:300]}"
     return UpstreamError(status, message)
 
 
@@ -138,7 +148,8 @@ async def _chunks(response: aiohttp.ClientResponse, route: ModelRoute) -> AsyncI
             chunk = orjson.loads(data)
             if isinstance(chunk, dict):
                 if "error" in chunk and not chunk.get("choices"):
-                    raise UpstreamError(502, f"upstream {route.base_url} stream error: {chunk['error']}")
+                    error = _scrubbed(str(chunk["error"]), route)
+                    raise UpstreamError(502, f"upstream {route.base_url} stream error: {error}")
                 yield chunk
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise _transport_error(exc, route, " mid-stream") from None

@@ -1,9 +1,38 @@
-"""The policy pipeline shared by every transport: redaction, identity, policing, recording."""
+"""The policy pipeline shared by every transport: redaction, identity, policing, recording.
 
-from luthien_proxy.pipeline.hooks import HOOK_RUNNERS, HookInputError, HookOutcome, HookPipeline
+Redaction and identity are imported eagerly (stdlib only); the rest on first use, so the LiteLLM
+callback can import `pipeline.redaction` without loading the policies, the store and the bus.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
-from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import REDACTED, redact
+
+if TYPE_CHECKING:
+    from luthien_proxy.pipeline.hooks import HOOK_RUNNERS, HookInputError, HookOutcome, HookPipeline
+    from luthien_proxy.pipeline.recorder import CallRecorder
+
+_LAZY = {
+    "HOOK_RUNNERS": "luthien_proxy.pipeline.hooks",
+    "HookInputError": "luthien_proxy.pipeline.hooks",
+    "HookOutcome": "luthien_proxy.pipeline.hooks",
+    "HookPipeline": "luthien_proxy.pipeline.hooks",
+    "CallRecorder": "luthien_proxy.pipeline.recorder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "HOOK_RUNNERS",

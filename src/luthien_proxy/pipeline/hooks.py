@@ -14,7 +14,7 @@ from typing import Any
 
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
-from luthien_proxy.pipeline.redaction import redact
+from luthien_proxy.pipeline.redaction import redact, redact_text
 from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection
 from luthien_proxy.policy_state import PolicyState
 
@@ -102,7 +102,9 @@ class HookPipeline:
     async def run(self, hook: str, raw_payload: Payload) -> HookOutcome:
         """Police `raw_payload` for `hook`; raises `KeyError` for an unknown hook name."""
         runner = HOOK_RUNNERS[hook]
-        payload = redact(raw_payload)
+        # The policy gets (and the door forwards) what the client sent; records get a redacted copy.
+        payload = raw_payload
+        recorded = redact(raw_payload)
         ids = identity_of(payload)
         ctx = CallContext(
             call_id=ids.call_id or "",
@@ -112,18 +114,18 @@ class HookPipeline:
             _decisions=self.recorder.decision_sink(ids, hook),
         )
         self.counters[hook] += 1
-        self.recorder.record(f"hook:{hook}", ids, {"hook": hook, "payload": payload})
+        self.recorder.record(f"hook:{hook}", ids, {"hook": hook, "payload": recorded})
         started = time.perf_counter()
         try:
             result = await runner(self.policy, payload, ctx)
         except PolicyRejection as rejection:
-            self._record_rejection(hook, ids, payload, rejection, started)
+            self._record_rejection(hook, ids, recorded, rejection, started)
             return HookOutcome(result=None, rejection=rejection)
         duration_ms = (time.perf_counter() - started) * 1000
         self.recorder.record(
             f"hook_result:{hook}",
             ids,
-            {"hook": hook, "original": payload, "result": result, "duration_ms": duration_ms},
+            {"hook": hook, "original": recorded, "result": redact(result), "duration_ms": duration_ms},
         )
         return HookOutcome(result=result)
 
@@ -131,7 +133,8 @@ class HookPipeline:
         self, hook: str, ids: CallIdentity, payload: Payload, rejection: PolicyRejection, started: float
     ) -> None:
         self.counters["rejections"] += 1
-        decision = {"action": "reject", "message": rejection.message, "status_code": rejection.status_code}
+        message = redact_text(rejection.message)
+        decision = {"action": "reject", "message": message, "status_code": rejection.status_code}
         self.recorder.record(
             f"hook_result:{hook}",
             ids,

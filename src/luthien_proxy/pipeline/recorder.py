@@ -17,6 +17,7 @@ from luthien_proxy.events import ConversationEvents
 from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
+from luthien_proxy.pipeline.redaction import redact
 from luthien_proxy.storage import DebugLogWriter
 
 
@@ -51,6 +52,7 @@ class CallRecorder:
         """What a policy's `ctx.record_decision` calls for this call and hook."""
 
         def record_decision(decision: dict[str, Any]) -> None:
-            self.record(DECISION_TYPE, ids, {"hook": hook, "decision": decision})
+            # A decision may quote what it judged (a tool call's arguments): redacted like the payload.
+            self.record(DECISION_TYPE, ids, {"hook": hook, "decision": redact(decision)})
 
         return record_decision

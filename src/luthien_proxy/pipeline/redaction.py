@@ -1,61 +1,193 @@
-"""Removes secrets from anything before it is stored, published or handed to a policy.
+"""What is secret, in one place: the credential names providers use and the shapes secrets take.
 
-Redaction is by key name, so message content is never altered: headers such as `Authorization`,
-LiteLLM's `secret_fields`, virtual keys (`user_api_key`, `token`), and any field or header whose
-name ends in api_key, secret, password or token (`x-custom-token`, `access_token`).
+Two rules, applied to what is stored, published or logged, never to what is forwarded:
+- by name, where names mean credentials (headers, metadata, LiteLLM's and the providers' request
+  parameters): `Authorization`, `api_key`, `vertex_credentials`, any name ending in token, secret,
+  password, ... Inside content (messages, tool and function schemas, `response_format`, model
+  output) a name is the user's, not a credential (a tool may well have a `password` parameter).
+- by shape, everywhere: `sk-…` keys, AWS key ids, PEM private keys, JWTs, `Bearer <token>`. Only
+  the secret-shaped substring is replaced.
+
+Stdlib only: the LiteLLM callback imports this module, and must stay cheap to import.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import orjson
 
 REDACTED = "[REDACTED]"
 
-_SECRET_KEYS = frozenset(
+#: Names (lower-case) whose value is a credential: headers, LiteLLM's secret bags and virtual keys,
+#: and the providers' credential parameters as LiteLLM accepts them in a request.
+SECRET_NAMES = frozenset(
     {
+        # headers
         "authorization",
         "proxy-authorization",
         "api-key",
         "x-api-key",
+        "x-goog-api-key",
+        "x-litellm-api-key",
+        "ocp-apim-subscription-key",
+        "x-luthien-proxy-token",
+        "x-luthien-admin-key",
+        "cookie",
+        "set-cookie",
+        # LiteLLM's own
         "secret_fields",
         "user_api_key",
         "user_api_key_hash",
-        "token",
         "master_key",
-        "x-luthien-proxy-token",
-        "cookie",
-        "set-cookie",
+        "key",
+        # provider credentials
+        "api_key",
+        "api_keys",
+        "credentials",
+        "vertex_credentials",
+        "vertex_ai_credentials",
+        "private_key",
+        "private_key_id",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_bedrock_runtime_endpoint_token",
+        "azure_ad_token",
+        "client_secret",
+        "token",
+    }
+)
+#: Any name ending in one of these is a credential too (`x-custom-token`, `access_token`, `db_password`).
+SECRET_SUFFIXES = (
+    "api_key",
+    "api-key",
+    "apikey",
+    "api_keys",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "credentials",
+    "private_key",
+    "access_key_id",
+    "secret_access_key",
+)
+#: Keys whose values are content, not configuration: below them only shapes are redacted.
+CONTENT_KEYS = frozenset(
+    {
+        "messages",
+        "tools",
+        "functions",
+        "tool_choice",
+        "function_call",
+        "response_format",
+        "prompt",
+        "input",
+        "instructions",
+        "system",
+        "response",
+        "chunks",
+        "original_text",
+        "final_text",
     }
 )
 
 
-_SECRET_SUFFIXES = ("api_key", "api-key", "apikey", "secret", "password", "token")
-#: Model output is never redacted: a response is returned to the client after the policy runs,
-#: and output fields such as logprobs' `token` are content, not credentials.
-_MODEL_OUTPUT_KEYS = frozenset({"response"})
-
-
-def is_secret_key(key: str) -> bool:
+def is_secret_name(key: str) -> bool:
+    """Whether a field or header called `key` holds a credential."""
     lowered = key.lower()
-    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
+    return lowered in SECRET_NAMES or lowered.endswith(SECRET_SUFFIXES)
+
+
+# Shapes: each starts with a literal, which both keeps `re` fast (it scans for the literal) and
+# lets text without any of the literals skip every search (the common case: a few substring checks).
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_BEARER_TOKEN = r"[ \t]+(?P<secret>[A-Za-z0-9._~+/=-]*[0-9][A-Za-z0-9._~+/=-]*)"
+#: (literal the text must contain, pattern, characters that may not precede a match)
+_SHAPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
+    (
+        "PRIVATE KEY-----",
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*)",
+            re.DOTALL,
+        ),
+        frozenset(),
+    ),
+    ("sk-", re.compile(r"sk-[A-Za-z0-9_-]{16,}"), _WORD),
+    ("AKIA", re.compile(r"AKIA[A-Z0-9]{16}(?![A-Za-z0-9])"), _WORD),
+    ("ASIA", re.compile(r"ASIA[A-Z0-9]{16}(?![A-Za-z0-9])"), _WORD),
+    ("eyJ", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), _WORD),
+    ("AIza", re.compile(r"AIza[A-Za-z0-9_-]{30,}"), _WORD),
+    ("ghp_", re.compile(r"ghp_[A-Za-z0-9]{30,}"), _WORD),
+    ("github_pat_", re.compile(r"github_pat_[A-Za-z0-9_]{30,}"), _WORD),
+    ("Bearer", re.compile("Bearer" + _BEARER_TOKEN), _WORD),
+    ("bearer", re.compile("bearer" + _BEARER_TOKEN), _WORD),
+)
+#: The shortest text that can hold a secret of any shape above.
+_SHORTEST = 16
+
+
+def redact_text(text: str) -> str:
+    """`text` with every secret-shaped substring replaced by `REDACTED` (a bearer token keeps its
+    `Bearer ` prefix)."""
+    if len(text) < _SHORTEST:
+        return text
+    for hint, pattern, not_after in _SHAPES:
+        if hint in text:
+            text = pattern.sub(_replacer(text, not_after), text)
+    return text
+
+
+def _replacer(text: str, not_after: frozenset[str]) -> Any:
+    def replace(match: re.Match[str]) -> str:
+        start = match.start()
+        if start and text[start - 1] in not_after:
+            return match.group(0)  # part of a longer word (`task-…`), not a key
+        if "secret" in match.re.groupindex:
+            return match.group(0)[: match.start("secret") - start] + REDACTED
+        return REDACTED
+
+    return replace
+
+
+_ENCODED_HINTS = tuple(hint.encode() for hint, _, _ in _SHAPES)
+
+
+def redact_encoded(encoded: bytes) -> bytes:
+    """A JSON document (as sent, e.g. a stream chunk) with secret-shaped text redacted."""
+    if not any(hint in encoded for hint in _ENCODED_HINTS):
+        return encoded
+    return orjson.dumps(_redact(orjson.loads(encoded), names=False))
 
 
 def redact(payload: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a hook payload with every secret-named field's value replaced by `REDACTED`."""
-    return {
-        key: item if key in _MODEL_OUTPUT_KEYS else _redact_value(key, item) for key, item in payload.items()
-    }
+    """A copy of `payload` (a hook payload or a record) redacted by name and by shape.
+
+    The original is not touched: it is what the policy sees and what is forwarded.
+    """
+    return {_key(key): _redact_field(key, item, names=True) for key, item in payload.items()}
 
 
-def _redact_value(key: Any, item: Any) -> Any:
-    if isinstance(key, str) and is_secret_key(key) and item:
-        return REDACTED
-    return _redact(item)
+def _key(key: Any) -> Any:
+    return redact_text(key) if isinstance(key, str) else key
 
 
-def _redact(value: Any) -> Any:
+def _redact_field(key: Any, item: Any, names: bool) -> Any:
+    if isinstance(key, str):
+        if key in CONTENT_KEYS:
+            return _redact(item, names=False)
+        if names and item and is_secret_name(key):
+            return REDACTED
+    return _redact(item, names)
+
+
+def _redact(value: Any, names: bool) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
     if isinstance(value, dict):
-        return {key: _redact_value(key, item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item) for item in value]
+        return {_key(key): _redact_field(key, item, names) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(item, names) for item in value]
     return value

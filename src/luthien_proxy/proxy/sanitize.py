@@ -9,24 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from luthien_proxy.call_scope import principal_of, scoped_ids
+from luthien_proxy.pipeline.redaction import CONTENT_KEYS, is_secret_name
 
-# Header names (lower-case) whose values are credentials, wherever they appear in a payload.
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "x-goog-api-key",
-        "x-litellm-api-key",
-        "ocp-apim-subscription-key",
-        "x-luthien-proxy-token",
-        "cookie",
-    }
-)
-# Keys dropped anywhere in a payload: credentials, and LiteLLM's own secret bag.
-SECRET_KEYS = frozenset({"api_key", "secret_fields", "aws_secret_access_key", "aws_session_token"})
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
 INTERNAL_REQUEST_KEYS = frozenset(
     {
@@ -46,38 +30,38 @@ INTERNAL_REQUEST_KEYS = frozenset(
 _MAX_DEPTH = 64
 
 
-def _is_secret_key(key: str) -> bool:
-    lowered = key.lower()
-    return lowered in SECRET_KEYS or lowered in SECRET_HEADERS
+def to_jsonable(value: Any, _depth: int = 0, *, names: bool = True) -> Any:
+    """Deep-convert `value` to JSON types, dropping credential-named keys (`pipeline.redaction`);
+    unknown objects become a type marker.
 
-
-def to_jsonable(value: Any, _depth: int = 0) -> Any:
-    """Deep-convert `value` to JSON types, dropping secret keys; unknown objects become a type marker.
-
-    Unknown objects are never `str()`-ed: their repr could carry credentials (e.g. LiteLLM's logging object).
+    Below a content key (messages, tools, `response_format`, ...) names are the user's, not
+    credentials: nothing is dropped there, so the policy sees (and may forward) exactly what the
+    client sent. Unknown objects are never `str()`-ed: their repr could carry credentials (e.g.
+    LiteLLM's logging object).
     """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if _depth > _MAX_DEPTH:
         return "<too deep>"
     if isinstance(value, Mapping):
-        return {
-            str(k): to_jsonable(v, _depth + 1)
-            for k, v in value.items()
-            if not (isinstance(k, str) and _is_secret_key(k))
-        }
+        converted: dict[str, Any] = {}
+        for k, v in value.items():
+            if isinstance(k, str) and names and is_secret_name(k):
+                continue
+            converted[str(k)] = to_jsonable(v, _depth + 1, names=names and k not in CONTENT_KEYS)
+        return converted
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v, _depth + 1) for v in value]
+        return [to_jsonable(v, _depth + 1, names=names) for v in value]
     if isinstance(value, BaseModel):
         try:
             dumped = value.model_dump()
         except Exception:
             return f"<{type(value).__name__}>"
-        return to_jsonable(dumped, _depth + 1)
+        return to_jsonable(dumped, _depth + 1, names=names)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return to_jsonable(value.value, _depth + 1)
+        return to_jsonable(value.value, _depth + 1, names=names)
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     return f"<{type(value).__name__}>"
@@ -109,9 +93,12 @@ def request_payload(data: Mapping[str, Any]) -> dict[str, Any]:
     """JSON-safe, secret-free copy of what a policy needs of a request: the OpenAI request fields,
     the call's identifiers and a little of LiteLLM's metadata."""
     trimmed = {k: v for k, v in data.items() if k not in _NOT_SENT}
-    metadata = data.get("metadata")
-    if isinstance(metadata, Mapping):
-        trimmed["metadata"] = {k: v for k, v in metadata.items() if k in _METADATA_SENT}
+    # `litellm_metadata` is where LiteLLM keeps `metadata` for /v1/responses and /v1/messages:
+    # both carry the client's full headers.
+    for key in ("metadata", "litellm_metadata"):
+        metadata = data.get(key)
+        if isinstance(metadata, Mapping):
+            trimmed[key] = {k: v for k, v in metadata.items() if k in _METADATA_SENT}
     return to_jsonable(trimmed)
 
 
@@ -130,14 +117,13 @@ def model_json(value: Any) -> Any:
         try:
             return value.model_dump(mode="json", warnings=False)
         except Exception:
-            return to_jsonable(value)
-    return to_jsonable(value)
+            return to_jsonable(value, names=False)
+    return to_jsonable(value, names=False)
 
 
-def call_ids(data: Mapping[str, Any], user_api_key_dict: Any = None) -> dict[str, Any]:
-    """The identifiers the control plane uses to tie a call together, in the caller's key's
-    namespace (`call_scope`): a client-chosen id never reaches another key's records."""
-    return scoped_ids(data, principal_of(user_api_key_dict))
+def call_ids(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The identifiers the control plane uses to tie a call together."""
+    return {"litellm_call_id": data.get("litellm_call_id"), "litellm_trace_id": data.get("litellm_trace_id")}
 
 
 def merge_request(original: dict[str, Any], sent: Mapping[str, Any], result: Any) -> dict[str, Any]:
@@ -150,7 +136,7 @@ def merge_request(original: dict[str, Any], sent: Mapping[str, Any], result: Any
         return original
     merged = dict(original)
     for key, value in result.items():
-        if key in INTERNAL_REQUEST_KEYS or _is_secret_key(key):
+        if key in INTERNAL_REQUEST_KEYS or is_secret_name(key):
             continue
         if key in sent and sent[key] == value:
             continue

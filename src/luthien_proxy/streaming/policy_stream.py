@@ -17,6 +17,7 @@ import orjson
 from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
 from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE
+from luthien_proxy.pipeline.redaction import redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
@@ -87,7 +88,7 @@ class PolicyStream:
         request: dict[str, Any],
         policy_state: PolicyState | None = None,
     ) -> None:
-        request = redact(request)
+        # The policy sees the request as sent (a resampling protocol sends it again); the record is redacted.
         found = identity_of({"data": request})
         self.ids = CallIdentity(found.call_id or stream_id, found.trace_id)
         self.call_id: str = self.ids.call_id or stream_id
@@ -110,7 +111,9 @@ class PolicyStream:
             _decisions=self._record_decision,
         )
         recorder.record(
-            f"hook:{STREAM_HOOK}", self.ids, {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": request}
+            f"hook:{STREAM_HOOK}",
+            self.ids,
+            {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": redact(request)},
         )
 
     async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> None:
@@ -161,7 +164,7 @@ class PolicyStream:
         passes the stream through) is recorded without its body, `[kind, index, at]`: replay takes
         the original's. That halves what a pass-through stream writes.
         """
-        chunk = orjson.Fragment(encoded)
+        chunk = orjson.Fragment(redact_encoded(encoded))
         at = self.recorder.publish(kind, self.ids, STREAM_HOOK, {"index": index, "chunk": chunk})
         self._unrecorded.append([kind, index, at] if same_as_original else [kind, index, at, chunk])
         if len(self._unrecorded) >= CHUNK_BATCH or at - self._unrecorded[0][2] >= CHUNK_BATCH_SECONDS:
@@ -205,7 +208,7 @@ class PolicyStream:
                 "chunks_sent": self.ctx.chunks_sent,
                 "duration_ms": (time.perf_counter() - self.started) * 1000,
             }
-            self.recorder.record(SUMMARY_TYPE, self.ids, summary)
+            self.recorder.record(SUMMARY_TYPE, self.ids, redact(summary))
         finally:
             try:
                 await self.context.clear(self.call_id)
