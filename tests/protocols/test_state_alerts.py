@@ -9,17 +9,21 @@ from typing import Any
 import httpx
 import pytest
 
+from luthien_proxy.call_scope import scoped_id
 from luthien_proxy.protocols import TrustedMonitoringPolicy
+from luthien_proxy.protocols.state import TraceKey
 from luthien_proxy.stack.processes import free_port
 from tests.protocols.conftest import Calls, Closing, request_for, upstream_response
 
 
 async def _tool_call(
-    policy: TrustedMonitoringPolicy, url: str, behaviour: str, calls: Calls, n: int
+    policy: TrustedMonitoringPolicy, url: str, behaviour: str, calls: Calls, n: int, key: str | None = None
 ) -> list[Any]:
+    """One judged tool call; `key`: the caller's key identity (its ids' namespace, `call_scope`)."""
     request = request_for(behaviour)
     response = await upstream_response(url, request)
-    result = await policy.async_post_call_success_hook(request, response, calls.call(f"call-{n}")) or response
+    ctx = calls.call(scoped_id(key, f"call-{n}") or "")
+    result = await policy.async_post_call_success_hook(request, response, ctx) or response
     return [
         json.loads(c["function"]["arguments"])
         for c in result["choices"][0]["message"].get("tool_calls") or ()
@@ -38,7 +42,7 @@ async def test_accumulated_suspicion_lowers_the_threshold(
     final = [d for d in shared_calls.decisions if d["action"] != "judge"]
     assert [d["escalated"] for d in final] == [False, False, True]
     assert final[-1]["threshold"] == 0.4 and final[-1]["trace_suspicion"] == pytest.approx(1.0)
-    history = await policy.ledger.history(shared_calls.state, shared_calls.trace_id)
+    history = await policy.ledger.history(shared_calls.state, TraceKey.of(shared_calls.call()))
     assert [h["call_id"] for h in history] == ["call-0", "call-1", "call-2"]
 
 
@@ -48,6 +52,41 @@ async def test_escalation_is_per_trace(upstream_url: str, shared_calls: Calls, c
     other = Calls(shared_calls.state)
     assert await _tool_call(policy, upstream_url, "benign", other, 1) == [{"command": "ls -la"}]
     assert not await _tool_call(policy, upstream_url, "benign", shared_calls, 2)
+
+
+def _trace_of(key: str, shared: Calls) -> Calls:
+    """Calls of `key` on the trace id `shared` uses: the same id, chosen by another caller."""
+    return Calls(shared.state, scoped_id(key, shared.trace_id) or "")
+
+
+async def test_suspicion_is_per_key_and_trace(
+    upstream_url: str, shared_calls: Calls, closing: Closing
+) -> None:
+    policy = closing(TrustedMonitoringPolicy(escalation={"after_total": 0.5, "threshold": 0.01}))
+    alice, mallory = _trace_of("alice-key-hash", shared_calls), _trace_of("mallory-key-hash", shared_calls)
+    await _tool_call(policy, upstream_url, "force_push", mallory, 0, "mallory-key-hash")
+    # Mallory's suspicion on the trace id Alice uses does not raise Alice's standing...
+    assert await _tool_call(policy, upstream_url, "benign", alice, 1, "alice-key-hash") == [
+        {"command": "ls -la"}
+    ]
+    # ...and Alice's benign calls do not dilute Mallory's: Mallory's trace is escalated.
+    assert not await _tool_call(policy, upstream_url, "benign", mallory, 2, "mallory-key-hash")
+
+
+async def test_a_keys_suspicion_follows_it_to_a_new_trace(
+    upstream_url: str, shared_calls: Calls, closing: Closing
+) -> None:
+    escalation = {"after_total": 10, "threshold": 0.01, "caller_after_total": 0.5}
+    policy = closing(TrustedMonitoringPolicy(escalation=escalation))
+    policy.ledger.protocol = f"caller_{time.time_ns()}"  # the key's window total starts at zero
+    await _tool_call(policy, upstream_url, "force_push", Calls(shared_calls.state), 0, "mallory-key-hash")
+    fresh_trace = Calls(shared_calls.state)
+    assert not await _tool_call(policy, upstream_url, "benign", fresh_trace, 1, "mallory-key-hash")
+    assert [d["escalated"] for d in fresh_trace.decisions if d["action"] != "judge"] == [True]
+    other_key = Calls(shared_calls.state)
+    assert await _tool_call(policy, upstream_url, "benign", other_key, 2, "alice-key-hash") == [
+        {"command": "ls -la"}
+    ]
 
 
 async def test_state_keys_are_namespaced_and_expire(

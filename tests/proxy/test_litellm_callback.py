@@ -5,6 +5,7 @@ import pytest
 from fastapi import HTTPException
 from litellm.types.utils import ModelResponse
 
+from luthien_proxy.call_scope import scoped_id
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
 from luthien_proxy.proxy.litellm_callback import LuthienCallback
@@ -40,7 +41,9 @@ async def test_pre_call_sends_ids_without_secrets_and_applies_edits() -> None:
     assert result["secret_fields"] is data["secret_fields"]
     hook, body = fake.hook_bodies[0]
     assert hook == "async_pre_call_hook"
-    assert body["litellm_call_id"] == "call-123" and body["litellm_trace_id"] == "trace-9"
+    # In the namespace of the caller's key (its token), so no other key can write into this call.
+    assert body["litellm_call_id"] == scoped_id("sk-user-hash", "call-123")
+    assert body["litellm_trace_id"] == scoped_id("sk-user-hash", "trace-9")
     assert body["call_type"] == "acompletion"
     raw = b"".join(fake.raw_bodies)
     for secret in (b"sk-master-secret", b"sk-upstream-secret", b"sk-user-raw", b"sk-user-hash"):
@@ -63,7 +66,7 @@ async def test_post_call_success_replaces_changedmodel_response() -> None:
     new = await cb.async_post_call_success_hook(hook_data("hi"), _UserKey(), model_response("You said: hi"))
     assert isinstance(new, ModelResponse)
     assert new.choices[0].message.content == "YOU SAID: HI"
-    assert fake.hook_bodies[0][1]["litellm_call_id"] == "call-123"
+    assert fake.hook_bodies[0][1]["litellm_call_id"] == scoped_id("sk-user-hash", "call-123")
     await cb.client.aclose()
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
@@ -54,7 +55,9 @@ class CallIds:
 
     @classmethod
     def new(cls, trace_id: str | None) -> CallIds:
-        return cls(str(uuid.uuid4()), trace_id or None)
+        """A call id of ours; the client's trace id in the namespace of the one key this door
+        serves, the master key (`call_scope`)."""
+        return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
 
 
 def _client_error(exc: StreamAborted) -> ChatError | None:

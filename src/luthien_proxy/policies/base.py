@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from luthien_proxy.call_scope import caller_of
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
 
 
@@ -39,6 +40,11 @@ class CallContext:
     policy_state: PolicyState = field(default_factory=InProcessPolicyState)
     _decisions: DecisionSink = field(default=_discard, repr=False)
 
+    @property
+    def caller(self) -> str:
+        """The tag of the API key that made this call (its ids' namespace, `call_scope`)."""
+        return caller_of(self.call_id)
+
     def record_decision(self, decision: dict[str, Any]) -> None:
         """Record and publish a judgement (scores, action, evidence) as part of this call."""
         self._decisions(decision)
@@ -58,6 +64,11 @@ class StreamContext:
     policy_state: PolicyState = field(default_factory=InProcessPolicyState)
     _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
     _decisions: DecisionSink = field(default=_discard, repr=False)
+
+    @property
+    def caller(self) -> str:
+        """The tag of the API key that made this call (its ids' namespace, `call_scope`)."""
+        return caller_of(self.call_id)
 
     def record_decision(self, decision: dict[str, Any]) -> None:
         """Record and publish a judgement (scores, action, evidence) as part of this call."""

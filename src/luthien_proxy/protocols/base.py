@@ -17,7 +17,7 @@ from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.monitor import Judgement, TrustedMonitor
-from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceStanding
+from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceKey, TraceStanding
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
 
 DEFAULT_BLOCK_MESSAGE = "[luthien] A proposed tool call was blocked by the control protocol."
@@ -105,7 +105,7 @@ class ToolCallProtocol(LuthienPolicy):
 
     async def review(self, calls: list[ToolCall], request: dict[str, Any], ctx: Context) -> Outcome:
         """Judge `calls`, update the trace's standing, and decide what the client receives."""
-        trace = ctx.trace_id or ctx.call_id
+        trace = TraceKey.of(ctx)  # per (API key, trace): `call_scope`
         standing = await self.ledger.standing(ctx.policy_state, trace, self.threshold)
         judgements = await self.judge_all(calls, request, ctx)
         for judgement in judgements:

@@ -1,8 +1,12 @@
-"""`SuspicionLedger`: per-trace suspicion history and an audit budget, kept in `ctx.policy_state`.
+"""`SuspicionLedger`: per-(key, trace) suspicion history and an audit budget, in `ctx.policy_state`.
 
-Keys (all under the policy-state prefix, all with a TTL so an abandoned trace leaves nothing behind):
+A trace id is the client's choice but lives in its API key's namespace (`call_scope`), so a caller
+can neither join nor raise another key's trace. Keys (all under the policy-state prefix, all with a
+TTL so an abandoned trace leaves nothing behind):
 `protocols:{protocol}:trace:{trace}:scores` (list of recent scores),
-`protocols:{protocol}:trace:{trace}:total` (sum of scores) and
+`protocols:{protocol}:trace:{trace}:total` (sum of scores),
+`protocols:{protocol}:caller:{tag}:total:{window}` (the key's sum over every trace in the current
+`state_ttl_seconds` window: starting a new trace does not reset it) and
 `protocols:{protocol}:audits:{window}` (audits requested in the current budget window).
 """
 
@@ -10,29 +14,59 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luthien_proxy.policy_state import PolicyState
+
+if TYPE_CHECKING:
+    from luthien_proxy.policies import CallContext, StreamContext
 
 
 @dataclass(frozen=True)
 class Escalation:
-    """Once a trace's summed suspicion reaches `after_total`, its threshold drops to `threshold`."""
+    """Once a trace's summed suspicion reaches `after_total` (or, with `caller_after_total`, its
+    key's sum over all its traces reaches that), the trace's threshold drops to `threshold`."""
 
     after_total: float
     threshold: float
+    caller_after_total: float | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Escalation | None:
         if not config:
             return None
         try:
-            escalation = cls(float(config["after_total"]), float(config["threshold"]))
+            caller = config.get("caller_after_total")
+            escalation = cls(
+                float(config["after_total"]),
+                float(config["threshold"]),
+                None if caller is None else float(caller),
+            )
         except (KeyError, TypeError, ValueError):
-            raise ValueError("escalation needs numeric 'after_total' and 'threshold'") from None
+            raise ValueError(
+                "escalation needs numeric 'after_total' and 'threshold' (and 'caller_after_total' if set)"
+            ) from None
         if escalation.after_total <= 0 or not 0 <= escalation.threshold <= 1:
             raise ValueError("escalation.after_total must be > 0 and escalation.threshold in [0, 1]")
+        if escalation.caller_after_total is not None and escalation.caller_after_total <= 0:
+            raise ValueError("escalation.caller_after_total must be > 0")
         return escalation
+
+    def applies(self, trace_total: float, caller_total: float) -> bool:
+        by_caller = self.caller_after_total is not None and caller_total >= self.caller_after_total
+        return trace_total >= self.after_total or by_caller
+
+
+@dataclass(frozen=True)
+class TraceKey:
+    """Whose suspicion: the caller's key tag and the trace (the call itself when it has none)."""
+
+    caller: str
+    trace: str
+
+    @classmethod
+    def of(cls, ctx: CallContext | StreamContext) -> TraceKey:
+        return cls(ctx.caller, ctx.trace_id or ctx.call_id)
 
 
 @dataclass(frozen=True)
@@ -66,28 +100,41 @@ class SuspicionLedger:
         self.audit_window_seconds = audit_window_seconds
         self.ttl_seconds = ttl_seconds
 
-    def _trace_key(self, trace: str, part: str) -> str:
-        return f"protocols:{self.protocol}:trace:{trace}:{part}"
+    def _trace_key(self, key: TraceKey, part: str) -> str:
+        # The trace id is already in its key's namespace (`call_scope`): one key per (key, trace).
+        return f"protocols:{self.protocol}:trace:{key.trace}:{part}"
 
-    async def standing(self, state: PolicyState, trace: str, threshold: float) -> TraceStanding:
+    def _caller_key(self, key: TraceKey) -> str:
+        window = int(time.time() // self.ttl_seconds)
+        return f"protocols:{self.protocol}:caller:{key.caller}:total:{window}"
+
+    @property
+    def _by_caller(self) -> bool:
+        return self.escalation is not None and self.escalation.caller_after_total is not None
+
+    async def standing(self, state: PolicyState, key: TraceKey, threshold: float) -> TraceStanding:
         """The trace's suspicion so far and the (possibly escalated) threshold for its next call."""
-        total = float(await state.get(self._trace_key(trace, "total")) or 0.0)
-        if self.escalation and total >= self.escalation.after_total:
+        total = float(await state.get(self._trace_key(key, "total")) or 0.0)
+        caller_total = float(await state.get(self._caller_key(key)) or 0.0) if self._by_caller else 0.0
+        if self.escalation and self.escalation.applies(total, caller_total):
             return TraceStanding(total, min(threshold, self.escalation.threshold), True)
         return TraceStanding(total, threshold, False)
 
-    async def add(self, state: PolicyState, trace: str, call_id: str, score: float) -> float:
-        """Record one score for the trace; returns the new total."""
+    async def add(self, state: PolicyState, key: TraceKey, call_id: str, score: float) -> float:
+        """Record one score for the trace (and its key, when escalation counts keys); returns the
+        trace's new total."""
         await state.push(
-            self._trace_key(trace, "scores"),
+            self._trace_key(key, "scores"),
             {"call_id": call_id, "score": score, "at": time.time()},
             max_items=50,
             ttl_seconds=self.ttl_seconds,
         )
-        return await state.increment(self._trace_key(trace, "total"), score, ttl_seconds=self.ttl_seconds)
+        if self._by_caller:
+            await state.increment(self._caller_key(key), score, ttl_seconds=self.ttl_seconds * 2)
+        return await state.increment(self._trace_key(key, "total"), score, ttl_seconds=self.ttl_seconds)
 
-    async def history(self, state: PolicyState, trace: str) -> list[Any]:
-        return await state.items(self._trace_key(trace, "scores"))
+    async def history(self, state: PolicyState, key: TraceKey) -> list[Any]:
+        return await state.items(self._trace_key(key, "scores"))
 
     async def request_audit(self, state: PolicyState) -> tuple[bool, int | None]:
         """Spend one audit from this window's budget; returns (granted, remaining)."""

@@ -82,7 +82,7 @@ class LuthienCallback(CustomLogger):
         """Let the policy edit or reject the request before it reaches the model."""
         sent = request_payload(data)
         body = {
-            **call_ids(data),
+            **call_ids(data, user_api_key_dict),
             "data": sent,
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
@@ -97,7 +97,7 @@ class LuthienCallback(CustomLogger):
     async def async_moderation_hook(self, data: dict, user_api_key_dict: Any, call_type: Any) -> Any:
         """Let the policy reject the request while the model call runs in parallel."""
         body = {
-            **call_ids(data),
+            **call_ids(data, user_api_key_dict),
             "data": request_payload(data),
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
@@ -109,7 +109,7 @@ class LuthienCallback(CustomLogger):
         """Let the policy edit or reject a complete (non-streamed) response."""
         sent_response = model_json(response)
         body = {
-            **call_ids(data),
+            **call_ids(data, user_api_key_dict),
             "data": request_payload(data),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
             "response": sent_response,
@@ -130,7 +130,7 @@ class LuthienCallback(CustomLogger):
     ) -> Any:
         """Report a failed call; never changes the error the client gets."""
         body = {
-            **call_ids(request_data),
+            **call_ids(request_data, user_api_key_dict),
             "request_data": request_payload(request_data),
             "original_exception": str(original_exception),
             "exception_type": type(original_exception).__name__,
@@ -148,12 +148,15 @@ class LuthienCallback(CustomLogger):
         self, user_api_key_dict: Any, response: Any, request_data: dict
     ) -> AsyncGenerator[ModelResponseStream, None]:
         """Police a stream chunk by chunk over the control plane's WebSocket."""
-        call_id = request_data.get("litellm_call_id") or "unknown"
+        # The stream's request carries the ids scoped to the caller's key, like every hook's body.
+        ids = call_ids(request_data, user_api_key_dict)
+        request = {**request_payload(request_data), **ids}
+        call_id = ids["litellm_call_id"] or "unknown"
         if self.link is not None and self.link.may_report(STREAM_HOOK):
-            async for chunk in self.link.relay_stream(str(call_id), request_payload(request_data), response):
+            async for chunk in self.link.relay_stream(call_id, request, response):
                 yield chunk
             return
-        bridge = StreamBridge(self.config, str(call_id), request_payload(request_data), _build_chunk)
+        bridge = StreamBridge(self.config, call_id, request, _build_chunk)
         async for chunk in bridge.run(response):
             yield chunk
 

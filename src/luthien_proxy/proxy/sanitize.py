@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from luthien_proxy.call_scope import principal_of, scoped_ids
 from luthien_proxy.pipeline.redaction import CONTENT_KEYS, is_secret_name
 
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
@@ -121,9 +122,10 @@ def model_json(value: Any) -> Any:
     return to_jsonable(value, names=False)
 
 
-def call_ids(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The identifiers the control plane uses to tie a call together."""
-    return {"litellm_call_id": data.get("litellm_call_id"), "litellm_trace_id": data.get("litellm_trace_id")}
+def call_ids(data: Mapping[str, Any], user_api_key_dict: Any = None) -> dict[str, Any]:
+    """The identifiers the control plane uses to tie a call together, in the caller's key's
+    namespace (`call_scope`): a client-chosen id never reaches another key's records."""
+    return scoped_ids(data, principal_of(user_api_key_dict))
 
 
 def merge_request(original: dict[str, Any], sent: Mapping[str, Any], result: Any) -> dict[str, Any]:
