@@ -5,6 +5,7 @@ what reaches the upstream is what the client sent (with the policy's edits), red
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sqlite3
 import subprocess
@@ -156,7 +157,8 @@ def test_server_stack_keeps_secrets_out_of_postgres_and_redis(
             "LITELLM_MASTER_KEY": client_key,
             "DATABASE_URL": postgres_url,
             "REDIS_URL": REDIS_URL,
-            "PYTHONPATH": str(REPO),  # the control plane loads the test's policy
+            # The control plane loads the test's policy (and this checkout's package, first).
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
         }
         with stack_up(tmp_path, policy, _litellm_config(tmp_path, url), env) as stack:
             _exercise(stack, body_secret)
