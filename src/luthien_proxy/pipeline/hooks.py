@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.pipeline.assembly import assembled_response
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_text
-from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection
+from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection, overrides
+from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
 
 Payload = dict[str, Any]
@@ -61,9 +63,18 @@ async def _moderation(policy: LuthienPolicy, payload: Payload, ctx: CallContext)
 
 async def _post_call_success(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
     data = _optional_object(payload, "data")
-    response = _require_object(payload, "response", ctx.hook)
+    original = _require_object(payload, "response", ctx.hook)
+    if not overrides(policy, "async_post_call_success_hook"):
+        return payload  # nothing judges the response: it passes as the model sent it
+    try:
+        # The policy judges complete, canonical calls, and the client gets those, not the raw ones.
+        response = assembled_response(original)
+    except MalformedToolCall as exc:
+        raise HookInputError(f"{ctx.hook}: the response is not a valid chat completion: {exc}") from None
     new_response = await policy.async_post_call_success_hook(data, response, ctx)
-    return payload if new_response is None else {**payload, "response": new_response}
+    if new_response is None:
+        return payload if response is original else {**payload, "response": response}
+    return {**payload, "response": new_response}
 
 
 async def _post_call_failure(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:

@@ -84,7 +84,7 @@ class ToolCallProtocol(LuthienPolicy):
         calls = response_calls(response)
         if not calls:
             return None
-        return apply_to_response(response, await self.review(calls, data, ctx))
+        return apply_to_response(response, calls, await self.review(calls, data, ctx))
 
     async def async_post_call_streaming_iterator_hook(
         self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]

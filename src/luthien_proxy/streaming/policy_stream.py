@@ -16,10 +16,12 @@ import orjson
 
 from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
+from luthien_proxy.pipeline.assembly import assembled_stream
 from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE
 from luthien_proxy.pipeline.redaction import redact_encoded
-from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext, overrides
 from luthien_proxy.policies.chunks import chunk_text
+from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
 
@@ -118,7 +120,11 @@ class PolicyStream:
 
     async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> None:
         """Drive the policy over `chunks`; raises a `StreamAborted` subclass if the stream cannot finish."""
-        output = self.policy.async_post_call_streaming_iterator_hook(self.ctx, self._observe(chunks))
+        # A policy that polices streams sees every tool call whole and canonical, and what it yields
+        # is what the client gets; one that leaves streams alone passes them as the model sent them.
+        observed = self._observe(chunks)
+        source = assembled_stream(observed) if overrides(self.policy, STREAM_HOOK) else observed
+        output = self.policy.async_post_call_streaming_iterator_hook(self.ctx, source)
         try:
             async for chunk in output:
                 encoded = orjson.dumps(chunk)
@@ -136,6 +142,8 @@ class PolicyStream:
                     raise ClientGone(f"client went away: {type(exc).__name__}") from exc
         except StreamAborted:
             raise
+        except MalformedToolCall as exc:
+            raise UpstreamFailed(f"the model's stream is not a valid chat stream: {exc}") from exc
         except PolicyRejection as rejection:
             raise StreamRejected(rejection.message, rejection.status_code) from rejection
         except Exception as exc:
