@@ -221,6 +221,34 @@ async def test_auth_and_bad_requests(door: Door) -> None:
         assert (await client.chat.completions.create(model="demo-echo", messages=PROMPT)).choices
 
 
+class CrashingRequest(LuthienPolicy):
+    async def async_pre_call_hook(self, data: dict[str, Any], ctx: Any) -> dict[str, Any] | None:
+        if data["messages"][-1]["content"] == "crash":
+            raise RuntimeError("pre-call crashed")
+        return None
+
+
+async def test_every_refused_call_ends_with_an_outcome(door: Door) -> None:
+    """A call the door answers with an error (unknown model, policy failure) is recorded as
+    finished with that error, never left "in progress"."""
+    crash: list[ChatCompletionMessageParam] = [{"role": "user", "content": "crash"}]
+    cases = [
+        ("no-such-model", PROMPT, 404, "'no-such-model' is not served by this front door"),
+        ("demo-echo", crash, 500, "pre-call crashed"),
+    ]
+    async with door(CrashingRequest()) as (client, services, address):
+        for model, messages, status, message in cases:
+            for stream in (False, True):
+                with pytest.raises(openai.APIStatusError, match=message) as caught:
+                    await client.chat.completions.create(model=model, messages=messages, stream=stream)
+                assert caught.value.status_code == status
+                call_id = caught.value.response.headers["x-litellm-call-id"]
+                view = (await _completed_snapshot(services, address, call_id))["call"]
+                assert view["status"] == "failure" and message in view["error"], view
+                [listed] = [c for c in await services.store.recent_calls(20) if c["call_id"] == call_id]
+                assert listed["status"] == "completed"
+
+
 async def test_door_without_a_key_is_disabled_with_a_reason(door: Door) -> None:
     async with door(key=None) as (client, _, _):
         with pytest.raises(openai.APIStatusError) as caught:

@@ -41,6 +41,8 @@ class ChatError(Exception):
         self.status_code = status_code
         self.message = message
         self.kind = kind
+        # The pipeline records a rejection as the call's outcome; anything else `_failed` records.
+        self.recorded = kind == "policy_rejection"
 
     def body(self) -> dict[str, Any]:
         return {
@@ -155,6 +157,7 @@ class NativeChat:
         }
         with contextlib.suppress(Exception):
             await self.services.hooks.run("async_post_call_failure_hook", payload)
+        error.recorded = True
         return error
 
     async def _moderate(self, data: dict[str, Any], ids: CallIds) -> None:
@@ -167,7 +170,22 @@ class NativeChat:
         )
 
     async def complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
-        """A policed non-streamed completion; raises `ChatError` for anything but success."""
+        """A policed non-streamed completion; raises `ChatError` for anything but success, with
+        the call recorded as failed (an unknown model too), so no call stays "in progress"."""
+        try:
+            return await self._complete(body, ids)
+        except ChatError as error:
+            raise (error if error.recorded else await self._failed(body, ids, error)) from None
+
+    async def stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
+        """A policed stream, written frame by frame to `out` (see `_stream`); a `ChatError` raised
+        before the first frame is recorded as the call's outcome first."""
+        try:
+            await self._stream(body, ids, out)
+        except ChatError as error:
+            raise (error if error.recorded else await self._failed(body, ids, error)) from None
+
+    async def _complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
         data, route = await self._request(body, ids)
         moderation = asyncio.create_task(self._moderate(data, ids))
         try:
@@ -185,7 +203,7 @@ class NativeChat:
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
-    async def stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
+    async def _stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
         """A policed stream, written frame by frame to `out`.
 
         Raises `ChatError` if it fails before the first frame (nothing has been sent, so the client
