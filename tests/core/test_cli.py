@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from luthien_proxy.cli.main import build_parser
+from luthien_proxy.control_plane import StartupError
+from luthien_proxy.stack.ports import require_free_ports
 from tests.conftest import REDIS_URL, require_servers
 from tests.support.processes import ManagedProcess, free_port, luthien
 
@@ -68,6 +72,41 @@ def test_bad_start_is_one_clear_line(tmp_path: Path, env: dict[str, str], code: 
     lines = result.stderr.strip().splitlines()
     assert fragment in lines[-1]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["up", "--proxy-port", "99999"], "luthien up: error: argument --proxy-port: 99999 is not a port"),
+        (["up", "--control-plane-port", "0"], "argument --control-plane-port: 0 is not a port"),
+        (["up", "--demo-upstream-port", "x"], "argument --demo-upstream-port: 'x' is not a port"),
+        (["control-plane", "--port", "65536"], "luthien control-plane: error: argument --port: 65536"),
+    ],
+)
+def test_a_bad_port_is_one_line_at_parsing(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused before anything starts, in one line (not argparse's usage block, not a traceback)."""
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("luthien ") and error in line and "(1-65535)" in line
+
+
+def test_ports_are_checked_free_and_distinct_before_start() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        held = holder.getsockname()[1]
+        with pytest.raises(
+            StartupError, match=f"port {held} \\(--proxy-port\\) is in use by another process"
+        ):
+            require_free_ports("127.0.0.1", {"--control-plane-port": free_port(), "--proxy-port": held})
+    port = free_port()
+    with pytest.raises(StartupError, match=f"--control-plane-port and --proxy-port are both port {port}"):
+        require_free_ports("127.0.0.1", {"--control-plane-port": port, "--proxy-port": port})
+    require_free_ports("127.0.0.1", {"--control-plane-port": port, "--proxy-port": free_port()})
 
 
 def test_migrate_command_reports_what_it_did(tmp_path: Path) -> None:

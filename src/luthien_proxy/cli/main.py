@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from luthien_proxy import __version__
 from luthien_proxy.bench import cli as bench_cli
@@ -26,8 +27,16 @@ from luthien_proxy.settings import Settings, SettingsError
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the argument, like every other error (the default
+    prints the whole usage first, several lines for `luthien up`). Subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="luthien", description="Luthien AI-control proxy.")
+    parser = _Parser(prog="luthien", description="Luthien AI-control proxy.")
     parser.add_argument("--version", action="version", version=f"luthien {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up_command.register(commands)

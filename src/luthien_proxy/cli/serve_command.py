@@ -11,13 +11,14 @@ import uvloop
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
 from luthien_proxy.control_plane.client_address import server_forwarding
 from luthien_proxy.settings import Settings
+from luthien_proxy.stack.ports import port_number
 from luthien_proxy.stack.up import is_loopback
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("control-plane", help="run the control plane (hook API, streams, UI)")
     parser.add_argument("--host", help="address to bind (default LUTHIEN_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to bind (default LUTHIEN_PORT or 8081)")
+    parser.add_argument("--port", type=port_number, help="port to bind (default LUTHIEN_PORT or 8081)")
     parser.set_defaults(handler=run)
 
 

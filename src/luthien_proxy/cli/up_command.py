@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from luthien_proxy.settings import Settings
+from luthien_proxy.stack.ports import port_number
 from luthien_proxy.stack.up import StackOptions, run_stack
 
 
@@ -22,13 +23,16 @@ def register(commands: Any) -> None:
         "--host", default="127.0.0.1", help="address every server binds (default %(default)s)"
     )
     parser.add_argument(
-        "--proxy-port", type=int, default=4000, help="LiteLLM proxy port (default %(default)s)"
+        "--proxy-port", type=port_number, default=4000, help="LiteLLM proxy port (default %(default)s)"
     )
     parser.add_argument(
-        "--control-plane-port", type=int, help="control plane port (default LUTHIEN_PORT or 8081)"
+        "--control-plane-port", type=port_number, help="control plane port (default LUTHIEN_PORT or 8081)"
     )
     parser.add_argument(
-        "--demo-upstream-port", type=int, default=8090, help="demo upstream port (default %(default)s)"
+        "--demo-upstream-port",
+        type=port_number,
+        default=8090,
+        help="demo upstream port (default %(default)s)",
     )
     parser.add_argument(
         "--litellm-config",

@@ -10,6 +10,7 @@ from luthien_proxy.control_plane.dependencies import get_services
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.events import BusUnavailable
+from luthien_proxy.stack.instance import instance_headers
 from luthien_proxy.storage import StoreUnavailable
 
 router = APIRouter(tags=["health"])
@@ -48,4 +49,5 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
         "policy": type(services.policy).__name__,
         "proxy_links": services.proxy_links,
     }
-    return JSONBody(body, status_code=200 if healthy else 503)
+    # The instance header proves to `luthien up` that this answer is its child's.
+    return JSONBody(body, status_code=200 if healthy else 503, headers=instance_headers())

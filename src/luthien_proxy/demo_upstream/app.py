@@ -16,6 +16,7 @@ from starlette.routing import Route
 from luthien_proxy.demo_upstream import responses as r
 from luthien_proxy.demo_upstream import scripted
 from luthien_proxy.demo_upstream.protocol_models import PROTOCOL_MODELS
+from luthien_proxy.stack.instance import instance_headers
 
 MODELS = ("demo-echo", "demo-long", "demo-tool", "demo-error")
 MAX_CHUNKS = 100_000
@@ -77,7 +78,8 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
     alerts = scripted.AlertSink()
 
     async def health(_: Request) -> Response:
-        return _json(b'{"status":"ok"}')
+        # The instance header proves to `luthien up` that this answer is its child's.
+        return Response(b'{"status":"ok"}', media_type=_JSON, headers=instance_headers())
 
     async def models(_: Request) -> Response:
         data = [

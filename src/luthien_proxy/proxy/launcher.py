@@ -62,6 +62,7 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
     from litellm.proxy.proxy_server import app  # heavy import, after the env is set
 
     from luthien_proxy.proxy.auth_guard import MissingCredentialsGuard
+    from luthien_proxy.stack.instance import with_instance_header
 
     try:
         import uvloop  # noqa: F401
@@ -70,7 +71,8 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
     except ImportError:
         loop = "auto"
     uvicorn.run(
-        MissingCredentialsGuard(app),
+        # Under `luthien up`, the liveliness answer proves it comes from this process.
+        with_instance_header(MissingCredentialsGuard(app), "/health/liveliness"),
         host=host,
         port=port,
         log_level=log_level,

@@ -18,6 +18,8 @@ from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.settings import DEFAULT_DATA_DIR, Settings
 from luthien_proxy.stack.banner import banner
 from luthien_proxy.stack.litellm_config import write_effective_config
+from luthien_proxy.stack.lock import hold_data_dir
+from luthien_proxy.stack.ports import require_free_ports
 from luthien_proxy.stack.supervisor import ChildSpec, Supervisor
 from luthien_proxy.storage import DebugLogStore, StoreUnavailable
 
@@ -120,7 +122,7 @@ def child_specs(
 
     def server(name: str, port: int, health_url: str) -> ChildSpec:
         command = [*luthien, name, "--host", options.host, "--port", str(port)]
-        return ChildSpec(name=name, args=command, env=common, health_url=health_url)
+        return ChildSpec(name=name, args=command, env=common, health_url=health_url, port=port)
 
     specs: list[ChildSpec] = []
     if options.demo:
@@ -145,15 +147,36 @@ def child_specs(
                 "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
             },
             health_url=f"http://{local}:{options.proxy_port}/health/liveliness",
+            port=options.proxy_port,
             startup_timeout=120.0,
         )
     )
     return specs
 
 
+def _ports(options: StackOptions) -> dict[str, int]:
+    """The port of each server the stack starts, by the flag that sets it."""
+    ports = {"--control-plane-port": options.control_plane_port, "--proxy-port": options.proxy_port}
+    return {"--demo-upstream-port": options.demo_upstream_port, **ports} if options.demo else ports
+
+
 async def run_stack(settings: Settings, options: StackOptions) -> int:
-    """Start the stack and supervise it; returns the process exit code."""
-    settings = await preflight(settings, options)
+    """Start the stack and supervise it; returns the process exit code.
+
+    The ports and the data directory are checked before anything is written, so a stack already
+    running there keeps its logs, its config and its answers.
+    """
+    require_free_ports(options.host, _ports(options))
+    lock = hold_data_dir(DEFAULT_DATA_DIR)
+    try:
+        return await _run(await preflight(settings, options), options)
+    finally:
+        lock.close()
+
+
+async def _run(settings: Settings, options: StackOptions) -> int:
+    """Write the runtime config, start the children, print the banner, supervise; no child
+    outlives this call."""
     keys = stack_keys(dict(os.environ), options.host)
     log_dir = DEFAULT_DATA_DIR / "logs"
     litellm_config = write_effective_config(options.litellm_config, DEFAULT_DATA_DIR, settings.redis_url)
@@ -167,7 +190,10 @@ async def run_stack(settings: Settings, options: StackOptions) -> int:
     store = "Postgres" if settings.uses_postgres else "SQLite"
     backends = f"{store} + {'Redis' if settings.redis_url else 'in-process events'}"
     print(f"Luthien: starting on {backends}; logs in {log_dir}/", flush=True)
-    if not await supervisor.start(stop):
-        return 1 if not stop.is_set() else 0
-    print(banner(settings, options, keys), flush=True)
-    return await supervisor.supervise(stop)
+    try:
+        if not await supervisor.start(stop):
+            return 0
+        print(banner(settings, options, keys), flush=True)
+        return await supervisor.supervise(stop)
+    finally:
+        await supervisor.stop()  # a no-op when they have stopped already
