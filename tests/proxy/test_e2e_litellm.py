@@ -186,3 +186,87 @@ def test_fail_closed_when_control_plane_down(orphan_proxy_url: str) -> None:
         with pytest.raises(openai.APIStatusError) as info:
             _stream_text(client, "demo-echo", "hello")
         assert info.value.status_code == 503
+
+
+def _refused(info: pytest.ExceptionInfo[openai.PermissionDeniedError], path: str) -> None:
+    assert info.value.status_code == 403
+    assert f"POST {path}" in info.value.message and "not policed" in info.value.message
+
+
+def test_unpoliced_dialects_are_refused_naming_the_route(proxy_url: str, control_plane) -> None:
+    """/v1/completions, /v1/responses and /v1/messages bypassed the policy; now they never reach
+    LiteLLM's handlers (nor the upstream), streamed or not."""
+    fake, _ = control_plane
+    seen = len(fake.hook_bodies)
+    with _client(proxy_url) as client:
+        for stream in (False, True):
+            with pytest.raises(openai.PermissionDeniedError) as info:
+                client.completions.create(model="demo-echo", prompt="say hi", stream=stream)
+            _refused(info, "/v1/completions")
+            with pytest.raises(openai.PermissionDeniedError) as info:
+                client.responses.create(model="demo-echo", input="say hi", stream=stream)
+            _refused(info, "/v1/responses")
+    for stream in (False, True):
+        body = {"model": "demo-echo", "max_tokens": 16, "stream": stream, "messages": _msgs("say hi")}
+        answer = httpx.post(proxy_url + "/v1/messages", json=body, headers={"x-api-key": MASTER_KEY})
+        assert answer.status_code == 403, answer.text
+        error = answer.json()["error"]  # the Anthropic shape: {"type": "error", "error": {...}}
+        assert answer.json()["type"] == "error" and "POST /v1/messages" in error["message"]
+    assert len(fake.hook_bodies) == seen, "no refused call reached the callback"
+    with _client(proxy_url) as client:  # the policed alias still works
+        alias = OpenAI(
+            base_url=proxy_url + "/openai/deployments/demo-echo", api_key=MASTER_KEY, max_retries=0
+        )
+        reply = alias.chat.completions.create(model="demo-echo", messages=_msgs("hello"))
+        assert reply.choices[0].message.content == "YOU SAID: HELLO"
+        assert client.models.list().data, "served routes still answer"
+
+
+CHAT = {"model": "demo-echo", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "says"),
+    [
+        ("POST", "/v1/chat/completions", {"authorization": "Bearer"}, CHAT, 401, "no API key"),
+        ("POST", "/v1/chat/completions?key=" + MASTER_KEY, {}, CHAT, 400, "API keys in the URL"),
+        ("POST", "/v1/chat/completions?monkey=1", {}, CHAT, 401, "no API key"),
+        ("POST", "/v1/chat/completions", {"authorization": "Bearer sk-wrong"}, CHAT, 401, "not valid"),
+        (
+            "POST",
+            "/v1/chat/completions",
+            None,
+            {**CHAT, "api_base": "http://x"},
+            400,
+            "api_base is not allowed",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            None,
+            {**CHAT, "base_url": "http://x"},
+            400,
+            "base_url is not allowed",
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            None,
+            {**CHAT, "vertex_credentials": "{}"},
+            400,
+            "vertex_credentials",
+        ),
+        ("GET", "/key/list", {}, None, 401, "No api key passed in"),
+        ("POST", "/key/generate", {}, {}, 401, "No api key passed in"),
+        ("GET", "/key/list", {"authorization": "Bearer sk-wrong"}, None, 401, "not valid"),
+    ],
+)
+def test_auth_and_body_errors_are_a_4xx_that_says_what_is_wrong(
+    proxy_url: str, method: str, path: str, headers: dict | None, body: dict | None, status: int, says: str
+) -> None:
+    """Each answered 500 (or '400 No connected db.') before; the proxy keeps serving after each."""
+    sent = {"authorization": f"Bearer {MASTER_KEY}"} if headers is None else headers
+    answer = httpx.request(method, proxy_url + path, headers=sent, json=body, timeout=30)
+    assert answer.status_code == status, answer.text
+    assert says in answer.json()["error"]["message"]
+    assert MASTER_KEY not in answer.text

@@ -61,9 +61,12 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
     os.environ["CONFIG_FILE_PATH"] = os.path.abspath(config)
     from litellm.proxy.proxy_server import app  # heavy import, after the env is set
 
+    from luthien_proxy.proxy import auth_errors
     from luthien_proxy.proxy.auth_guard import MissingCredentialsGuard
+    from luthien_proxy.proxy.route_gate import RouteGate
     from luthien_proxy.stack.instance import with_instance_header
 
+    auth_errors.install()
     try:
         import uvloop  # noqa: F401
 
@@ -72,7 +75,7 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
         loop = "auto"
     uvicorn.run(
         # Under `luthien up`, the liveliness answer proves it comes from this process.
-        with_instance_header(MissingCredentialsGuard(app), "/health/liveliness"),
+        with_instance_header(RouteGate(MissingCredentialsGuard(app), app), "/health/liveliness"),
         host=host,
         port=port,
         log_level=log_level,

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, blocked_reason
+from luthien_proxy.proxy.litellm_routes import POLICED_CALL_TYPES
 from luthien_proxy.proxy.policy_link import STREAM_HOOK, PolicyLink
 from luthien_proxy.proxy.sanitize import (
     call_ids,
@@ -35,6 +36,17 @@ log = logging.getLogger(__name__)
 
 def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
     return ModelResponseStream(**data)
+
+
+def _require_policed(call_type: Any) -> None:
+    """Refuse a call of a dialect no policy sees (behind `RouteGate`, in case a route slips past it)."""
+    name = str(getattr(call_type, "value", call_type))
+    if name not in POLICED_CALL_TYPES:
+        raise HTTPException(
+            403,
+            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat dialect "
+            "(POST /v1/chat/completions) is policed; see docs/litellm.md#routes",
+        )
 
 
 def _rebuild_response(original: Any, new: Any) -> Any:
@@ -80,6 +92,7 @@ class LuthienCallback(CustomLogger):
         self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
     ) -> Any:
         """Let the policy edit or reject the request before it reaches the model."""
+        _require_policed(call_type)
         sent = request_payload(data)
         body = {
             **call_ids(data, user_api_key_dict),
