@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from luthien_proxy.demo_upstream import hostile_shapes, scripted
 from luthien_proxy.demo_upstream import responses as r
-from luthien_proxy.demo_upstream import scripted
 from luthien_proxy.demo_upstream.protocol_models import PROTOCOL_MODELS
 from luthien_proxy.stack.instance import instance_headers
 
@@ -107,6 +107,13 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
         if model == "demo-error":
             status = int(_num_field(payload, "demo_status", 500, 400, 599))
             return _error(f"demo-error: simulated upstream failure ({status})", status, "server_error")
+
+        hostile = hostile_shapes.shape_of(r.last_user_text(messages)) if model == "demo-tool" else None
+        if hostile is not None:
+            shaped = hostile_shapes.plan(*hostile)
+            if not stream:
+                return _json(hostile_shapes.completion("demo-tool", shaped))
+            return _stream(hostile_shapes.stream_frames("demo-tool", shaped))
 
         scripted_text = scripted.text_reply(str(model), messages)
         found = scripted.scripted_call(payload, messages) if model == "demo-tool" else None

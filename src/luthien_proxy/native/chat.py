@@ -23,6 +23,7 @@ from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
+from luthien_proxy.pipeline import HookInputError
 from luthien_proxy.pipeline.redaction import redact_text
 from luthien_proxy.policies import overrides
 from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
@@ -115,6 +116,9 @@ class NativeChat:
         """Run a hook; a rejection or (fail-closed) a policy failure becomes a `ChatError`."""
         try:
             outcome = await self.services.hooks.run(hook, payload)
+        except HookInputError as exc:
+            # What the model sent cannot be read as a chat completion: never a reason to fail open.
+            raise ChatError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
         except Exception as exc:
             if self.services.settings.fail_mode == "open":
                 reason = redact_text(repr(exc))
