@@ -12,6 +12,7 @@ from luthien_proxy.control_plane.request_body import read_json_object
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
+from luthien_proxy.pipeline.redaction import without_credentials
 
 router = APIRouter(prefix="/api/hooks", tags=["hooks"])
 #: Read-only hook endpoints, mounted behind the admin key.
@@ -57,7 +58,8 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
             status_code=rejection.status_code,
             headers={DECISION_HEADER: "reject"},
         )
-    return JSONBody(outcome.result)
+    # Content as the policy left it (the callback forwards it); no credential handed back.
+    return JSONBody(without_credentials(outcome.result))
 
 
 @read_router.get("/counters")

@@ -122,9 +122,9 @@ _SHAPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
     ("AIza", re.compile(r"AIza[A-Za-z0-9_-]{30,}"), _WORD),
     ("ghp_", re.compile(r"ghp_[A-Za-z0-9]{30,}"), _WORD),
     ("github_pat_", re.compile(r"github_pat_[A-Za-z0-9_]{30,}"), _WORD),
-    ("Bearer", re.compile("Bearer" + _BEARER_TOKEN), _WORD),
-    ("bearer", re.compile("bearer" + _BEARER_TOKEN), _WORD),
+    ("earer", re.compile("[Bb]earer" + _BEARER_TOKEN), _WORD),
 )
+_HINTS = tuple(hint for hint, _, _ in _SHAPES)
 #: The shortest text that can hold a secret of any shape above.
 _SHORTEST = 16
 
@@ -132,8 +132,8 @@ _SHORTEST = 16
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped substring replaced by `REDACTED` (a bearer token keeps its
     `Bearer ` prefix)."""
-    if len(text) < _SHORTEST:
-        return text
+    if len(text) < _SHORTEST or not any(map(text.__contains__, _HINTS)):
+        return text  # the common case: one C-level pass over the hints
     for hint, pattern, not_after in _SHAPES:
         if hint in text:
             text = pattern.sub(_replacer(text, not_after), text)
@@ -168,6 +168,25 @@ def redact(payload: dict[str, Any]) -> dict[str, Any]:
     The original is not touched: it is what the policy sees and what is forwarded.
     """
     return {_key(key): _redact_field(key, item, names=True) for key, item in payload.items()}
+
+
+def without_credentials(value: Any) -> Any:
+    """A copy of `value` with credential-named fields outside content replaced, nothing else: for
+    an answer whose content must stay exactly as sent (the hook API's result, which the callback
+    forwards), but that has no reason to hand credentials back."""
+    if isinstance(value, dict):
+        return {key: _without_credential(key, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_credentials(item) for item in value]
+    return value
+
+
+def _without_credential(key: Any, item: Any) -> Any:
+    if not isinstance(key, str):
+        return without_credentials(item)
+    if key in CONTENT_KEYS:
+        return item
+    return REDACTED if item and is_secret_name(key) else without_credentials(item)
 
 
 def _key(key: Any) -> Any:
