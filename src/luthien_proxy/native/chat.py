@@ -113,17 +113,16 @@ class NativeChat:
         return route
 
     async def _hook(self, hook: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run a hook; a rejection or (fail-closed) a policy failure becomes a `ChatError`."""
+        """Run a hook; a rejection or a policy failure becomes a `ChatError`.
+
+        Never fails open: the policy runs in this process, so a failure here is the policy failing
+        on this call — which a client or a model can provoke — not an unreachable control plane.
+        """
         try:
             outcome = await self.services.hooks.run(hook, payload)
         except HookInputError as exc:
-            # What the model sent cannot be read as a chat completion: never a reason to fail open.
             raise ChatError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
         except Exception as exc:
-            if self.services.settings.fail_mode == "open":
-                reason = redact_text(repr(exc))
-                logger.warning("policy failed in %s, passing the original (fail-open): %s", hook, reason)
-                return payload
             raise ChatError(
                 500, redact_text(f"policy failed in {hook}: {type(exc).__name__}: {exc}"), "policy_error"
             ) from exc

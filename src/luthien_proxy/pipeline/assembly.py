@@ -39,7 +39,9 @@ def assembled_response(response: dict[str, Any]) -> dict[str, Any]:
         legacy = next((call for call in mine if call.kind == "legacy"), None)
         if legacy is not None:
             message["function_call"] = legacy.legacy_openai()
-        choices.append({**choice, "message": message})
+        rewritten = {**choice, "message": message}
+        rewritten.pop("logprobs", None)  # the logprobs of a call's tokens would spell out the call
+        choices.append(rewritten)
     return {**response, "choices": choices}
 
 

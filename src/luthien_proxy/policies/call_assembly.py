@@ -22,7 +22,7 @@ from luthien_proxy.policies.tool_calls import (
 )
 
 Chunk = dict[str, Any]
-#: The arguments of one stream's calls may not exceed this many characters in all.
+#: One stream's held tool-call text (ids, names, arguments) may not exceed this many characters.
 MAX_ARGUMENT_CHARS = 4_000_000
 _CALL_FIELDS = ("tool_calls", "function_call")
 
@@ -66,7 +66,7 @@ class StreamCallAssembler:
         self._templates: dict[int, Chunk] = {}
         self._pure_finishes: list[Chunk] = []
         self._trailing: list[Chunk] = []
-        self._argument_chars = 0
+        self._held_chars = 0
 
     def holding(self) -> bool:
         """Whether anything (a call fragment or a finish) is held for the end."""
@@ -84,7 +84,7 @@ class StreamCallAssembler:
             return chunk
         if not isinstance(choices, list):
             raise MalformedToolCall("choices must be a list")
-        if not any(_carries_call_or_finish(choice) for choice in choices):
+        if not any(_carries_call_or_finish(choice) or self._spells_held_call(choice) for choice in choices):
             return chunk
         passing = []
         pure = True
@@ -95,22 +95,35 @@ class StreamCallAssembler:
             delta = choice.get("delta") or {}
             if not isinstance(delta, dict):
                 raise MalformedToolCall(f"choice {index}: delta must be an object")
+            if choice.get("message") is not None:  # a client reading `message ?? delta` would run it
+                raise MalformedToolCall(f"choice {index}: a stream chunk cannot carry a whole message")
             self._templates.setdefault(index, chunk)
-            self._take_calls(index, delta)
+            carries_call = self._take_calls(index, delta)
             if choice.get("finish_reason") is not None:
                 self._finish[index] = _string(choice["finish_reason"], "finish_reason")
             rest = {k: v for k, v in delta.items() if k not in _CALL_FIELDS}
             if _has_content(rest) or any(delta.get(k) for k in _CALL_FIELDS):
                 pure = False
             if _has_content(rest):
-                passing.append({**choice, "delta": rest, "finish_reason": None})
+                kept = {**choice, "delta": rest, "finish_reason": None}
+                if carries_call or self._spells_held_call(choice):
+                    kept.pop("logprobs", None)  # the logprobs of a call's tokens would spell it out
+                passing.append(kept)
         if pure and not chunk.get("usage"):
             self._pure_finishes.append(chunk)
         elif chunk.get("usage"):
             self._trailing.append({**chunk, "choices": []})
         return {**chunk, "choices": passing} if passing else None
 
-    def _take_calls(self, choice: int, delta: dict[str, Any]) -> None:
+    def _spells_held_call(self, choice: Any) -> bool:
+        """Whether `choice` has logprobs while a call of its choice is held (they could spell it)."""
+        if not self._calls or not isinstance(choice, dict) or choice.get("logprobs") is None:
+            return False
+        index = choice.get("index", 0)
+        return any(held == index for held, _ in self._calls)
+
+    def _take_calls(self, choice: int, delta: dict[str, Any]) -> bool:
+        """Hold the call fragments of `delta`; whether it had any."""
         entries = delta.get("tool_calls")
         if entries is not None:
             if isinstance(entries, dict):
@@ -124,6 +137,7 @@ class StreamCallAssembler:
             if not isinstance(legacy, dict):
                 raise MalformedToolCall(f"choice {choice}: function_call must be an object")
             self._add(choice, -1, "legacy", None, legacy.get("name"), legacy.get("arguments"))
+        return bool(entries) or legacy is not None
 
     def _take_entry(self, choice: int, entry: Any) -> None:
         if not isinstance(entry, dict):
@@ -151,13 +165,15 @@ class StreamCallAssembler:
             fragments = self._calls[(choice, index)] = _Fragments(kind)
         elif fragments.kind != kind:
             raise MalformedToolCall(f"choice {choice}: tool call {index} changes its type mid-stream")
-        fragments.id = fragments.id or _string(id, "a tool call id")
-        # Names are concatenated as the SDKs concatenate them, so the judge sees what a client would.
-        fragments.name.append(_string(name, "a tool name"))
+        call_id, name_part = _string(id, "a tool call id"), _string(name, "a tool name")
         text = _string(arguments, "arguments")
-        self._argument_chars += len(text)
-        if self._argument_chars > MAX_ARGUMENT_CHARS:
-            raise MalformedToolCall(f"tool call arguments exceed {MAX_ARGUMENT_CHARS} characters")
+        # Everything held counts, each fragment at least one: the limit bounds the memory a stream holds.
+        self._held_chars += len(call_id) + len(name_part) + len(text) + 1
+        if self._held_chars > MAX_ARGUMENT_CHARS:
+            raise MalformedToolCall(f"tool calls exceed {MAX_ARGUMENT_CHARS} characters")
+        fragments.id = fragments.id or call_id
+        # Names are concatenated as the SDKs concatenate them, so the judge sees what a client would.
+        fragments.name.append(name_part)
         fragments.arguments.append(text)
 
     def calls(self) -> list[ToolCall]:
@@ -217,7 +233,11 @@ class StreamCallAssembler:
 def _carries_call_or_finish(choice: Any) -> bool:
     if not isinstance(choice, dict):
         return True  # let `feed` refuse it
+    if choice.get("finish_reason") is not None or choice.get("message") is not None:
+        return True
     delta = choice.get("delta")
+    if delta is None:
+        return False
     if not isinstance(delta, dict):
-        return delta is not None
-    return choice.get("finish_reason") is not None or any(delta.get(k) is not None for k in _CALL_FIELDS)
+        return True  # let `feed` refuse it
+    return any(delta.get(k) is not None for k in _CALL_FIELDS)

@@ -28,7 +28,8 @@ def _call_texts(message: dict[str, Any]) -> Iterator[str]:
 def _tool_texts(tool: Any) -> Iterator[str]:
     if not isinstance(tool, dict):
         return
-    body = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+    function = tool.get("function")
+    body: dict[str, Any] = function if isinstance(function, dict) else tool
     for key in ("name", "description"):
         if isinstance(body.get(key), str):
             yield body[key]

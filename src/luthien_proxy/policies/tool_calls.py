@@ -2,15 +2,17 @@
 
 Every call a model proposes is read into a `ToolCall` whose `arguments` are the *canonical* JSON of
 what the model sent: escapes decoded (`\\u0072m` is `rm`), duplicate keys collapsed the way a
-client's parser collapses them, one compact encoding. Whatever a policy judged is re-encoded from
-this object for the client, so the client can never assemble something other than what was judged.
+client's parser collapses them, one compact encoding; arguments that are not a strict JSON object
+are refused. Whatever a policy judged is re-encoded from this object for the client, so the client
+can never assemble something other than what was judged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,17 +28,39 @@ class MalformedToolCall(ValueError):
     """A model's tool call that cannot be read as one (wrong types, too many, too large)."""
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # `1e999` would be re-encoded as `Infinity`, which is not JSON
+        raise ValueError(f"{text} overflows a float")
+    return value
+
+
 def canonical_arguments(raw: str) -> str:
-    """`raw` re-encoded from its decoded JSON; `raw` itself when it is not JSON (judged as it is)."""
+    """`raw` decoded as strict JSON (an object; no NaN or Infinity) and re-encoded compactly.
+
+    Anything else is refused with `MalformedToolCall`: text that is not strict JSON is read
+    differently by different parsers (JSON5, YAML, "repair" libraries), so it cannot be judged once
+    for every client. Empty arguments are the empty object.
+    """
+    if not raw.strip():
+        return "{}"
     try:
-        parsed = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
-        return raw
-    encoded = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+        parsed = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedToolCall(f"tool call arguments are not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(parsed, dict):
+        raise MalformedToolCall(f"tool call arguments must be a JSON object, got {type(parsed).__name__}")
     try:
+        encoded = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
         encoded.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: keep them escaped rather than fail the stream
         encoded = json.dumps(parsed, separators=(",", ":"))
+    except (ValueError, RecursionError) as exc:
+        raise MalformedToolCall(f"tool call arguments cannot be re-encoded ({type(exc).__name__})") from None
     return encoded
 
 
@@ -52,16 +76,31 @@ def _lenient_unescape(raw: str) -> str:
     return _LENIENT_ESCAPE.sub(replace, raw)
 
 
-def _string_leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _string_leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _string_leaves(item)
+#: How deep `texts` looks into strings that are themselves JSON (`{"input": "{\\"cmd\\": ...}"}`).
+_NESTED_JSON_DEPTH = 3
+
+
+def _string_leaves(value: Any) -> list[str]:
+    """Every key and string in a decoded JSON value, a list of strings also joined as one command
+    line (`["rm", "-rf", "/"]`), and the strings of any string that is itself JSON. Iterative:
+    the nesting depth is the model's choice."""
+    found: list[str] = []
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+            if depth < _NESTED_JSON_DEPTH and item.lstrip()[:1] in ("{", "["):
+                with contextlib.suppress(ValueError, RecursionError):
+                    pending.append((json.loads(item), depth + 1))
+        elif isinstance(item, dict):
+            found.extend(str(key) for key in item)
+            pending.extend((child, depth) for child in item.values())
+        elif isinstance(item, list):
+            if item and all(isinstance(child, str) for child in item):
+                found.append(" ".join(item))
+            pending.extend((child, depth) for child in item)
+    return found
 
 
 @dataclass(frozen=True)
@@ -89,13 +128,13 @@ class ToolCall:
         """The arguments as JSON when they parse, else the raw string."""
         try:
             return json.loads(self.arguments)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return self.arguments
 
     def texts(self) -> list[str]:
         """Every text a rule should search: the name, the arguments, and each decoded string in them."""
         parsed = self.parsed_arguments()
-        if isinstance(parsed, str):
+        if isinstance(parsed, str):  # a custom tool's free text
             return [self.name, self.arguments, _lenient_unescape(self.arguments)]
         return [self.name, self.arguments, *_string_leaves(parsed)]
 
@@ -178,10 +217,20 @@ def response_calls(response: dict[str, Any]) -> list[ToolCall]:
     if not isinstance(choices, list):
         raise MalformedToolCall("choices must be a list")
     calls: list[ToolCall] = []
+    seen: set[int] = set()
     for position, choice in enumerate(choices):
         if not isinstance(choice, dict):
             raise MalformedToolCall(f"choices[{position}] must be an object")
-        calls.extend(message_calls(choice.get("message"), choice_index(choice, position)))
+        index = choice_index(choice, position)
+        if index in seen:
+            raise MalformedToolCall(f"two choices have index {index}")
+        seen.add(index)
+        message = choice.get("message")
+        if message is not None and not isinstance(message, dict):
+            raise MalformedToolCall(f"choice {index}: message must be an object")
+        if choice.get("delta") is not None:  # a client reading `message ?? delta` would run it
+            raise MalformedToolCall(f"choice {index}: a complete response cannot carry a delta")
+        calls.extend(message_calls(message, index))
     if len(calls) > MAX_CALLS:
         raise MalformedToolCall(f"a response may propose at most {MAX_CALLS} tool calls")
     return calls

@@ -1,62 +1,73 @@
 """`ToolCallRulesPolicy`: blocks tool calls matching a rule — the cheap, certain cases, no model needed.
 
-A rule is a regular expression searched in the call's `name`, its canonical JSON `arguments` and
-every decoded string in them (optionally only for the listed `tools`), so JSON escapes, tabs and
-newlines cannot hide a match. Blocked calls are replaced by `block_message`, exactly as a monitor-based
+A rule is a regular expression (`pattern`) or a named check (`check`, see `CHECKS`) tried on the
+call's `name`, its canonical JSON `arguments` and every decoded string in them (optionally only for
+the listed `tools`), so JSON escapes, tabs and newlines cannot hide a match. Rules run on the event
+loop: write patterns that cannot backtrack badly (the shipped root-delete rule is a linear check).
+Blocked calls are replaced by `block_message`, exactly as a monitor-based
 protocol does, so it composes in front of one in a `ChainPolicy`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
+from luthien_proxy.protocols.root_delete import deletes_root
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
 
+#: Named checks a rule may use instead of a pattern (`{check: recursive_root_delete}`).
+CHECKS: dict[str, Callable[[str], bool]] = {"recursive_root_delete": deletes_root}
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {
-        # `rm` with a recursive flag anywhere among its options and `/` (or `/*`) among its targets,
-        # within one shell command: `rm -fr /`, `rm -r -f /`, `sudo rm --recursive -- "/"`.
-        "pattern": r"""\brm\b(?=[^;&|\n]*?\s(?:-[a-zA-Z]*[rR]|--recursive\b))"""
-        r"""[^;&|\n]*?\s(?:--\s+)?["']?/+\*?["']?(?=[\s;&|)"'`]|$)""",
-        "reason": "recursive delete of the root",
-    },
+    {"check": "recursive_root_delete", "reason": "recursive delete of the root"},
     {"pattern": r"(^|[\s\"'=:])/etc/", "reason": "touches /etc"},
     {"pattern": r"(~|\$HOME|/home/[^/\"]+|/root)/\.ssh\b", "reason": "touches ~/.ssh"},
 ]
 DEFAULT_MESSAGE = "[luthien] A proposed tool call was blocked by a safety rule."
+#: A call whose arguments are longer than this is blocked unread: a rule's time grows with the text.
+DEFAULT_MAX_ARGUMENT_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One compiled rule."""
+    """One compiled rule: a pattern's search or a named check, over every text of a call."""
 
-    pattern: re.Pattern[str]
+    test: Callable[[str], bool]
     reason: str
     tools: frozenset[str] | None
 
     def matches(self, call: ToolCall) -> bool:
         if self.tools is not None and call.name not in self.tools:
             return False
-        return any(self.pattern.search(text) for text in call.texts())
+        return any(self.test(text) for text in call.texts())
 
 
 def _compile(entry: Any) -> Rule:
     if isinstance(entry, str):
         entry = {"pattern": entry}
-    if not isinstance(entry, dict) or not isinstance(entry.get("pattern"), str):
-        raise ValueError(f"each rule needs a 'pattern' string, got {entry!r}")
+    if not isinstance(entry, dict):
+        raise ValueError(f"each rule needs a 'pattern' string or a 'check' name, got {entry!r}")
+    tools = entry.get("tools")
+    tool_set = frozenset(tools) if tools else None
+    if "check" in entry:
+        check = CHECKS.get(entry["check"])
+        if check is None:
+            raise ValueError(f"unknown rule check {entry['check']!r}; known: {sorted(CHECKS)}")
+        return Rule(check, str(entry.get("reason") or entry["check"]), tool_set)
+    if not isinstance(entry.get("pattern"), str):
+        raise ValueError(f"each rule needs a 'pattern' string or a 'check' name, got {entry!r}")
     try:
         pattern = re.compile(entry["pattern"])
     except re.error as exc:
         raise ValueError(f"rule {entry['pattern']!r} is not a valid regular expression: {exc}") from None
-    tools = entry.get("tools")
-    return Rule(pattern, str(entry.get("reason") or entry["pattern"]), frozenset(tools) if tools else None)
+    return Rule(
+        lambda text: pattern.search(text) is not None, str(entry.get("reason") or entry["pattern"]), tool_set
+    )
 
 
 class ToolCallRulesPolicy(LuthienPolicy):
@@ -69,9 +80,13 @@ class ToolCallRulesPolicy(LuthienPolicy):
         rules: list[Any] | None = None,
         block_message: str = DEFAULT_MESSAGE,
         alerts: dict[str, Any] | None = None,
+        max_argument_chars: int = DEFAULT_MAX_ARGUMENT_CHARS,
     ) -> None:
         if rules is not None and (not isinstance(rules, list) or not rules):
             raise ValueError("rules must be a non-empty list")
+        if not isinstance(max_argument_chars, int) or max_argument_chars < 1:
+            raise ValueError(f"max_argument_chars must be a positive integer, got {max_argument_chars!r}")
+        self.max_argument_chars = max_argument_chars
         self.rules = [_compile(entry) for entry in (rules if rules is not None else DEFAULT_RULES)]
         self.block_message = block_message
         self.alerts = AlertSender.from_config(alerts)
@@ -79,21 +94,27 @@ class ToolCallRulesPolicy(LuthienPolicy):
     async def aclose(self) -> None:
         await self.alerts.aclose()
 
+    def _violation(self, call: ToolCall) -> str | None:
+        """The reason of the first rule `call` breaks, or None."""
+        if len(call.arguments) > self.max_argument_chars:
+            return f"arguments longer than {self.max_argument_chars} characters are not checked"
+        return next((rule.reason for rule in self.rules if rule.matches(call)), None)
+
     def check(self, calls: list[ToolCall], ctx: CallContext | StreamContext) -> Outcome:
         """Block the calls a rule matches; record a decision for every call."""
         released = []
         for call in calls:
-            rule = next((r for r in self.rules if r.matches(call)), None)
+            reason = self._violation(call)
             decision = {
                 "protocol": self.protocol,
-                "action": "block" if rule else "allow",
-                "score": 1.0 if rule else 0.0,
+                "action": "block" if reason else "allow",
+                "score": 1.0 if reason else 0.0,
                 "threshold": None,
-                "rule": rule.reason if rule else None,
+                "rule": reason,
                 "tool_call": call.summary(),
             }
             ctx.record_decision(decision)
-            if rule is None:
+            if reason is None:
                 released.append(call)
             else:
                 self.alerts.send({**decision, "call_id": ctx.call_id, "trace_id": ctx.trace_id}, ctx)

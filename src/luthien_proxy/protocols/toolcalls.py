@@ -31,16 +31,14 @@ def apply_to_response(response: dict[str, Any], reviewed: list[ToolCall], outcom
     affected = {call.choice for call in reviewed} | {call.choice for call in outcome.tool_calls}
     text_choice = min(affected, default=0)
     choices = []
-    for position, choice in enumerate(response.get("choices") or ()):
+    given: list[Any] = response.get("choices") or []
+    for position, choice in enumerate(given):
         index = choice.get("index", position)
         if index not in affected:
             choices.append(choice)
             continue
-        message = {
-            k: v
-            for k, v in (choice.get("message") or {"role": "assistant"}).items()
-            if k not in ("tool_calls", "function_call")
-        }
+        original: Any = choice.get("message") or {"role": "assistant"}
+        message = {k: v for k, v in original.items() if k not in ("tool_calls", "function_call")}
         mine = [call for call in outcome.tool_calls if call.choice == index]
         entries = [call.openai() for call in mine if call.kind != "legacy"]
         legacy = next((call for call in mine if call.kind == "legacy"), None)
