@@ -17,6 +17,7 @@ from luthien_proxy.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.native.model_map import routes_from_config
 from luthien_proxy.policies import (
     AllCapsPolicy,
+    CallContext,
     LuthienPolicy,
     NoOpPolicy,
     RequestBlocklistPolicy,
@@ -32,6 +33,11 @@ PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello n
 
 
 class ExplodingStream(LuthienPolicy):
+    async def async_post_call_success_hook(
+        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
+    ) -> dict[str, Any] | None:
+        raise RuntimeError("judge crashed")
+
     async def async_post_call_streaming_iterator_hook(
         self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
     ) -> AsyncIterator[dict[str, Any]]:
@@ -56,7 +62,12 @@ def _model_config(upstream: str) -> dict[str, Any]:
 
 class Door(Protocol):
     def __call__(
-        self, policy: LuthienPolicy | None = None, *, key: str | None = KEY, upstream: str | None = None
+        self,
+        policy: LuthienPolicy | None = None,
+        *,
+        key: str | None = KEY,
+        upstream: str | None = None,
+        fail_mode: str = "closed",
     ) -> AbstractAsyncContextManager[tuple[openai.AsyncOpenAI, ControlPlaneServices, str]]: ...
 
 
@@ -70,9 +81,13 @@ async def upstream_url() -> AsyncIterator[str]:
 def door(open_services: OpenServices, upstream_url: str) -> Door:
     @asynccontextmanager
     async def start(
-        policy: LuthienPolicy | None = None, *, key: str | None = KEY, upstream: str | None = None
+        policy: LuthienPolicy | None = None,
+        *,
+        key: str | None = KEY,
+        upstream: str | None = None,
+        fail_mode: str = "closed",
     ) -> AsyncIterator[tuple[openai.AsyncOpenAI, ControlPlaneServices, str]]:
-        services = await open_services(policy or NoOpPolicy(), client_key=key)
+        services = await open_services(policy or NoOpPolicy(), client_key=key, fail_mode=fail_mode)
         services.model_routes = routes_from_config(_model_config(upstream or upstream_url))
         async with serve_app(create_app(services.settings, services)) as address:
             client = openai.AsyncOpenAI(
@@ -148,14 +163,18 @@ async def test_rejections_are_4xx_streamed_or_not(door: Door) -> None:
             await client.chat.completions.create(model="demo-echo", messages=bad, stream=True)
 
 
-async def test_policy_failure_mid_stream_fails_closed(door: Door) -> None:
-    async with door(ExplodingStream()) as (client, _, _):
+@pytest.mark.parametrize("fail_mode", ["closed", "open"])
+async def test_policy_failure_fails_the_call_in_either_fail_mode(door: Door, fail_mode: str) -> None:
+    # The policy runs in this process: its failure is provoked by the call, never a reason to pass it.
+    async with door(ExplodingStream(), fail_mode=fail_mode) as (client, _, _):
         received: list[str] = []
         with pytest.raises(openai.APIError, match="monitor crashed"):
             async for chunk in await client.chat.completions.create(
                 model="demo-echo", messages=PROMPT, stream=True
             ):
                 received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+        with pytest.raises(openai.InternalServerError, match="judge crashed"):
+            await client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert "".join(received) == "You said: ", "only what the policy released before failing"
 
 
