@@ -19,6 +19,7 @@ from luthien_proxy.policies.tool_calls import (
     MalformedToolCall,
     ToolCall,
     choice_index,
+    optional_string,
 )
 
 Chunk = dict[str, Any]
@@ -33,14 +34,6 @@ class _Fragments:
     id: str = ""
     name: list[str] = field(default_factory=list)
     arguments: list[str] = field(default_factory=list)
-
-
-def _string(value: Any, what: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MalformedToolCall(f"{what} must be a string, got {type(value).__name__}")
-    return value
 
 
 def _has_content(delta: dict[str, Any]) -> bool:
@@ -100,7 +93,7 @@ class StreamCallAssembler:
             self._templates.setdefault(index, chunk)
             carries_call = self._take_calls(index, delta)
             if choice.get("finish_reason") is not None:
-                self._finish[index] = _string(choice["finish_reason"], "finish_reason")
+                self._finish[index] = optional_string(choice["finish_reason"], "finish_reason")
             rest = {k: v for k, v in delta.items() if k not in _CALL_FIELDS}
             if _has_content(rest) or any(delta.get(k) for k in _CALL_FIELDS):
                 pure = False
@@ -165,8 +158,8 @@ class StreamCallAssembler:
             fragments = self._calls[(choice, index)] = _Fragments(kind)
         elif fragments.kind != kind:
             raise MalformedToolCall(f"choice {choice}: tool call {index} changes its type mid-stream")
-        call_id, name_part = _string(id, "a tool call id"), _string(name, "a tool name")
-        text = _string(arguments, "arguments")
+        call_id, name_part = optional_string(id, "a tool call id"), optional_string(name, "a tool name")
+        text = optional_string(arguments, "arguments")
         # Everything held counts, each fragment at least one: the limit bounds the memory a stream holds.
         self._held_chars += len(call_id) + len(name_part) + len(text) + 1
         if self._held_chars > MAX_ARGUMENT_CHARS:

@@ -153,7 +153,8 @@ class ToolCall:
         return {"name": self.name, "arguments": self.arguments}
 
 
-def _text(value: Any, what: str) -> str:
+def optional_string(value: Any, what: str) -> str:
+    """`value` when it is a string, "" when absent; anything else is a malformed call."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -165,17 +166,19 @@ def entry_call(entry: Any, choice: int, position: int) -> ToolCall:
     """One `tool_calls` entry of a complete message as a call."""
     if not isinstance(entry, dict):
         raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] must be an object")
-    call_id = _text(entry.get("id"), "a tool call id") or f"call_{choice}_{position}"
+    call_id = optional_string(entry.get("id"), "a tool call id") or f"call_{choice}_{position}"
     custom = entry.get("custom")
     if entry.get("type") == "custom" or (custom is not None and entry.get("function") is None):
         if not isinstance(custom, dict):
             raise MalformedToolCall(f"choice {choice}: a custom tool call needs a 'custom' object")
-        name, text = _text(custom.get("name"), "a tool name"), _text(custom.get("input"), "custom input")
+        name = optional_string(custom.get("name"), "a tool name")
+        text = optional_string(custom.get("input"), "custom input")
         return ToolCall.from_model(call_id, name, text, choice, "custom")
     function = entry.get("function")
     if not isinstance(function, dict):
         raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] needs a 'function' object")
-    name, text = _text(function.get("name"), "a tool name"), _text(function.get("arguments"), "arguments")
+    name = optional_string(function.get("name"), "a tool name")
+    text = optional_string(function.get("arguments"), "arguments")
     return ToolCall.from_model(call_id, name, text, choice, "function")
 
 
@@ -191,7 +194,8 @@ def message_calls(message: Any, choice: int = 0) -> list[ToolCall]:
     if legacy is not None:
         if not isinstance(legacy, dict):
             raise MalformedToolCall(f"choice {choice}: function_call must be an object")
-        name, text = _text(legacy.get("name"), "a function name"), _text(legacy.get("arguments"), "arguments")
+        name = optional_string(legacy.get("name"), "a function name")
+        text = optional_string(legacy.get("arguments"), "arguments")
         calls.append(ToolCall.from_model(f"function_call_{choice}", name, text, choice, "legacy"))
     return calls
 
