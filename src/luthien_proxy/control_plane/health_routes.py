@@ -10,7 +10,7 @@ from luthien_proxy.control_plane.dependencies import get_services
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.events import BusUnavailable
-from luthien_proxy.stack.instance import instance_headers
+from luthien_proxy.instance_id import instance_headers
 from luthien_proxy.storage import StoreUnavailable
 
 router = APIRouter(tags=["health"])

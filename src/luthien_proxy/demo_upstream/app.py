@@ -16,7 +16,7 @@ from starlette.routing import Route
 from luthien_proxy.demo_upstream import hostile_shapes, scripted
 from luthien_proxy.demo_upstream import responses as r
 from luthien_proxy.demo_upstream.protocol_models import PROTOCOL_MODELS
-from luthien_proxy.stack.instance import instance_headers
+from luthien_proxy.instance_id import instance_headers
 
 MODELS = ("demo-echo", "demo-long", "demo-tool", "demo-error")
 MAX_CHUNKS = 100_000

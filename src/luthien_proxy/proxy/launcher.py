@@ -61,10 +61,10 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
     os.environ["CONFIG_FILE_PATH"] = os.path.abspath(config)
     from litellm.proxy.proxy_server import app  # heavy import, after the env is set
 
+    from luthien_proxy.instance_id import with_instance_header
     from luthien_proxy.proxy import auth_errors
     from luthien_proxy.proxy.auth_guard import MissingCredentialsGuard
     from luthien_proxy.proxy.route_gate import RouteGate
-    from luthien_proxy.stack.instance import with_instance_header
 
     auth_errors.install()
     try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from luthien_proxy.settings import Settings
 
 if TYPE_CHECKING:
-    from luthien_proxy.stack.up import StackKeys, StackOptions
+    from luthien_proxy.stack.options import StackKeys, StackOptions
 
 
 def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from luthien_proxy.control_plane import StartupError
-from luthien_proxy.stack.instance import INSTANCE_ENV, INSTANCE_HEADER, new_instance_id
+from luthien_proxy.instance_id import INSTANCE_ENV, INSTANCE_HEADER, new_instance_id
 
 _POLL_SECONDS = 0.1
 _STOP_GRACE_SECONDS = 15.0
@@ -36,7 +36,7 @@ class ChildSpec:
     name: str
     args: Sequence[str]
     env: Mapping[str, str | None]  # None removes an inherited variable
-    health_url: str  # must echo the child's `INSTANCE_ENV` in `INSTANCE_HEADER` (see stack.instance)
+    health_url: str  # must echo the child's `INSTANCE_ENV` in `INSTANCE_HEADER` (see instance_id)
     port: int
     startup_timeout: float = 60.0
 

@@ -9,7 +9,6 @@ import os
 import secrets
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from luthien_proxy.control_plane import StartupError
@@ -19,31 +18,10 @@ from luthien_proxy.settings import DEFAULT_DATA_DIR, Settings
 from luthien_proxy.stack.banner import banner
 from luthien_proxy.stack.litellm_config import write_effective_config
 from luthien_proxy.stack.lock import hold_data_dir
+from luthien_proxy.stack.options import StackKeys, StackOptions
 from luthien_proxy.stack.ports import require_free_ports
 from luthien_proxy.stack.supervisor import ChildSpec, Supervisor
 from luthien_proxy.storage import DebugLogStore, StoreUnavailable
-
-
-@dataclass(frozen=True)
-class StackOptions:
-    demo: bool
-    policy: Path | None
-    host: str
-    proxy_port: int
-    control_plane_port: int
-    demo_upstream_port: int
-    litellm_config: Path
-
-
-@dataclass(frozen=True)
-class StackKeys:
-    """The client key (LiteLLM master key) and the proxy→control-plane token, given or generated."""
-
-    master_key: str
-    master_key_generated: bool
-    proxy_token: str
-    admin_key: str | None
-    admin_key_generated: bool
 
 
 def _local(host: str) -> str:
