@@ -6,6 +6,7 @@ import pytest
 import redis.asyncio as redis
 
 from luthien_proxy.events import RedisBus
+from luthien_proxy.policies import AllCapsPolicy
 from luthien_proxy.storage import DebugLogStore
 from luthien_proxy.storage.store import create_engine
 from tests.conftest import OpenServices, api_client
@@ -46,6 +47,26 @@ async def test_bad_hook_bodies(
         response = await client.post(path, content=body, headers={"content-type": "application/json"})
         assert response.status_code == status
         assert fragment in response.json()["detail"]
+        assert (await client.post("/api/hooks/async_pre_call_hook", json=GOOD)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "choices", ['"x"', "[1]", '[{"index": 0, "message": "hi"}]', '[{"index": 0}, {"index": 0}]']
+)
+async def test_a_response_that_is_not_a_chat_completion_is_422(
+    open_services: OpenServices, choices: str
+) -> None:
+    # A policy that reads responses (AllCaps) used to crash with a 500 on these.
+    services = await open_services(AllCapsPolicy())
+    body = b'{"data": {}, "response": {"choices": ' + choices.encode() + b"}}"
+    async with api_client(services) as client:
+        response = await client.post(
+            "/api/hooks/async_post_call_success_hook",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 422
+        assert "not a valid chat completion" in response.json()["detail"]
         assert (await client.post("/api/hooks/async_pre_call_hook", json=GOOD)).status_code == 200
 
 

@@ -44,7 +44,7 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
     try:
         outcome = await services.hooks.run(hook_name, payload)
     except HookInputError as exc:
-        raise HTTPException(exc.status_code, detail=str(exc)) from None
+        raise HTTPException(422, detail=str(exc)) from None
     if outcome.rejection is not None:
         rejection = outcome.rejection
         return JSONBody(

@@ -24,16 +24,8 @@ Payload = dict[str, Any]
 
 
 class HookInputError(ValueError):
-    """The hook payload lacks what the hook needs; the message says what. `status_code` is what
-    the hook API answers (422: the caller sent a bad payload)."""
-
-    status_code = 422
-
-
-class UpstreamAnswerError(HookInputError):
-    """The model's answer in the payload is not a valid chat completion: the upstream's fault (502)."""
-
-    status_code = 502
+    """The hook payload lacks what the hook needs (or its response is not a chat completion); the
+    message says what. The hook API answers 422, the native door 502 (the model's answer is bad)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,7 @@ async def _post_call_success(policy: LuthienPolicy, payload: Payload, ctx: CallC
         # The policy judges complete, canonical calls, and the client gets those, not the raw ones.
         response = assembled_response(original)
     except MalformedToolCall as exc:
-        raise UpstreamAnswerError(f"{ctx.hook}: the response is not a valid chat completion: {exc}") from None
+        raise HookInputError(f"{ctx.hook}: the response is not a valid chat completion: {exc}") from None
     new_response = await policy.async_post_call_success_hook(data, response, ctx)
     if new_response is None:
         return payload if response is original else {**payload, "response": response}
