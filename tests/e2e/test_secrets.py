@@ -72,13 +72,16 @@ def _exercise(stack: RunningStack, body_secret: str) -> None:
                 assert "".join(c.choices[0].delta.content or "" for c in response if c.choices)  # type: ignore[union-attr]
             else:
                 assert response.choices[0].message.content  # type: ignore[union-attr]
-        # The key in the query string (LiteLLM reads it as a credential) is never stored.
-        httpx.post(
+        # The key in the query string (LiteLLM reads it as a credential) is never stored, and the
+        # call gets an answer, not a 500: the LiteLLM door refuses a key in the URL with a 400.
+        answer = httpx.post(
             f"{base}/chat/completions?key={stack.api_key}",
             json={"model": "demo-echo", "messages": [{"role": "user", "content": "query key"}]},
             headers={"authorization": f"Bearer {stack.api_key}"},
             timeout=30,
         )
+        assert answer.status_code == (400 if base.startswith(stack.proxy_url) else 200), answer.text
+        assert stack.api_key not in answer.text
 
 
 def _forwarded_as_sent(

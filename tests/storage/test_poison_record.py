@@ -87,12 +87,12 @@ async def test_a_refused_record_is_set_aside_and_the_rest_are_written(
     assert poison not in caplog.text
 
 
+@pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite stores NUL: nothing to refuse
 async def test_postgres_refusal_is_set_aside_not_retried_forever(
     open_services: OpenServices, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Were the repair to miss something, Postgres's own refusal is handled the same way."""
-    if backend.name != "server":
-        pytest.skip("SQLite stores NUL: nothing for it to refuse")
+    assert backend.name == "server"
     services = await open_services()
     monkeypatch.setattr(rejects, "without_nul", lambda value: value)  # the repair, switched off
     services.writer.record("hook:raw", {"litellm_call_id": "raw", "prompt": "a\x00b"})
