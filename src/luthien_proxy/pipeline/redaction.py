@@ -125,6 +125,9 @@ _SHAPES: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
     ("earer", re.compile("[Bb]earer" + _BEARER_TOKEN), _WORD),
 )
 _HINTS = tuple(hint for hint, _, _ in _SHAPES)
+#: One C-level scan for any hint: faster than a substring check per hint on the per-chunk path.
+_ANY_HINT = re.compile("|".join(map(re.escape, _HINTS)))
+_ANY_ENCODED_HINT = re.compile(b"|".join(re.escape(hint.encode()) for hint in _HINTS))
 #: The shortest text that can hold a secret of any shape above.
 _SHORTEST = 16
 
@@ -132,7 +135,7 @@ _SHORTEST = 16
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped substring replaced by `REDACTED` (a bearer token keeps its
     `Bearer ` prefix)."""
-    if len(text) < _SHORTEST or not any(map(text.__contains__, _HINTS)):
+    if len(text) < _SHORTEST or _ANY_HINT.search(text) is None:
         return text  # the common case: one C-level pass over the hints
     for hint, pattern, not_after in _SHAPES:
         if hint in text:
@@ -152,12 +155,9 @@ def _replacer(text: str, not_after: frozenset[str]) -> Any:
     return replace
 
 
-_ENCODED_HINTS = tuple(hint.encode() for hint, _, _ in _SHAPES)
-
-
 def redact_encoded(encoded: bytes) -> bytes:
     """A JSON document (as sent, e.g. a stream chunk) with secret-shaped text redacted."""
-    if not any(hint in encoded for hint in _ENCODED_HINTS):
+    if _ANY_ENCODED_HINT.search(encoded) is None:
         return encoded
     return orjson.dumps(_redact(orjson.loads(encoded), names=False))
 

@@ -101,7 +101,10 @@ class PolicyStream:
         self.original_parts: list[str] = []
         self.final_parts: list[str] = []
         self._unrecorded: list[list[Any]] = []
+        #: The last original chunk (index, bytes) and its redacted record body, reused by a final
+        #: chunk equal to it so a pass-through stream redacts each chunk once.
         self._last_original: tuple[int, bytes] | None = None
+        self._last_recorded: orjson.Fragment | None = None
         self._decision_sink = recorder.decision_sink(self.ids, STREAM_HOOK)
         self.ctx = StreamContext(
             stream_id=stream_id,
@@ -172,7 +175,12 @@ class PolicyStream:
         passes the stream through) is recorded without its body, `[kind, index, at]`: replay takes
         the original's. That halves what a pass-through stream writes.
         """
-        chunk = orjson.Fragment(redact_encoded(encoded))
+        if same_as_original and self._last_recorded is not None:
+            chunk = self._last_recorded
+        else:
+            chunk = orjson.Fragment(redact_encoded(encoded))
+            if kind == "original_chunk":
+                self._last_recorded = chunk
         at = self.recorder.publish(kind, self.ids, STREAM_HOOK, {"index": index, "chunk": chunk})
         self._unrecorded.append([kind, index, at] if same_as_original else [kind, index, at, chunk])
         if len(self._unrecorded) >= CHUNK_BATCH or at - self._unrecorded[0][2] >= CHUNK_BATCH_SECONDS:
