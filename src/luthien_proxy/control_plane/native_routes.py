@@ -117,7 +117,7 @@ async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         _authorize(request)
         try:
-            body = await read_json_object(request, chat.services.settings.max_body_bytes)
+            body = await read_json_object(request, request.app.state.services.settings.max_body_bytes)
         except HTTPException as exc:
             raise ChatError(exc.status_code, str(exc.detail), "invalid_request_error") from None
         _validate(body)

@@ -20,12 +20,13 @@ from typing import Any, Protocol
 import orjson
 
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
-from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
-from luthien_proxy.pipeline import HookInputError
+from luthien_proxy.pipeline import CallRecorder, HookInputError, HookPipeline
 from luthien_proxy.pipeline.redaction import redact_text
-from luthien_proxy.policies import overrides
+from luthien_proxy.policies import LuthienPolicy, overrides
+from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.streaming.context_store import StreamContextStore
 from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
 
 logger = logging.getLogger(__name__)
@@ -92,11 +93,22 @@ class FrameSink(Protocol):
         ...
 
 
+class PipelineServices(Protocol):
+    """What the door needs of its host (the control plane's services satisfy it), so the door does
+    not import the control plane that mounts it."""
+
+    policy: LuthienPolicy
+    hooks: HookPipeline
+    recorder: CallRecorder
+    stream_context: StreamContextStore
+    policy_state: PolicyState
+
+
 class NativeChat:
     """Serves chat completions for the models in `routes`, policed by `services`' pipeline."""
 
     def __init__(
-        self, services: ControlPlaneServices, upstreams: UpstreamClient, routes: dict[str, ModelRoute]
+        self, services: PipelineServices, upstreams: UpstreamClient, routes: dict[str, ModelRoute]
     ) -> None:
         self.services = services
         self.upstreams = upstreams
