@@ -26,7 +26,8 @@ from luthien_proxy.control_plane.link_streams import TABLES, LinkStreams
 from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, RequestBlocklistPolicy
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.litellm_callback import LuthienCallback
-from luthien_proxy.proxy.policy_link import CALL_ORDER, STREAM_HOOK, reportable
+from luthien_proxy.proxy.policy_link import CALL_ORDER, reportable
+from luthien_proxy.wire import STREAM_HOOK
 from tests.conftest import OpenServices
 from tests.proxy.payloads import hook_data, model_response
 from tests.support.live_server import serve_app

@@ -14,8 +14,9 @@ from luthien_proxy.control_plane.sse import event_stream
 from luthien_proxy.conversation import call_view, replay_events
 from luthien_proxy.events import call_channel, trace_channel
 from luthien_proxy.storage import DebugRecord
+from luthien_proxy.wire import HOOKS_PATH
 
-router = APIRouter(prefix="/api/hooks", tags=["conversations"])
+router = APIRouter(prefix=HOOKS_PATH, tags=["conversations"])
 
 Services = Annotated[ControlPlaneServices, Depends(get_services)]
 CallId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_call_id")]

@@ -7,8 +7,7 @@ import hmac
 from fastapi import HTTPException, Request, WebSocket
 
 from luthien_proxy.control_plane.services import ControlPlaneServices
-
-PROXY_TOKEN_HEADER = "x-luthien-proxy-token"
+from luthien_proxy.wire import PROXY_TOKEN_HEADER
 
 
 def get_services(request: Request) -> ControlPlaneServices:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luthien_proxy.control_plane.responses import JSONBody
+from luthien_proxy.wire import CLOSE_POLICY_VIOLATION
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 
@@ -30,7 +31,9 @@ class HeaderSizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "headers too large"})
+            await send(
+                {"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": "headers too large"}
+            )
             return
         detail = f"request headers are {size} bytes; the limit is {self.max_bytes}"
         await JSONBody({"detail": detail}, status_code=431)(scope, receive, send)

@@ -13,12 +13,11 @@ from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
 from luthien_proxy.pipeline.redaction import without_credentials
+from luthien_proxy.wire import DECISION_HEADER, DECISION_REJECT, HOOKS_PATH
 
-router = APIRouter(prefix="/api/hooks", tags=["hooks"])
+router = APIRouter(prefix=HOOKS_PATH, tags=["hooks"])
 #: Read-only hook endpoints, mounted behind the admin key.
-read_router = APIRouter(prefix="/api/hooks", tags=["hooks"])
-
-DECISION_HEADER = "x-luthien-decision"
+read_router = APIRouter(prefix=HOOKS_PATH, tags=["hooks"])
 
 Services = Annotated[ControlPlaneServices, Depends(get_services)]
 
@@ -56,7 +55,7 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
                 }
             },
             status_code=rejection.status_code,
-            headers={DECISION_HEADER: "reject"},
+            headers={DECISION_HEADER: DECISION_REJECT},
         )
     # Content as the policy left it (the callback forwards it); no credential handed back.
     return JSONBody(without_credentials(outcome.result))

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.settings import Settings
+from luthien_proxy.wire import CLOSE_POLICY_VIOLATION
 
 _WILDCARD_BINDS = ("", "0.0.0.0", "::")
 _MAX_REMEMBERED = 256
@@ -85,7 +86,9 @@ class HostCheck:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "Host not allowed"})
+            await send(
+                {"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": "Host not allowed"}
+            )
             return
         shown = raw.decode("latin-1")[:100]
         detail = (

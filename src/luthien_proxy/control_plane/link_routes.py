@@ -26,35 +26,35 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER, proxy_allowed
+from luthien_proxy.control_plane.dependencies import proxy_allowed
 from luthien_proxy.control_plane.link_streams import LinkStreams, LinkViolation
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
 from luthien_proxy.policies import overrides
-from luthien_proxy.streaming.policy_stream import STREAM_HOOK
+from luthien_proxy.wire import (
+    ANSWERED_HOOKS,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_PROTOCOL_ERROR,
+    LINK_PATH,
+    LINK_POLICY,
+    LINK_RECORDS,
+    PROXY_TOKEN_HEADER,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["proxy link"])
 
-PROTOCOL_ERROR = 1002
-POLICY_VIOLATION = 1008
-#: Hooks whose outcome the client depends on: reported only when the policy does not implement them.
-#: The failure hook is missing on purpose: it cannot change what the client gets, so it is always
-#: reported, and a policy that implements it still sees it (run as the record arrives).
-ANSWERED_HOOKS = (
-    "async_pre_call_hook",
-    "async_moderation_hook",
-    "async_post_call_success_hook",
-    STREAM_HOOK,
-)
+# `ANSWERED_HOOKS` are reported only when the policy does not implement them. The failure hook is
+# not among them on purpose: it cannot change what the client gets, so it is always reported, and a
+# policy that implements it still sees it (run as the record arrives).
 
 
 def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
     """What the callback needs to know to skip a round trip: which hooks this policy answers."""
     policy = services.policy
     policed = [hook for hook in ANSWERED_HOOKS if overrides(policy, hook)]
-    return {"type": "POLICY", "policy": type(policy).__name__, "policed": policed}
+    return {"type": LINK_POLICY, "policy": type(policy).__name__, "policed": policed}
 
 
 def _parse(raw: str | bytes | None) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ def _parse(raw: str | bytes | None) -> list[dict[str, Any]]:
         frame = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
         raise LinkViolation("frame is not valid JSON") from None
-    if not isinstance(frame, dict) or frame.get("type") != "RECORDS":
+    if not isinstance(frame, dict) or frame.get("type") != LINK_RECORDS:
         raise LinkViolation("frame must be a JSON object with type RECORDS")
     items = frame.get("items")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -98,11 +98,11 @@ class _Link:
         self.streams.handle(item.get("stream"), stream_id, item)
 
 
-@router.websocket("/api/link")
+@router.websocket(LINK_PATH)
 async def proxy_link(websocket: WebSocket) -> None:
     services: ControlPlaneServices = websocket.app.state.services
     if not proxy_allowed(websocket, services):
-        await websocket.close(POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
+        await websocket.close(CLOSE_POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()
     await websocket.send_bytes(orjson.dumps(policy_frame(services)))
@@ -118,7 +118,7 @@ async def proxy_link(websocket: WebSocket) -> None:
     except LinkViolation as exc:
         logger.warning("proxy link closed: %s", exc)
         with contextlib.suppress(Exception):
-            await websocket.close(PROTOCOL_ERROR, reason=str(exc)[:120])
+            await websocket.close(CLOSE_PROTOCOL_ERROR, reason=str(exc)[:120])
     except WebSocketDisconnect:
         pass
     finally:

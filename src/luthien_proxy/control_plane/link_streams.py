@@ -22,6 +22,7 @@ from typing import Any
 
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.streaming.policy_stream import PolicyStream, StreamAborted
+from luthien_proxy.wire import LINK_STREAM_CHUNK, LINK_STREAM_END, LINK_STREAM_START
 
 logger = logging.getLogger(__name__)
 
@@ -99,19 +100,19 @@ class LinkStreams:
     def handle(self, kind: Any, stream_id: str, item: dict[str, Any]) -> None:
         """Apply one stream item; raises `LinkViolation` only for an item no open stream owns."""
         stream = self.open.get(stream_id)
-        if kind == "start":
+        if kind == LINK_STREAM_START:
             self._start(stream_id, stream, item.get("request"))
         elif stream is None:
-            if kind not in ("chunk", "end"):
+            if kind not in (LINK_STREAM_CHUNK, LINK_STREAM_END):
                 raise LinkViolation(f"bad stream item {str(kind)[:20]!r} for stream {stream_id[:40]!r}")
             self.ignored += 1
-        elif kind == "chunk":
+        elif kind == LINK_STREAM_CHUNK:
             chunk = item.get("chunk")
             if isinstance(chunk, dict):
                 stream.push(chunk)
             else:
                 self._fail(stream_id, "malformed stream item: 'chunk' must be an object")
-        elif kind == "end":
+        elif kind == LINK_STREAM_END:
             status, error = item.get("status", "success"), item.get("error")
             if (
                 isinstance(status, str)

@@ -19,7 +19,7 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from luthien_proxy.control_plane.dependencies import PROXY_TOKEN_HEADER, proxy_allowed
+from luthien_proxy.control_plane.dependencies import proxy_allowed
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.streaming.policy_stream import (
@@ -29,16 +29,30 @@ from luthien_proxy.streaming.policy_stream import (
     StreamRejected,
     UpstreamFailed,
 )
+from luthien_proxy.wire import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NORMAL,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_PROTOCOL_ERROR,
+    FRAME_CHUNK,
+    FRAME_END,
+    FRAME_ERROR,
+    FRAME_REJECT,
+    FRAME_START,
+    PROXY_FRAMES,
+    PROXY_TOKEN_HEADER,
+    STREAM_PATH,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
 
-PROTOCOL_ERROR = 1002
-POLICY_VIOLATION = 1008
-INTERNAL_ERROR = 1011
 _INBOX_SIZE = 256
 _DRAIN_SECONDS = 2.0
 _END = object()
+#: A policed chunk's frame is written around its already-encoded JSON, never re-encoded.
+_CHUNK_HEAD = b'{"type":"' + FRAME_CHUNK.encode() + b'","data":'
+_END_FRAME = orjson.dumps({"type": FRAME_END})
 
 
 class ProtocolViolation(Exception):
@@ -52,7 +66,7 @@ class StreamTimeout(StreamAborted):
 def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
     """One received ASGI message as a protocol frame; raises on disconnect or a malformed frame."""
     if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
+        raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL))
     raw = message.get("text") if message.get("text") is not None else message.get("bytes")
     try:
         frame = orjson.loads(raw or b"")
@@ -60,9 +74,9 @@ def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
         raise ProtocolViolation("frame is not valid JSON") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise ProtocolViolation("frame must be a JSON object with a string 'type'")
-    if frame["type"] not in ("START", "CHUNK", "END", "ERROR"):
+    if frame["type"] not in PROXY_FRAMES:
         raise ProtocolViolation(f"unknown frame type {frame['type'][:40]!r}")
-    if frame["type"] in ("START", "CHUNK") and not isinstance(frame.get("data"), dict):
+    if frame["type"] in (FRAME_START, FRAME_CHUNK) and not isinstance(frame.get("data"), dict):
         raise ProtocolViolation(f"{frame['type']} frame needs a JSON object in 'data'")
     if nested_deeper_than(frame):
         raise ProtocolViolation(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
@@ -74,12 +88,12 @@ async def _receive_frames(websocket: WebSocket, inbox: asyncio.Queue[Any]) -> No
     while True:
         frame = _parse(await websocket.receive())
         kind = frame["type"]
-        if kind == "CHUNK":
+        if kind == FRAME_CHUNK:
             await inbox.put(frame["data"])
-        elif kind == "END":
+        elif kind == FRAME_END:
             await inbox.put(_END)
             return
-        elif kind == "ERROR":
+        elif kind == FRAME_ERROR:
             await inbox.put(UpstreamFailed(f"upstream stream failed: {str(frame.get('error'))[:500]}"))
             return
         else:
@@ -99,23 +113,23 @@ async def _drain(inbox: asyncio.Queue[Any], idle_timeout: float) -> AsyncIterato
         yield item
 
 
-@router.websocket("/stream/{stream_id}")
+@router.websocket(STREAM_PATH + "/{stream_id}")
 async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
     services: ControlPlaneServices = websocket.app.state.services
     settings = services.settings
     if not proxy_allowed(websocket, services):
-        await websocket.close(POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
+        await websocket.close(CLOSE_POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()
     try:
         start = _parse(await asyncio.wait_for(websocket.receive(), settings.stream_idle_timeout_seconds))
-        if start["type"] != "START":
+        if start["type"] != FRAME_START:
             raise ProtocolViolation(f"first frame must be START, got {start['type']}")
     except ProtocolViolation as exc:
-        await websocket.close(PROTOCOL_ERROR, reason=str(exc))
+        await websocket.close(CLOSE_PROTOCOL_ERROR, reason=str(exc))
         return
     except (TimeoutError, WebSocketDisconnect):
-        await _close_quietly(websocket, PROTOCOL_ERROR, "no START frame")
+        await _close_quietly(websocket, CLOSE_PROTOCOL_ERROR, "no START frame")
         return
 
     stream = PolicyStream(
@@ -134,11 +148,11 @@ async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: Co
     inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=_INBOX_SIZE)
 
     async def send_chunk(encoded: bytes) -> None:
-        await websocket.send_bytes(b'{"type":"CHUNK","data":' + encoded + b"}")
+        await websocket.send_bytes(_CHUNK_HEAD + encoded + b"}")
 
     receiver = asyncio.create_task(_receive_frames(websocket, inbox))
     runner = asyncio.create_task(stream.run(_drain(inbox, settings.stream_idle_timeout_seconds), send_chunk))
-    status, error, close_code, close_reason = "success", None, 1000, ""
+    status, error, close_code, close_reason = "success", None, CLOSE_NORMAL, ""
     try:
         async with asyncio.timeout(settings.stream_total_timeout_seconds):
             await asyncio.wait({receiver, runner}, return_when=asyncio.FIRST_EXCEPTION)
@@ -146,21 +160,21 @@ async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: Co
                 runner.cancel()
                 receiver.result()  # re-raise the violation or disconnect
             await runner
-        await websocket.send_bytes(b'{"type":"END"}')
+        await websocket.send_bytes(_END_FRAME)
     except ProtocolViolation as exc:
-        status, error, close_code, close_reason = "protocol_error", str(exc), PROTOCOL_ERROR, str(exc)
+        status, error, close_code, close_reason = "protocol_error", str(exc), CLOSE_PROTOCOL_ERROR, str(exc)
     except (WebSocketDisconnect, ClientGone):
         status, error = "disconnected", "the proxy disconnected before the stream ended"
     except TimeoutError:
         limit = settings.stream_total_timeout_seconds
         status, error = "timeout", f"stream exceeded the total timeout of {limit:g}s"
-        close_code = await _send_final(websocket, {"type": "ERROR", "error": error}, receiver)
+        close_code = await _send_final(websocket, {"type": FRAME_ERROR, "error": error}, receiver)
     except StreamAborted as exc:
         status, error = exc.status, exc.reason
         if isinstance(exc, StreamRejected):
-            frame = {"type": "REJECT", "error": exc.reason, "status_code": exc.status_code}
+            frame = {"type": FRAME_REJECT, "error": exc.reason, "status_code": exc.status_code}
         else:
-            frame = {"type": "ERROR", "error": exc.reason}
+            frame = {"type": FRAME_ERROR, "error": exc.reason}
         close_code = await _send_final(websocket, frame, receiver)
     finally:
         for task in (receiver, runner):
@@ -191,7 +205,7 @@ async def _send_final(websocket: WebSocket, frame: dict[str, Any], receiver: asy
             async with asyncio.timeout(_DRAIN_SECONDS):
                 while (await websocket.receive())["type"] != "websocket.disconnect":
                     pass
-    return INTERNAL_ERROR
+    return CLOSE_INTERNAL_ERROR
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:

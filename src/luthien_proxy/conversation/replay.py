@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE, derive_events
+from luthien_proxy.pipeline.derived_events import derive_events
 from luthien_proxy.storage import DebugRecord
+from luthien_proxy.wire import STREAM_CHUNKS_TYPE
 
 
 def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def _events_of(
     A final chunk recorded without a body (`[kind, index, at]`) equals the original chunk of the
     same index, recorded before it (`PolicyStream._record_chunk`); `originals` keeps those.
     """
-    if record.debug_type_identifier == CHUNKS_TYPE:
+    if record.debug_type_identifier == STREAM_CHUNKS_TYPE:
         call_id = str(blob.get("litellm_call_id"))
         for kind, index, timestamp, *body in blob.get("chunks") or ():
             chunk = body[0] if body else originals.get((call_id, index))

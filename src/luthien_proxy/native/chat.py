@@ -28,6 +28,7 @@ from luthien_proxy.policies import LuthienPolicy, overrides
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
 from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
+from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class NativeChat:
         self.services = services
         self.upstreams = upstreams
         self.routes = routes
-        self._moderates = overrides(services.policy, "async_moderation_hook")
+        self._moderates = overrides(services.policy, MODERATION_HOOK)
 
     def route_for(self, model: str) -> ModelRoute:
         route = self.routes.get(model)
@@ -152,7 +153,7 @@ class NativeChat:
             "litellm_trace_id": ids.trace_id,
             "call_type": "acompletion",
         }
-        result = await self._hook("async_pre_call_hook", {**envelope, "data": data})
+        result = await self._hook(PRE_CALL_HOOK, {**envelope, "data": data})
         rewritten = result.get("data")
         if isinstance(rewritten, dict):
             data = rewritten
@@ -171,7 +172,7 @@ class NativeChat:
             "original_exception": error.message,
         }
         with contextlib.suppress(Exception):
-            await self.services.hooks.run("async_post_call_failure_hook", payload)
+            await self.services.hooks.run(FAILURE_HOOK, payload)
         error.recorded = True
         return error
 
@@ -180,7 +181,7 @@ class NativeChat:
         if not self._moderates:
             return
         await self._hook(
-            "async_moderation_hook",
+            MODERATION_HOOK,
             {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id, "data": data},
         )
 
@@ -212,9 +213,7 @@ class NativeChat:
             ) from None
         await moderation
         envelope = {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
-        result = await self._hook(
-            "async_post_call_success_hook", {**envelope, "data": data, "response": response}
-        )
+        result = await self._hook(SUCCESS_HOOK, {**envelope, "data": data, "response": response})
         final = result.get("response")
         return final if isinstance(final, dict) else response
 

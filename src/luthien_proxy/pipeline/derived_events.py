@@ -9,14 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from luthien_proxy.events.model import EventType
+from luthien_proxy.wire import (
+    FAILURE_HOOK,
+    PRE_CALL_HOOK,
+    RESULT_RECORD_PREFIX,
+    STREAM_SUMMARY_TYPE,
+    SUCCESS_HOOK,
+)
 
 DerivedEvent = tuple[EventType, dict[str, Any]]
 
-STREAM_SUMMARY = "hook_result:async_post_call_streaming_hook"
 #: A judgement a policy recorded through `ctx.record_decision` (see policies.base).
 DECISION_TYPE = "policy_decision"
-#: A batch of stream chunks, `[kind, index, timestamp, chunk]` each, already published one by one.
-CHUNKS_TYPE = "stream:chunks"
 
 
 def _request_summary(data: Any) -> dict[str, Any]:
@@ -34,10 +38,10 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     if debug_type == DECISION_TYPE:
         decision = body.get("decision")
         return [("policy_decision", decision)] if isinstance(decision, dict) else []
-    if debug_type == STREAM_SUMMARY:
+    if debug_type == STREAM_SUMMARY_TYPE:
         summary = {k: v for k, v in body.items() if k not in ("litellm_call_id", "litellm_trace_id")}
         return [("request_completed", {"streamed": True, **summary})]
-    if not debug_type.startswith("hook_result:"):
+    if not debug_type.startswith(RESULT_RECORD_PREFIX):
         return []
     decision = body.get("decision")
     if isinstance(decision, dict):
@@ -47,7 +51,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
         return events
     hook = body.get("hook")
     original, result = body.get("original"), body.get("result")
-    if hook == "async_pre_call_hook":
+    if hook == PRE_CALL_HOOK:
         return [
             (
                 "request_started",
@@ -57,14 +61,14 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
                 },
             )
         ]
-    if hook == "async_post_call_success_hook":
+    if hook == SUCCESS_HOOK:
         final = {
             "status": "success",
             "original": _part(original, "response"),
             "final": _part(result, "response"),
         }
         return [("request_completed", final)]
-    if hook == "async_post_call_failure_hook":
+    if hook == FAILURE_HOOK:
         return [
             ("request_completed", {"status": "failure", "error": str(_part(original, "original_exception"))})
         ]

@@ -19,6 +19,18 @@ from luthien_proxy.pipeline.redaction import redact, redact_text
 from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection, overrides
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.wire import (
+    CHUNK_HOOK,
+    FAILURE_HOOK,
+    HOOK_RECORD_PREFIX,
+    LOG_FAILURE_HOOK,
+    LOG_PRE_API_CALL_HOOK,
+    LOG_SUCCESS_HOOK,
+    MODERATION_HOOK,
+    PRE_CALL_HOOK,
+    RESULT_RECORD_PREFIX,
+    SUCCESS_HOOK,
+)
 
 Payload = dict[str, Any]
 
@@ -65,7 +77,7 @@ async def _moderation(policy: LuthienPolicy, payload: Payload, ctx: CallContext)
 async def _post_call_success(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
     data = _optional_object(payload, "data")
     original = _require_object(payload, "response", ctx.hook)
-    if not overrides(policy, "async_post_call_success_hook"):
+    if not overrides(policy, SUCCESS_HOOK):
         return payload  # nothing judges the response: it passes as the model sent it
     try:
         # The policy judges complete, canonical calls, and the client gets those, not the raw ones.
@@ -88,17 +100,18 @@ async def _observe_only(policy: LuthienPolicy, payload: Payload, ctx: CallContex
     return payload
 
 
+#: Keyed by `wire.HOOKS`, the hook names the callback may send.
 HOOK_RUNNERS: dict[str, Runner] = {
-    "async_pre_call_hook": _pre_call,
-    "async_moderation_hook": _moderation,
-    "async_post_call_success_hook": _post_call_success,
-    "async_post_call_failure_hook": _post_call_failure,
+    PRE_CALL_HOOK: _pre_call,
+    MODERATION_HOOK: _moderation,
+    SUCCESS_HOOK: _post_call_success,
+    FAILURE_HOOK: _post_call_failure,
     # Per-chunk and logging hooks are recorded but not policed: streams are policed over the
     # WebSocket, and logging hooks run after the client already has its answer.
-    "async_post_call_streaming_hook": _observe_only,
-    "async_log_pre_api_call": _observe_only,
-    "async_log_success_event": _observe_only,
-    "async_log_failure_event": _observe_only,
+    CHUNK_HOOK: _observe_only,
+    LOG_PRE_API_CALL_HOOK: _observe_only,
+    LOG_SUCCESS_HOOK: _observe_only,
+    LOG_FAILURE_HOOK: _observe_only,
 }
 
 
@@ -126,7 +139,7 @@ class HookPipeline:
             _decisions=self.recorder.decision_sink(ids, hook),
         )
         self.counters[hook] += 1
-        self.recorder.record(f"hook:{hook}", ids, {"hook": hook, "payload": recorded})
+        self.recorder.record(HOOK_RECORD_PREFIX + hook, ids, {"hook": hook, "payload": recorded})
         started = time.perf_counter()
         try:
             result = await runner(self.policy, payload, ctx)
@@ -135,7 +148,7 @@ class HookPipeline:
             return HookOutcome(result=None, rejection=rejection)
         duration_ms = (time.perf_counter() - started) * 1000
         self.recorder.record(
-            f"hook_result:{hook}",
+            RESULT_RECORD_PREFIX + hook,
             ids,
             {"hook": hook, "original": recorded, "result": redact(result), "duration_ms": duration_ms},
         )
@@ -148,7 +161,7 @@ class HookPipeline:
         message = redact_text(rejection.message)
         decision = {"action": "reject", "message": message, "status_code": rejection.status_code}
         self.recorder.record(
-            f"hook_result:{hook}",
+            RESULT_RECORD_PREFIX + hook,
             ids,
             {
                 "hook": hook,

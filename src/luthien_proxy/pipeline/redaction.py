@@ -8,91 +8,20 @@ Two rules, applied to what is stored, published or logged, never to what is forw
 - by shape, everywhere: `sk-…` keys, AWS key ids, PEM private keys, JWTs, `Bearer <token>`. Only
   the secret-shaped substring is replaced.
 
+The secret names themselves are in `luthien_proxy.wire` (the callback drops them before sending).
 Stdlib only: the LiteLLM callback imports this module, and must stay cheap to import.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
-REDACTED = "[REDACTED]"
+from luthien_proxy.wire import CONTENT_KEYS, SECRET_NAMES, SECRET_SUFFIXES
 
-#: Names (lower-case) whose value is a credential: headers, LiteLLM's secret bags and virtual keys,
-#: and the providers' credential parameters as LiteLLM accepts them in a request.
-SECRET_NAMES = frozenset(
-    {
-        # headers
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "x-goog-api-key",
-        "x-litellm-api-key",
-        "ocp-apim-subscription-key",
-        "x-luthien-proxy-token",
-        "x-luthien-admin-key",
-        "cookie",
-        "set-cookie",
-        # LiteLLM's own
-        "secret_fields",
-        "user_api_key",
-        "user_api_key_hash",
-        "master_key",
-        "key",
-        # provider credentials
-        "api_key",
-        "api_keys",
-        "credentials",
-        "vertex_credentials",
-        "vertex_ai_credentials",
-        "private_key",
-        "private_key_id",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "aws_bedrock_runtime_endpoint_token",
-        "azure_ad_token",
-        "client_secret",
-        "token",
-    }
-)
-#: Any name ending in one of these is a credential too (`x-custom-token`, `access_token`, `db_password`).
-SECRET_SUFFIXES = (
-    "api_key",
-    "api-key",
-    "apikey",
-    "api_keys",
-    "secret",
-    "password",
-    "passwd",
-    "token",
-    "credentials",
-    "private_key",
-    "access_key_id",
-    "secret_access_key",
-)
-#: Keys whose values are content, not configuration: below them only shapes are redacted.
-CONTENT_KEYS = frozenset(
-    {
-        "messages",
-        "tools",
-        "functions",
-        "tool_choice",
-        "function_call",
-        "response_format",
-        "prompt",
-        "input",
-        "instructions",
-        "system",
-        "response",
-        "chunks",
-        "original_text",
-        "final_text",
-    }
-)
+REDACTED = "[REDACTED]"
 
 
 def is_secret_name(key: str) -> bool:
@@ -175,9 +104,9 @@ def without_credentials(value: Any) -> Any:
     an answer whose content must stay exactly as sent (the hook API's result, which the callback
     forwards), but that has no reason to hand credentials back."""
     if isinstance(value, dict):
-        return {key: _without_credential(key, item) for key, item in value.items()}
+        return {key: _without_credential(key, item) for key, item in cast("dict[Any, Any]", value).items()}
     if isinstance(value, list):
-        return [without_credentials(item) for item in value]
+        return [without_credentials(item) for item in cast("list[Any]", value)]
     return value
 
 
@@ -206,7 +135,9 @@ def _redact(value: Any, names: bool) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {_key(key): _redact_field(key, item, names) for key, item in value.items()}
+        return {
+            _key(key): _redact_field(key, item, names) for key, item in cast("dict[Any, Any]", value).items()
+        }
     if isinstance(value, list | tuple):
-        return [_redact(item, names) for item in value]
+        return [_redact(item, names) for item in cast("list[Any] | tuple[Any, ...]", value)]
     return value

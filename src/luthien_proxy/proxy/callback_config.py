@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from luthien_proxy.settings import Settings
+from luthien_proxy.wire import PROXY_TOKEN_HEADER
 
 DEFAULT_URL = "http://127.0.0.1:8081"
 DEFAULT_TIMEOUT_S = 10.0
@@ -34,7 +35,7 @@ class CallbackConfig:
 
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate this proxy to the control plane."""
-        return {"x-luthien-proxy-token": self.proxy_token} if self.proxy_token else {}
+        return {PROXY_TOKEN_HEADER: self.proxy_token} if self.proxy_token else {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallbackConfig:

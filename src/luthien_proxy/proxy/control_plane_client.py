@@ -10,8 +10,8 @@ import orjson
 from luthien_proxy.http_client import LoopBoundClient
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected
+from luthien_proxy.wire import DECISION_HEADER, DECISION_REJECT, HOOKS_PATH
 
-DECISION_HEADER = "x-luthien-decision"
 #: 4xx answers about this proxy rather than the call: a missing/wrong token, or a hook it does not know.
 PROXY_REFUSED = frozenset({401, 403, 404, 405})
 
@@ -34,7 +34,7 @@ def _refusal(response: httpx.Response, hook_name: str) -> PolicyRejected | Contr
     """What a 4xx answer means: a refusal of this call, which the client gets as is, unless it
     refuses this proxy itself (a wrong token or an unknown hook), which is a deployment error."""
     status = response.status_code
-    if response.headers.get(DECISION_HEADER, "").lower() == "reject":
+    if response.headers.get(DECISION_HEADER, "").lower() == DECISION_REJECT:
         return PolicyRejected(status, _error_message(response) or "Request rejected by Luthien policy")
     if status in PROXY_REFUSED:
         return ControlPlaneError(
@@ -68,7 +68,7 @@ class ControlPlaneClient:
         """Return the (possibly modified) payload; raise PolicyRejected or ControlPlaneError."""
         try:
             response = await self.http.get().post(
-                f"/api/hooks/{hook_name}",
+                f"{HOOKS_PATH}/{hook_name}",
                 content=orjson.dumps(body),
                 headers={"content-type": "application/json"},
             )

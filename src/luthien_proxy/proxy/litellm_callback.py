@@ -21,7 +21,7 @@ from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, blocked_reason
 from luthien_proxy.proxy.litellm_routes import POLICED_CALL_TYPES
-from luthien_proxy.proxy.policy_link import STREAM_HOOK, PolicyLink
+from luthien_proxy.proxy.policy_link import PolicyLink
 from luthien_proxy.proxy.sanitize import (
     call_ids,
     merge_request,
@@ -30,6 +30,7 @@ from luthien_proxy.proxy.sanitize import (
     user_key_payload,
 )
 from luthien_proxy.proxy.stream_bridge import StreamBridge
+from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,9 @@ class LuthienCallback(CustomLogger):
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
-        if self._reported("async_pre_call_hook", body):
+        if self._reported(PRE_CALL_HOOK, body):
             return data
-        result = await self._decide("async_pre_call_hook", body)
+        result = await self._decide(PRE_CALL_HOOK, body)
         if result is None or "data" not in result:
             return data
         return merge_request(data, sent, result["data"])
@@ -115,8 +116,8 @@ class LuthienCallback(CustomLogger):
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
-        if not self._reported("async_moderation_hook", body):
-            await self._decide("async_moderation_hook", body)
+        if not self._reported(MODERATION_HOOK, body):
+            await self._decide(MODERATION_HOOK, body)
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
@@ -127,9 +128,9 @@ class LuthienCallback(CustomLogger):
             "user_api_key_dict": user_key_payload(user_api_key_dict),
             "response": sent_response,
         }
-        if self._reported("async_post_call_success_hook", body):
+        if self._reported(SUCCESS_HOOK, body):
             return None
-        result = await self._decide("async_post_call_success_hook", body)
+        result = await self._decide(SUCCESS_HOOK, body)
         if result is None or "response" not in result or result["response"] == sent_response:
             return None
         return _rebuild_response(response, result["response"])
@@ -149,10 +150,10 @@ class LuthienCallback(CustomLogger):
             "exception_type": type(original_exception).__name__,
             "user_api_key_dict": user_key_payload(user_api_key_dict),
         }
-        if self._reported("async_post_call_failure_hook", body):
+        if self._reported(FAILURE_HOOK, body):
             return None
         try:
-            await self.client.call_hook("async_post_call_failure_hook", body)
+            await self.client.call_hook(FAILURE_HOOK, body)
         except (ControlPlaneError, PolicyRejected) as exc:
             log.warning("failure hook not recorded: %s", exc.message)
         return None

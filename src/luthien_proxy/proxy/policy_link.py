@@ -30,17 +30,29 @@ from websockets.protocol import State
 
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.sanitize import model_json
+from luthien_proxy.wire import (
+    FAILURE_HOOK,
+    LINK_PATH,
+    LINK_POLICY,
+    LINK_RECORDS,
+    LINK_STREAM_CHUNK,
+    LINK_STREAM_END,
+    LINK_STREAM_START,
+    MODERATION_HOOK,
+    PRE_CALL_HOOK,
+    STREAM_HOOK,
+    SUCCESS_HOOK,
+)
 
 log = logging.getLogger(__name__)
 
-STREAM_HOOK = "async_post_call_streaming_iterator_hook"
 #: Where each hook comes in a call (the success hook and the stream are alternatives).
 CALL_ORDER = {
-    "async_pre_call_hook": 0,
-    "async_moderation_hook": 1,
-    "async_post_call_success_hook": 2,
+    PRE_CALL_HOOK: 0,
+    MODERATION_HOOK: 1,
+    SUCCESS_HOOK: 2,
     STREAM_HOOK: 2,
-    "async_post_call_failure_hook": 3,
+    FAILURE_HOOK: 3,
 }
 #: Reports waiting for the link beyond this many are dropped (oldest first) and counted.
 MAX_PENDING = 10_000
@@ -66,7 +78,7 @@ class PolicyLink:
 
     def __init__(self, config: CallbackConfig) -> None:
         self._config = config
-        self._url = f"{config.ws_base_url}/api/link"
+        self._url = f"{config.ws_base_url}{LINK_PATH}"
         self._ws: ClientConnection | None = None
         self._reportable: frozenset[str] | None = None
         self._pending: list[dict[str, Any]] = []
@@ -94,18 +106,18 @@ class PolicyLink:
         self, stream_id: str, request: dict[str, Any], upstream: AsyncIterator[Chunk]
     ) -> AsyncIterator[Chunk]:
         """Yield `upstream` unchanged, reporting the stream and each chunk as it passes."""
-        self._report({"stream": "start", "id": stream_id, "request": request})
+        self._report({"stream": LINK_STREAM_START, "id": stream_id, "request": request})
         status, error = "disconnected", "the client went away before the stream ended"
         try:
             async for chunk in upstream:
-                self._report({"stream": "chunk", "id": stream_id, "chunk": model_json(chunk)})
+                self._report({"stream": LINK_STREAM_CHUNK, "id": stream_id, "chunk": model_json(chunk)})
                 yield chunk
             status, error = "success", None
         except Exception as exc:
             status, error = "upstream_error", f"upstream stream failed: {exc}"
             raise
         finally:
-            self._report({"stream": "end", "id": stream_id, "status": status, "error": error})
+            self._report({"stream": LINK_STREAM_END, "id": stream_id, "status": status, "error": error})
 
     async def aclose(self) -> None:
         """Send what is queued (briefly), then close the link."""
@@ -115,7 +127,7 @@ class PolicyLink:
             items, self._pending = self._pending, []
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self._config.timeout_s):
-                    await self._ws.send(orjson.dumps({"type": "RECORDS", "items": items}))
+                    await self._ws.send(orjson.dumps({"type": LINK_RECORDS, "items": items}))
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -167,7 +179,7 @@ class PolicyLink:
         ) as ws:
             hello = orjson.loads(await asyncio.wait_for(ws.recv(), self._config.timeout_s))
             policed = hello.get("policed") if isinstance(hello, dict) else None
-            if hello.get("type") != "POLICY" or not isinstance(policed, list):
+            if hello.get("type") != LINK_POLICY or not isinstance(policed, list):
                 raise ValueError(f"unexpected first frame on the proxy link: {str(hello)[:100]}")
             self._ws, self._reportable = ws, reportable([str(hook) for hook in policed])
             reported = ", ".join(sorted(self._reportable, key=CALL_ORDER.__getitem__))
@@ -190,7 +202,7 @@ class PolicyLink:
                 continue
             items, self._pending = self._pending, []
             try:
-                await ws.send(orjson.dumps({"type": "RECORDS", "items": items}))
+                await ws.send(orjson.dumps({"type": LINK_RECORDS, "items": items}))
             except BaseException:
                 # Not sent: keep them, in order, for the next connection.
                 self._pending[:0] = items

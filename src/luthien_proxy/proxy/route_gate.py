@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from luthien_proxy.proxy.litellm_routes import Verdict, classify, route_key
+from luthien_proxy.wire import CLOSE_POLICY_VIOLATION
 
 _ADMITTED = (Verdict.POLICED, Verdict.SERVED)
 
@@ -33,7 +34,6 @@ NO_ROUTE = _Unmatched.NO_ROUTE
 #: A route's verdict (None: unclassified), or NO_ROUTE.
 Decision = Verdict | _Unmatched | None
 _CACHE_MAX = 4096
-POLICY_VIOLATION = 1008
 
 
 def _lazy_features() -> tuple[Any, ...]:
@@ -75,7 +75,7 @@ class RouteGate:
         method = scope.get("method", "WEBSOCKET")
         message = refusal_message(method, scope.get("path", ""), None if verdict is NO_ROUTE else verdict)
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": message[:120]})
+            await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": message[:120]})
             return
         body = {
             "type": "error",  # so Anthropic clients read it too

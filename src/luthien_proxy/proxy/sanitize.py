@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from luthien_proxy.call_scope import principal_of, scoped_ids
-from luthien_proxy.pipeline.redaction import CONTENT_KEYS, is_secret_name
+from luthien_proxy.pipeline.redaction import is_secret_name
+from luthien_proxy.wire import CONTENT_KEYS
 
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
 INTERNAL_REQUEST_KEYS = frozenset(

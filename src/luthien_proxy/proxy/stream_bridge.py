@@ -32,16 +32,23 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from luthien_proxy.proxy.callback_config import CallbackConfig
 from luthien_proxy.proxy.errors import ControlPlaneError, PolicyRejected, StreamPolicyError, blocked_reason
 from luthien_proxy.proxy.sanitize import model_json
+from luthien_proxy.wire import (
+    CLOSE_GONE,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+    FRAME_CHUNK,
+    FRAME_END,
+    FRAME_ERROR,
+    FRAME_REJECT,
+    FRAME_START,
+    STREAM_PATH,
+)
 
 log = logging.getLogger(__name__)
 
 _END = object()
-_END_MSG = '{"type":"END"}'
+_END_MSG = orjson.dumps({"type": FRAME_END}).decode()
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-#: Close codes saying the control plane went away (1006: no close frame at all), not that it refused.
-_GONE = frozenset({1001, 1006, 1012, 1013})
-_TOO_BIG = 1009
-_PROTOCOL_ERROR = 1002
 
 Failure = ControlPlaneError | PolicyRejected
 
@@ -49,18 +56,18 @@ Failure = ControlPlaneError | PolicyRejected
 def closed_failure(exc: ConnectionClosed) -> Failure:
     """What a stream socket closed before END means, judged by the close frames each side sent."""
     received, sent = exc.rcvd, exc.sent
-    if _TOO_BIG in (received and received.code, sent and sent.code):
+    if CLOSE_TOO_BIG in (received and received.code, sent and sent.code):
         return PolicyRejected(
             413,
             "Luthien refused the stream: a message exceeds the control plane's size limit "
             "(LUTHIEN_MAX_BODY_BYTES)",
         )
-    if received is None or received.code in _GONE:
+    if received is None or received.code in CLOSE_GONE:
         return ControlPlaneError(
             502, "Luthien stream policy closed the connection before END", unreachable=True
         )
     reason = received.reason or "no reason given"
-    if received.code == _PROTOCOL_ERROR:
+    if received.code == CLOSE_PROTOCOL_ERROR:
         return PolicyRejected(400, f"Luthien refused the stream: {reason}")
     return ControlPlaneError(
         502, f"Luthien stream policy closed the connection before END ({received.code}: {reason})"
@@ -105,11 +112,15 @@ async def _pump(ws: ClientConnection, upstream: AsyncIterator[Any], state: _Pump
             elif state.stop_sending:
                 return
             if not state.stop_sending:
-                await _send(ws, state, orjson.dumps({"type": "CHUNK", "data": model_json(chunk)}).decode())
+                await _send(
+                    ws, state, orjson.dumps({"type": FRAME_CHUNK, "data": model_json(chunk)}).decode()
+                )
     except Exception as exc:
         state.upstream_error = exc
         state.copy.put_nowait(_Upstream(exc))
-        await _send(ws, state, orjson.dumps({"type": "ERROR", "error": f"upstream failed: {exc}"}).decode())
+        await _send(
+            ws, state, orjson.dumps({"type": FRAME_ERROR, "error": f"upstream failed: {exc}"}).decode()
+        )
         await ws.close()
         return
     state.copy.put_nowait(_END)
@@ -128,7 +139,7 @@ class StreamBridge:
         build_chunk: Callable[[dict[str, Any]], Any],
     ) -> None:
         self._config = config
-        self._url = f"{config.ws_base_url}/stream/{quote(call_id, safe='')}"
+        self._url = f"{config.ws_base_url}{STREAM_PATH}/{quote(call_id, safe='')}"
         self._start = start_data
         self._build = build_chunk
         self._yielded = False
@@ -162,7 +173,7 @@ class StreamBridge:
                 yield chunk
             return
         try:
-            await ws.send(orjson.dumps({"type": "START", "data": self._start}).decode())
+            await ws.send(orjson.dumps({"type": FRAME_START, "data": self._start}).decode())
         except ConnectionClosed as exc:  # e.g. 1009: the request alone is over the control plane's limit
             async for chunk in self._on_failure_before_pump(closed_failure(exc), upstream):
                 yield chunk
@@ -206,19 +217,19 @@ class StreamBridge:
                 async for chunk in self._fallback_or_raise(failure, state):
                     yield chunk
                 return
-            if kind == "CHUNK":
+            if kind == FRAME_CHUNK:
                 chunk = self._build(message.get("data") or {})
                 if not self._yielded:
                     self._yielded = True
                     state.keep_copy = False
                     state.copy = asyncio.Queue()
                 yield chunk
-            elif kind == "END":
+            elif kind == FRAME_END:
                 return
-            elif kind == "REJECT":
+            elif kind == FRAME_REJECT:
                 status = message.get("status_code")
                 self._raise(PolicyRejected(status if isinstance(status, int) else 403, _text(message)))
-            elif kind == "ERROR":
+            elif kind == FRAME_ERROR:
                 self._raise(ControlPlaneError(502, f"Luthien stream policy error: {_text(message)}"))
             else:
                 log.debug("ignoring stream message of unknown type %r", kind)

@@ -17,15 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from luthien_proxy.storage.migrations import migrate
 from luthien_proxy.storage.schema import call_id_expr, debug_logs, json_text, trace_id_expr
+from luthien_proxy.wire import COMPLETION_TYPES
 
 #: How many of the newest records the "recent calls / traces" lookups look through.
 RECENT_WINDOW = 20_000
-#: Record types that mean a call has finished, one way or another.
-COMPLETION_TYPES = (
-    "hook_result:async_post_call_success_hook",
-    "hook_result:async_post_call_failure_hook",
-    "hook_result:async_post_call_streaming_hook",
-)
 
 
 class StoreUnavailable(RuntimeError):

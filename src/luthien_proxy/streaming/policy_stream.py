@@ -17,18 +17,16 @@ import orjson
 from luthien_proxy.events.model import EventType
 from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
 from luthien_proxy.pipeline.assembly import assembled_stream
-from luthien_proxy.pipeline.derived_events import CHUNKS_TYPE
 from luthien_proxy.pipeline.redaction import redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext, overrides
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
+from luthien_proxy.wire import HOOK_RECORD_PREFIX, STREAM_CHUNKS_TYPE, STREAM_HOOK, STREAM_SUMMARY_TYPE
 
 logger = logging.getLogger(__name__)
 
-STREAM_HOOK = "async_post_call_streaming_iterator_hook"
-SUMMARY_TYPE = "hook_result:async_post_call_streaming_hook"
 #: Chunks are recorded in batches of at most this many, or this old, whichever comes first.
 CHUNK_BATCH = 64
 CHUNK_BATCH_SECONDS = 0.1
@@ -116,7 +114,7 @@ class PolicyStream:
             _decisions=self._record_decision,
         )
         recorder.record(
-            f"hook:{STREAM_HOOK}",
+            HOOK_RECORD_PREFIX + STREAM_HOOK,
             self.ids,
             {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": redact(request)},
         )
@@ -194,7 +192,9 @@ class PolicyStream:
     def _record_chunks(self) -> None:
         # One row per batch instead of one per chunk: per-chunk rows cost more than the policy.
         if self._unrecorded:
-            self.recorder.record(CHUNKS_TYPE, self.ids, {"hook": STREAM_HOOK, "chunks": self._unrecorded})
+            self.recorder.record(
+                STREAM_CHUNKS_TYPE, self.ids, {"hook": STREAM_HOOK, "chunks": self._unrecorded}
+            )
             self._unrecorded = []
 
     async def accumulated_text(self) -> str:
@@ -224,7 +224,7 @@ class PolicyStream:
                 "chunks_sent": self.ctx.chunks_sent,
                 "duration_ms": (time.perf_counter() - self.started) * 1000,
             }
-            self.recorder.record(SUMMARY_TYPE, self.ids, redact(summary))
+            self.recorder.record(STREAM_SUMMARY_TYPE, self.ids, redact(summary))
         finally:
             try:
                 await self.context.clear(self.call_id)
