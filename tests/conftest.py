@@ -1,7 +1,8 @@
-"""Shared fixtures: the two backends every store/bus/API test runs against.
+"""Shared fixtures: the two backends every store/bus/API test runs against, and the suite's guards.
 
 `embedded` is a fresh SQLite file and the in-process bus; `server` is the local Postgres and Redis.
 With LUTHIEN_REQUIRE_SERVICES=1 (as CI sets) a missing server fails the run instead of skipping.
+Every test fails if it reached a non-loopback address (tests/support/guards.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.policies import LuthienPolicy, NoOpPolicy
 from luthien_proxy.proxy.launcher import apply_offline_env
 from luthien_proxy.settings import Settings
+from tests.support.guards import install as install_guards
+from tests.support.guards import suite_guards  # noqa: F401  (autouse fixture, used by every test)
 
 # Before any test module imports litellm: it fetches a model-cost map at import time otherwise.
 apply_offline_env()
+# Installed at import, so collection and session fixtures are guarded too.
+install_guards()
 
 POSTGRES_ADMIN_URL = os.environ.get("LUTHIEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LUTHIEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
