@@ -2,7 +2,8 @@
 
 `embedded` is a fresh SQLite file and the in-process bus; `server` is the local Postgres and Redis.
 With LUTHIEN_REQUIRE_SERVICES=1 (as CI sets) a missing server fails the run instead of skipping.
-Every test fails if it reached a non-loopback address (tests/support/guards.py).
+Every test fails if it reached a non-loopback address or blocked an event loop (tests/support/
+guards.py).
 """
 
 from __future__ import annotations
