@@ -25,8 +25,8 @@ def assembled_response(response: dict[str, Any]) -> dict[str, Any]:
         return response
     by_choice: dict[int, list[ToolCall]] = {}
     for call in calls:
-        by_choice.setdefault(call.choice, []).append(call)
-    choices = []
+        by_choice.setdefault(call.choice, list[ToolCall]()).append(call)
+    choices: list[dict[str, Any]] = []
     for position, choice in enumerate(response["choices"]):
         mine = by_choice.get(choice.get("index", position))
         if mine is None:

@@ -6,7 +6,7 @@ call's events from its records with the same function, so a snapshot matches wha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from luthien_proxy.events.model import EventType
 from luthien_proxy.wire import (
@@ -30,7 +30,7 @@ def _request_summary(data: Any) -> dict[str, Any]:
 
 
 def _part(payload: Any, key: str) -> Any:
-    return payload.get(key) if isinstance(payload, dict) else None
+    return cast("dict[str, Any]", payload).get(key) if isinstance(payload, dict) else None
 
 
 def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
@@ -45,6 +45,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
         return []
     decision = body.get("decision")
     if isinstance(decision, dict):
+        decision = cast("dict[str, Any]", decision)
         events: list[DerivedEvent] = [("policy_decision", decision)]
         if decision.get("action") == "reject":
             events.append(("request_completed", {"status": "rejected", **decision}))

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from luthien_proxy.pipeline.assembly import assembled_response
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
@@ -53,14 +53,14 @@ Runner = Callable[[LuthienPolicy, Payload, CallContext], Awaitable[Payload]]
 
 def _optional_object(payload: Payload, key: str) -> dict[str, Any]:
     value = payload.get(key)
-    return value if isinstance(value, dict) else {}
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
 
 
 def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
     value = payload.get(key)
     if not isinstance(value, dict):
         raise HookInputError(f"{hook} needs a JSON object in field {key!r}")
-    return value
+    return cast("dict[str, Any]", value)
 
 
 async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:

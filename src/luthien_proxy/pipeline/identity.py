@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from luthien_proxy.call_scope import request_ids
 
@@ -28,6 +28,6 @@ def identity_of(payload: dict[str, Any]) -> CallIdentity:
     for key in _REQUEST_KEYS:
         request = payload.get(key)
         if isinstance(request, dict) and not (call_id and trace_id):
-            found_call, found_trace = request_ids(request)
+            found_call, found_trace = request_ids(cast("dict[str, Any]", request))
             call_id, trace_id = call_id or found_call, trace_id or found_trace
     return CallIdentity(call_id, trace_id)

@@ -60,7 +60,7 @@ class StreamContext:
     request: dict[str, Any]
     chunks_received: int = 0
     chunks_sent: int = 0
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict[str, Any])
     policy_state: PolicyState = field(default_factory=InProcessPolicyState)
     _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
     _decisions: DecisionSink = field(default=_discard, repr=False)

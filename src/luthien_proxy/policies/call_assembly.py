@@ -11,7 +11,7 @@ tool-call guard uses it again on the policy's input, so no fragment can reach th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from luthien_proxy.policies.tool_calls import (
     MAX_CALLS,
@@ -32,8 +32,8 @@ _CALL_FIELDS = ("tool_calls", "function_call")
 class _Fragments:
     kind: CallKind
     id: str = ""
-    name: list[str] = field(default_factory=list)
-    arguments: list[str] = field(default_factory=list)
+    name: list[str] = field(default_factory=list[str])
+    arguments: list[str] = field(default_factory=list[str])
 
 
 def _has_content(delta: dict[str, Any]) -> bool:
@@ -67,7 +67,7 @@ class StreamCallAssembler:
 
     def feed(self, chunk: Chunk) -> Chunk | None:
         """What of `chunk` may reach the client now: itself, a copy without calls and finishes, or None."""
-        if not isinstance(chunk, dict):
+        if not isinstance(chunk, dict):  # pyright: ignore[reportUnnecessaryIsInstance]  (JSON from the wire)
             raise MalformedToolCall("a stream chunk must be a JSON object")
         choices = chunk.get("choices")
         if not choices:
@@ -77,17 +77,20 @@ class StreamCallAssembler:
             return chunk
         if not isinstance(choices, list):
             raise MalformedToolCall("choices must be a list")
+        choices = cast("list[Any]", choices)
         if not any(_carries_call_or_finish(choice) or self._spells_held_call(choice) for choice in choices):
             return chunk
-        passing = []
+        passing: list[dict[str, Any]] = []
         pure = True
         for position, choice in enumerate(choices):
             if not isinstance(choice, dict):
                 raise MalformedToolCall(f"choices[{position}] must be an object")
+            choice = cast("dict[str, Any]", choice)
             index = choice_index(choice, position)
-            delta = choice.get("delta") or {}
+            delta = choice.get("delta") or dict[str, Any]()
             if not isinstance(delta, dict):
                 raise MalformedToolCall(f"choice {index}: delta must be an object")
+            delta = cast("dict[str, Any]", delta)
             if choice.get("message") is not None:  # a client reading `message ?? delta` would run it
                 raise MalformedToolCall(f"choice {index}: a stream chunk cannot carry a whole message")
             self._templates.setdefault(index, chunk)
@@ -110,7 +113,10 @@ class StreamCallAssembler:
 
     def _spells_held_call(self, choice: Any) -> bool:
         """Whether `choice` has logprobs while a call of its choice is held (they could spell it)."""
-        if not self._calls or not isinstance(choice, dict) or choice.get("logprobs") is None:
+        if not self._calls or not isinstance(choice, dict):
+            return False
+        choice = cast("dict[str, Any]", choice)
+        if choice.get("logprobs") is None:
             return False
         index = choice.get("index", 0)
         return any(held == index for held, _ in self._calls)
@@ -120,34 +126,38 @@ class StreamCallAssembler:
         entries = delta.get("tool_calls")
         if entries is not None:
             if isinstance(entries, dict):
-                entries = [entries]
+                entries = [cast("dict[str, Any]", entries)]
             if not isinstance(entries, list):
                 raise MalformedToolCall(f"choice {choice}: tool_calls must be a list")
+            entries = cast("list[Any]", entries)
             for entry in entries:
                 self._take_entry(choice, entry)
         legacy = delta.get("function_call")
         if legacy is not None:
             if not isinstance(legacy, dict):
                 raise MalformedToolCall(f"choice {choice}: function_call must be an object")
+            legacy = cast("dict[str, Any]", legacy)
             self._add(choice, -1, "legacy", None, legacy.get("name"), legacy.get("arguments"))
         return bool(entries) or legacy is not None
 
     def _take_entry(self, choice: int, entry: Any) -> None:
         if not isinstance(entry, dict):
             raise MalformedToolCall(f"choice {choice}: a tool_calls entry must be an object")
+        entry = cast("dict[str, Any]", entry)
         index = entry.get("index", 0)
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_CALLS:
             raise MalformedToolCall(f"tool call index must be an integer in 0..{MAX_CALLS - 1}")
         custom = entry.get("custom")
         if entry.get("type") == "custom" or custom is not None:
-            part = custom if isinstance(custom, dict) else {}
+            part = cast("dict[str, Any]", custom) if isinstance(custom, dict) else {}
             self._add(choice, index, "custom", entry.get("id"), part.get("name"), part.get("input"))
             if entry.get("function") is not None:
                 raise MalformedToolCall(f"choice {choice}: a tool call is both custom and a function")
             return
-        function = entry.get("function") or {}
+        function = entry.get("function") or dict[str, Any]()
         if not isinstance(function, dict):
             raise MalformedToolCall(f"choice {choice}: a tool call's function must be an object")
+        function = cast("dict[str, Any]", function)
         self._add(choice, index, "function", entry.get("id"), function.get("name"), function.get("arguments"))
 
     def _add(self, choice: int, index: int, kind: CallKind, id: Any, name: Any, arguments: Any) -> None:
@@ -186,7 +196,8 @@ class StreamCallAssembler:
     def closing_chunks(self, released: list[ToolCall], text: str | None = None) -> list[Chunk]:
         """The end of the stream: `text` and the `released` calls in their choices, then the finishes."""
         called = {choice for choice, _ in self._calls} | {call.choice for call in released}
-        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), {})
+        empty: Chunk = {}
+        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), empty)
         out: list[Chunk] = []
         text_choice = min(called, default=0)
         for choice in sorted(called | set(self._finish)):
@@ -226,6 +237,7 @@ class StreamCallAssembler:
 def _carries_call_or_finish(choice: Any) -> bool:
     if not isinstance(choice, dict):
         return True  # let `feed` refuse it
+    choice = cast("dict[str, Any]", choice)
     if choice.get("finish_reason") is not None or choice.get("message") is not None:
         return True
     delta = choice.get("delta")
@@ -233,4 +245,5 @@ def _carries_call_or_finish(choice: Any) -> bool:
         return False
     if not isinstance(delta, dict):
         return True  # let `feed` refuse it
+    delta = cast("dict[str, Any]", delta)
     return any(delta.get(k) is not None for k in _CALL_FIELDS)

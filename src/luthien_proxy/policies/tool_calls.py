@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 #: How a call travels on the OpenAI chat wire: `tool_calls[].function`, `tool_calls[].custom`, or the
 #: legacy `message.function_call` / `delta.function_call`.
@@ -94,12 +94,14 @@ def _string_leaves(value: Any) -> list[str]:
                 with contextlib.suppress(ValueError, RecursionError):
                     pending.append((json.loads(item), depth + 1))
         elif isinstance(item, dict):
-            found.extend(str(key) for key in item)
-            pending.extend((child, depth) for child in item.values())
+            mapping = cast("dict[Any, Any]", item)
+            found.extend(str(key) for key in mapping)
+            pending.extend((child, depth) for child in mapping.values())
         elif isinstance(item, list):
-            if item and all(isinstance(child, str) for child in item):
-                found.append(" ".join(item))
-            pending.extend((child, depth) for child in item)
+            items = cast("list[Any]", item)
+            if items and all(isinstance(child, str) for child in items):
+                found.append(" ".join(items))
+            pending.extend((child, depth) for child in items)
     return found
 
 
@@ -166,17 +168,20 @@ def entry_call(entry: Any, choice: int, position: int) -> ToolCall:
     """One `tool_calls` entry of a complete message as a call."""
     if not isinstance(entry, dict):
         raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] must be an object")
+    entry = cast("dict[str, Any]", entry)
     call_id = optional_string(entry.get("id"), "a tool call id") or f"call_{choice}_{position}"
     custom = entry.get("custom")
     if entry.get("type") == "custom" or (custom is not None and entry.get("function") is None):
         if not isinstance(custom, dict):
             raise MalformedToolCall(f"choice {choice}: a custom tool call needs a 'custom' object")
+        custom = cast("dict[str, Any]", custom)
         name = optional_string(custom.get("name"), "a tool name")
         text = optional_string(custom.get("input"), "custom input")
         return ToolCall.from_model(call_id, name, text, choice, "custom")
     function = entry.get("function")
     if not isinstance(function, dict):
         raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] needs a 'function' object")
+    function = cast("dict[str, Any]", function)
     name = optional_string(function.get("name"), "a tool name")
     text = optional_string(function.get("arguments"), "arguments")
     return ToolCall.from_model(call_id, name, text, choice, "function")
@@ -186,14 +191,16 @@ def message_calls(message: Any, choice: int = 0) -> list[ToolCall]:
     """Every call of one complete message: its `tool_calls` entries, then a legacy `function_call`."""
     if not isinstance(message, dict):
         return []
+    message = cast("dict[str, Any]", message)
     entries = message.get("tool_calls")
     if entries is not None and not isinstance(entries, list):
         raise MalformedToolCall(f"choice {choice}: tool_calls must be a list")
-    calls = [entry_call(entry, choice, n) for n, entry in enumerate(entries or ())]
+    calls = [entry_call(entry, choice, n) for n, entry in enumerate(cast("list[Any]", entries or []))]
     legacy = message.get("function_call")
     if legacy is not None:
         if not isinstance(legacy, dict):
             raise MalformedToolCall(f"choice {choice}: function_call must be an object")
+        legacy = cast("dict[str, Any]", legacy)
         name = optional_string(legacy.get("name"), "a function name")
         text = optional_string(legacy.get("arguments"), "arguments")
         calls.append(ToolCall.from_model(f"function_call_{choice}", name, text, choice, "legacy"))
@@ -222,9 +229,10 @@ def response_calls(response: dict[str, Any]) -> list[ToolCall]:
         raise MalformedToolCall("choices must be a list")
     calls: list[ToolCall] = []
     seen: set[int] = set()
-    for position, choice in enumerate(choices):
+    for position, choice in enumerate(cast("list[Any]", choices)):
         if not isinstance(choice, dict):
             raise MalformedToolCall(f"choices[{position}] must be an object")
+        choice = cast("dict[str, Any]", choice)
         index = choice_index(choice, position)
         if index in seen:
             raise MalformedToolCall(f"two choices have index {index}")
