@@ -24,12 +24,14 @@ def test_a_non_loopback_connection_is_refused_at_once_and_recorded() -> None:
         socket.create_connection(("192.0.2.1", 80), timeout=30)
     with pytest.raises(netguard.NonLoopbackError, match=r"example\.com"):
         socket.getaddrinfo("example.com", 443)
+    with socket.socket() as sock, pytest.raises(netguard.NonLoopbackError, match="connect to"):
+        sock.connect(("192.0.2.1", 80))  # asyncio connects to IP literals without a lookup
     with pytest.raises(httpx.ConnectError, match="non-loopback"):
         httpx.get("https://example.com/", timeout=30)
     assert time.perf_counter() - started < 5, "refused by the guard, not by a timeout"
     # Recorded too, so a test that swallows the OSError still fails at teardown; taken here.
     refused = netguard.take_violations()
-    assert len(refused) == 3 and all("non-loopback" in line for line in refused)
+    assert len(refused) == 4 and all("non-loopback" in line for line in refused)
 
 
 async def test_loopback_connections_still_work() -> None:
