@@ -73,7 +73,7 @@ def test_a_test_that_blocks_the_event_loop_or_swallows_a_refusal_fails(tmp_path:
         "from tests.support.guards import install, suite_guards  # noqa: F401\ninstall()\n"
     )
     (tmp_path / "test_blocking.py").write_text(BLOCKING_SUITE)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LUTHIEN_TEST_LOOP_BLOCK_S": "0.8"}
     run = subprocess.run(
         [
             sys.executable,
