@@ -39,11 +39,19 @@ SUMMARY = "hook_result:async_post_call_streaming_hook"
 
 @asynccontextmanager
 async def _live(
-    open_services: OpenServices, policy: LuthienPolicy
+    open_services: OpenServices, policy: LuthienPolicy, **settings: object
 ) -> AsyncIterator[tuple[str, ControlPlaneServices]]:
-    services = await open_services(policy, proxy_token=TOKEN)
+    services = await open_services(policy, proxy_token=TOKEN, **settings)
     async with serve_app(create_app(services.settings, services)) as address:
         yield address, services
+
+
+@asynccontextmanager
+async def _link(address: str) -> AsyncIterator[tuple[ClientConnection, dict[str, Any]]]:
+    """A raw link socket with the proxy token, and the POLICY frame it opens with."""
+    headers = {"x-luthien-proxy-token": TOKEN}
+    async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+        yield ws, orjson.loads(await ws.recv())
 
 
 async def _linked_callback(address: str) -> LuthienCallback:
@@ -68,10 +76,11 @@ async def _types(services: ControlPlaneServices, call_id: str) -> list[str]:
 
 
 async def test_policy_frame_names_the_hooks_the_policy_answers(open_services: OpenServices) -> None:
-    async with _live(open_services, AllCapsPolicy()) as (address, _services):
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            hello = orjson.loads(await ws.recv())
+    async with (
+        _live(open_services, AllCapsPolicy()) as (address, _services),
+        _link(address) as (_, hello),
+    ):
+        pass
     assert hello == {
         "type": "POLICY",
         "policy": "AllCapsPolicy",
@@ -176,17 +185,10 @@ async def test_a_relayed_stream_is_recorded_chunk_by_chunk(open_services: OpenSe
         data = hook_data("hello", "call-relayed")
         hook = callback.async_post_call_streaming_iterator_hook(None, upstream(), data)
         got = [chunk.choices[0].delta.content async for chunk in hook]
-
-        async def summary() -> bool:
-            return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-relayed")
-
-        await eventually(summary)
-        records = {
-            r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-relayed")
-        }
+        records = await _records(services, "call-relayed")
         await callback.link.aclose()  # type: ignore[union-attr]
     assert got == words
-    done = records["hook_result:async_post_call_streaming_hook"]
+    done = records[SUMMARY]
     assert (done["status"], done["original_text"], done["final_text"]) == (
         "success",
         "one two three",
@@ -225,16 +227,16 @@ async def _not(value: bool) -> bool:
 async def test_malformed_frames_close_the_link_with_a_reason(
     open_services: OpenServices, frame: bytes, reason: str
 ) -> None:
-    async with _live(open_services, NoOpPolicy()) as (address, _services):
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
+    async with (
+        _live(open_services, NoOpPolicy()) as (address, _services),
+        _link(address) as (ws, _),
+    ):
+        await ws.send(frame)
+        with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
-            await ws.send(frame)
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
         # The control plane keeps serving: a new link gets its POLICY frame.
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            assert orjson.loads(await ws.recv())["type"] == "POLICY"
+        async with _link(address) as (_, hello):
+            assert hello["type"] == "POLICY"
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1002
     assert reason in closed.value.rcvd.reason
@@ -249,27 +251,10 @@ async def test_a_link_without_the_proxy_token_is_refused(open_services: OpenServ
 
 async def test_a_stream_the_link_drops_is_recorded_as_disconnected(open_services: OpenServices) -> None:
     async with _live(open_services, NoOpPolicy()) as (address, services):
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            await ws.recv()
-            items = [
-                {"stream": "start", "id": "call-dropped", "request": {"litellm_call_id": "call-dropped"}},
-                {
-                    "stream": "chunk",
-                    "id": "call-dropped",
-                    "chunk": {"choices": [{"delta": {"content": "half"}}]},
-                },
-            ]
-            await ws.send(orjson.dumps({"type": "RECORDS", "items": items}))
-
-        async def summary() -> bool:
-            return "hook_result:async_post_call_streaming_hook" in await _types(services, "call-dropped")
-
-        await eventually(summary)
-        records = {
-            r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id("call-dropped")
-        }
-    done = records["hook_result:async_post_call_streaming_hook"]
+        async with _link(address) as (ws, _):
+            await _send(ws, _start("call-dropped"), _chunk("call-dropped", "half"))
+        records = await _records(services, "call-dropped")
+    done = records[SUMMARY]
     assert (done["status"], done["final_text"]) == ("disconnected", "half")
 
 
@@ -277,7 +262,7 @@ async def _records(services: ControlPlaneServices, call_id: str) -> dict[str, An
     """The call's records by type, once its stream summary is written."""
 
     async def summary() -> bool:
-        return "hook_result:async_post_call_streaming_hook" in await _types(services, call_id)
+        return SUMMARY in await _types(services, call_id)
 
     await eventually(summary)
     return {r.debug_type_identifier: r.jsonblob for r in await services.store.by_call_id(call_id)}
@@ -301,25 +286,20 @@ def _table(services: ControlPlaneServices) -> LinkStreams:
 
 
 async def test_a_malformed_stream_item_ends_that_stream_only(open_services: OpenServices) -> None:
-    async with _live(open_services, NoOpPolicy()) as (address, services):
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            await ws.recv()
-            await _send(
-                ws,
-                _start("bad-one"),
-                _start("good-one"),
-                _chunk("bad-one", "half"),
-                _chunk("good-one", "one "),
-            )
-            await _send(
-                ws, {"stream": "chunk", "id": "bad-one", "chunk": "not an object"}, _chunk("bad-one", "x")
-            )
-            await _send(
-                ws, _chunk("good-one", "two"), {"stream": "end", "id": "good-one", "status": "success"}
-            )
-            bad, good = await _records(services, "bad-one"), await _records(services, "good-one")
-            assert ws.state is State.OPEN
+    async with _live(open_services, NoOpPolicy()) as (address, services), _link(address) as (ws, _):
+        await _send(
+            ws,
+            _start("bad-one"),
+            _start("good-one"),
+            _chunk("bad-one", "half"),
+            _chunk("good-one", "one "),
+        )
+        await _send(
+            ws, {"stream": "chunk", "id": "bad-one", "chunk": "not an object"}, _chunk("bad-one", "x")
+        )
+        await _send(ws, _chunk("good-one", "two"), {"stream": "end", "id": "good-one", "status": "success"})
+        bad, good = await _records(services, "bad-one"), await _records(services, "good-one")
+        assert ws.state is State.OPEN
     bad_done, good_done = bad[SUMMARY], good[SUMMARY]
     assert (bad_done["status"], bad_done["final_text"]) == ("error", "half")
     assert "'chunk' must be an object" in bad_done["error"]
@@ -327,17 +307,16 @@ async def test_a_malformed_stream_item_ends_that_stream_only(open_services: Open
 
 
 async def test_streams_past_the_link_limit_are_recorded_as_errors(open_services: OpenServices) -> None:
-    services = await open_services(NoOpPolicy(), proxy_token=TOKEN, link_max_streams=2)
-    async with serve_app(create_app(services.settings, services)) as address:
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            await ws.recv()
-            await _send(ws, _start("lim-1"), _start("lim-2"), _start("lim-3"), _chunk("lim-3", "lost"))
-            excess = await _records(services, "lim-3")
-            assert set(_table(services).open) == {"lim-1", "lim-2"}
-            ends = [{"stream": "end", "id": f"lim-{n}", "status": "success"} for n in (1, 2, 3)]
-            await _send(ws, _chunk("lim-1", "a"), _chunk("lim-2", "b"), *ends)
-            first, second = await _records(services, "lim-1"), await _records(services, "lim-2")
+    async with (
+        _live(open_services, NoOpPolicy(), link_max_streams=2) as (address, services),
+        _link(address) as (ws, _),
+    ):
+        await _send(ws, _start("lim-1"), _start("lim-2"), _start("lim-3"), _chunk("lim-3", "lost"))
+        excess = await _records(services, "lim-3")
+        assert set(_table(services).open) == {"lim-1", "lim-2"}
+        ends = [{"stream": "end", "id": f"lim-{n}", "status": "success"} for n in (1, 2, 3)]
+        await _send(ws, _chunk("lim-1", "a"), _chunk("lim-2", "b"), *ends)
+        first, second = await _records(services, "lim-1"), await _records(services, "lim-2")
     assert excess[SUMMARY]["status"] == "error"
     assert "LUTHIEN_LINK_MAX_STREAMS=2" in excess[SUMMARY]["error"]
     assert excess[SUMMARY]["chunks_received"] == 0
@@ -348,21 +327,20 @@ async def test_streams_past_the_link_limit_are_recorded_as_errors(open_services:
 
 
 async def test_an_idle_stream_is_ended_and_released(open_services: OpenServices) -> None:
-    services = await open_services(NoOpPolicy(), proxy_token=TOKEN, stream_idle_timeout_seconds=0.4)
-    async with serve_app(create_app(services.settings, services)) as address:
-        headers = {"x-luthien-proxy-token": TOKEN}
-        async with connect(f"ws://{address}/api/link", additional_headers=headers) as ws:
-            await ws.recv()
-            await _send(ws, _start("idle-1"), _chunk("idle-1", "half"))
-            await eventually(lambda: _has(_table(services).open, "idle-1"))
-            held = weakref.ref(_table(services).open["idle-1"])
-            records = await _records(services, "idle-1")
-            table = _table(services)
-            assert table.open == {}
-            await eventually(lambda: _released(held))  # once its summary is written, nothing holds it
-            await _send(ws, _chunk("idle-1", "late"))  # a chunk after the end is ignored, the link stays
-            await eventually(lambda: _ignored(table))
-            assert ws.state is State.OPEN
+    async with (
+        _live(open_services, NoOpPolicy(), stream_idle_timeout_seconds=0.4) as (address, services),
+        _link(address) as (ws, _),
+    ):
+        await _send(ws, _start("idle-1"), _chunk("idle-1", "half"))
+        await eventually(lambda: _has(_table(services).open, "idle-1"))
+        held = weakref.ref(_table(services).open["idle-1"])
+        records = await _records(services, "idle-1")
+        table = _table(services)
+        assert table.open == {}
+        await eventually(lambda: _released(held))  # once its summary is written, nothing holds it
+        await _send(ws, _chunk("idle-1", "late"))  # a chunk after the end is ignored, the link stays
+        await eventually(lambda: _ignored(table))
+        assert ws.state is State.OPEN
     done = records[SUMMARY]
     assert (done["status"], done["final_text"]) == ("timeout", "half")
     assert "idle timeout" in done["error"]
