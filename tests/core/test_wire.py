@@ -7,13 +7,12 @@ as a string or integer literal outside `wire.py`: import the constant instead of
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from luthien_proxy import wire
 from luthien_proxy.pipeline import HOOK_RUNNERS
+from tests.support.imports import loaded_modules
 
 SRC = Path(wire.__file__).parent
 #: Wire values that are also everyday words or keys (`"chunk"` is a record field too, `"reject"` a
@@ -86,10 +85,5 @@ def test_the_hook_api_takes_exactly_the_wire_hooks() -> None:
 
 
 def test_the_wire_module_imports_nothing_of_the_package() -> None:
-    code = (
-        "import sys; before = set(sys.modules); import luthien_proxy.wire; "
-        "new = set(sys.modules) - before - {'luthien_proxy', 'luthien_proxy.wire'}; "
-        "print(sorted(m for m in new if m.startswith('luthien_proxy') or m in ('orjson', 'pydantic')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    new = loaded_modules("import luthien_proxy.wire") - {"luthien_proxy", "luthien_proxy.wire"}
+    assert sorted(m for m in new if m.startswith("luthien_proxy") or m in ("orjson", "pydantic")) == []

@@ -65,26 +65,26 @@ def chunk_text(chunk: dict[str, Any]) -> str:
     return "".join(part_text(choice.get("delta")) for choice in _choices(chunk) if isinstance(choice, dict))
 
 
+def _map_choices(body: dict[str, Any], field: str, transform: Transform) -> dict[str, Any]:
+    """A copy of `body` with the text of every choice's `field` (`delta` or `message`) passed through
+    `transform`; a choice or field that is not an object is kept as it is."""
+    choices = [
+        {**choice, field: map_part_text(choice[field], transform)}
+        if isinstance(choice, dict) and isinstance(choice.get(field), dict)
+        else choice
+        for choice in _choices(body)
+    ]
+    return {**body, "choices": choices}
+
+
 def map_chunk_text(chunk: dict[str, Any], transform: Transform) -> dict[str, Any]:
     """A copy of `chunk` with every delta's text passed through `transform`."""
-    choices = [
-        {**choice, "delta": map_part_text(choice["delta"], transform)}
-        if isinstance(choice, dict) and isinstance(choice.get("delta"), dict)
-        else choice
-        for choice in _choices(chunk)
-    ]
-    return {**chunk, "choices": choices}
+    return _map_choices(chunk, "delta", transform)
 
 
 def map_response_text(response: dict[str, Any], transform: Transform) -> dict[str, Any]:
     """A copy of a chat completion with every message's text passed through `transform`."""
-    choices = [
-        {**choice, "message": map_part_text(choice["message"], transform)}
-        if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
-        else choice
-        for choice in _choices(response)
-    ]
-    return {**response, "choices": choices}
+    return _map_choices(response, "message", transform)
 
 
 def response_text(response: dict[str, Any]) -> str:

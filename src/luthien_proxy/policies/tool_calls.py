@@ -164,6 +164,19 @@ def optional_string(value: Any, what: str) -> str:
     return value
 
 
+def _name_and_text(
+    holder: Any, refusal: str, text_key: str, text_what: str, name_what: str = "a tool name"
+) -> tuple[str, str]:
+    """The `name` and the `text_key` string of the object that carries a call (`function`, `custom`
+    or a legacy `function_call`), each "" when absent. One reading for every wire form, so no form
+    is checked more loosely than another: a holder that is not an object is refused with `refusal`,
+    a field that is not a string as `name_what` / `text_what`."""
+    if not isinstance(holder, dict):
+        raise MalformedToolCall(refusal)
+    fields = cast("dict[str, Any]", holder)
+    return optional_string(fields.get("name"), name_what), optional_string(fields.get(text_key), text_what)
+
+
 def entry_call(entry: Any, choice: int, position: int) -> ToolCall:
     """One `tool_calls` entry of a complete message as a call."""
     if not isinstance(entry, dict):
@@ -172,18 +185,11 @@ def entry_call(entry: Any, choice: int, position: int) -> ToolCall:
     call_id = optional_string(entry.get("id"), "a tool call id") or f"call_{choice}_{position}"
     custom = entry.get("custom")
     if entry.get("type") == "custom" or (custom is not None and entry.get("function") is None):
-        if not isinstance(custom, dict):
-            raise MalformedToolCall(f"choice {choice}: a custom tool call needs a 'custom' object")
-        custom = cast("dict[str, Any]", custom)
-        name = optional_string(custom.get("name"), "a tool name")
-        text = optional_string(custom.get("input"), "custom input")
+        refusal = f"choice {choice}: a custom tool call needs a 'custom' object"
+        name, text = _name_and_text(custom, refusal, "input", "custom input")
         return ToolCall.from_model(call_id, name, text, choice, "custom")
-    function = entry.get("function")
-    if not isinstance(function, dict):
-        raise MalformedToolCall(f"choice {choice}: tool_calls[{position}] needs a 'function' object")
-    function = cast("dict[str, Any]", function)
-    name = optional_string(function.get("name"), "a tool name")
-    text = optional_string(function.get("arguments"), "arguments")
+    refusal = f"choice {choice}: tool_calls[{position}] needs a 'function' object"
+    name, text = _name_and_text(entry.get("function"), refusal, "arguments", "arguments")
     return ToolCall.from_model(call_id, name, text, choice, "function")
 
 
@@ -198,11 +204,8 @@ def message_calls(message: Any, choice: int = 0) -> list[ToolCall]:
     calls = [entry_call(entry, choice, n) for n, entry in enumerate(cast("list[Any]", entries or []))]
     legacy = message.get("function_call")
     if legacy is not None:
-        if not isinstance(legacy, dict):
-            raise MalformedToolCall(f"choice {choice}: function_call must be an object")
-        legacy = cast("dict[str, Any]", legacy)
-        name = optional_string(legacy.get("name"), "a function name")
-        text = optional_string(legacy.get("arguments"), "arguments")
+        refusal = f"choice {choice}: function_call must be an object"
+        name, text = _name_and_text(legacy, refusal, "arguments", "arguments", "a function name")
         calls.append(ToolCall.from_model(f"function_call_{choice}", name, text, choice, "legacy"))
     return calls
 
