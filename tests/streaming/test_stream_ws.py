@@ -96,6 +96,20 @@ class RefuseAfterTwoPolicy(LuthienPolicy):
             yield chunk
 
 
+class SlowJudgePolicy(LuthienPolicy):
+    """Takes `seconds` over every chunk, as a policy waiting on a slow judge would."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def async_post_call_streaming_iterator_hook(
+        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in chunks:
+            await asyncio.sleep(self.seconds)
+            yield chunk
+
+
 class HangingPolicy(LuthienPolicy):
     """Never yields: stands for a policy stuck on a slow dependency."""
 
@@ -310,8 +324,22 @@ async def test_idle_timeout_ends_the_stream(live: Live) -> None:
             await send_frame(ws, {"type": "START", "data": stream_request("idle")})
             await send_frame(ws, {"type": "CHUNK", "data": text_chunk("only", "idle")})
             result = await asyncio.wait_for(receive_until_end(ws), 5)
-        assert result.end is not None and "idle timeout" in result.end["error"]
+        assert (
+            result.end is not None
+            and "no chunk from the proxy for 0.3s (idle timeout)" in result.end["error"]
+        )
         await _wait_until_cleared(services, "idle")
+        summary = await _wait_for_summary(services, "idle")
+    assert (summary["status"], summary["final_text"]) == ("timeout", "only")
+
+
+async def test_time_the_policy_takes_does_not_count_as_idle(live: Live) -> None:
+    # Each chunk takes the policy longer than the idle timeout; the proxy is never idle that long.
+    async with live(SlowJudgePolicy(0.4), stream_idle_timeout_seconds=0.3) as (address, services):
+        result = await asyncio.wait_for(run_stream(address, "slow-judge", WORDS[:3]), 10)
+        summary = await _wait_for_summary(services, "slow-judge")
+    assert result.end == {"type": "END"}
+    assert (summary["status"], summary["final_text"]) == ("success", "".join(WORDS[:3]))
 
 
 async def test_total_timeout_ends_a_stuck_policy(live: Live) -> None:

@@ -79,6 +79,6 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
 def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
     """Expose the backends on `app.state`, where request handlers find them."""
     app.state.services = services
-    app.state.native_chat = NativeChat(services, services.upstreams, services.model_routes)
+    app.state.native_chat = NativeChat(services.pipeline, services.upstreams, services.model_routes)
     app.state.store = services.store
     app.state.bus = services.bus

@@ -46,7 +46,7 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
             "ttl_seconds": services.stream_context.ttl_seconds,
             "active_calls": getattr(services.stream_context, "active_calls", None),
         },
-        "policy": type(services.policy).__name__,
+        "policy": type(services.pipeline.policy).__name__,
         "proxy_links": services.proxy_links,
     }
     # The instance header proves to `luthien up` that this answer is its child's.

@@ -41,7 +41,7 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
         raise HTTPException(404, detail=f"unknown hook {hook_name!r}; known hooks: {', '.join(HOOK_RUNNERS)}")
     payload = await read_json_object(request, services.settings.max_body_bytes)
     try:
-        outcome = await services.hooks.run(hook_name, payload)
+        outcome = await services.pipeline.run_hook(hook_name, payload)
     except HookInputError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     if outcome.rejection is not None:
@@ -64,4 +64,4 @@ async def run_hook(hook_name: str, request: Request, services: Services) -> Resp
 @read_router.get("/counters")
 async def hook_counters(services: Services) -> dict[str, Any]:
     """How many times each hook ran in this process, and how many calls were rejected."""
-    return {"counters": dict(services.hooks.counters)}
+    return {"counters": dict(services.pipeline.hooks.counters)}

@@ -52,7 +52,7 @@ router = APIRouter(tags=["proxy link"])
 
 def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
     """What the callback needs to know to skip a round trip: which hooks this policy answers."""
-    policy = services.policy
+    policy = services.pipeline.policy
     policed = [hook for hook in ANSWERED_HOOKS if overrides(policy, hook)]
     return {"type": LINK_POLICY, "policy": type(policy).__name__, "policed": policed}
 
@@ -86,7 +86,7 @@ class _Link:
             if hook not in HOOK_RUNNERS or not isinstance(payload, dict):
                 raise LinkViolation("a hook item needs a known 'hook' and an object 'payload'")
             try:
-                await self.services.hooks.run(hook, payload)
+                await self.services.pipeline.run_hook(hook, payload)
             except HookInputError as exc:
                 raise LinkViolation(str(exc)) from None
             except Exception:  # recorded before the policy ran; the link serves other calls

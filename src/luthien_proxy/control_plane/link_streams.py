@@ -2,11 +2,11 @@
 
 A relayed stream is recorded as `/stream/{id}` records it. The table is bounded: at most
 `LUTHIEN_LINK_MAX_STREAMS` open at once (a stream past it is recorded as an error and not followed),
-and a stream that sends no chunk for `LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS`, or outlives
-`LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS`, is ended and recorded with status `timeout`. A bad item of one
-stream ends that stream only (status `error`, with the reason); the link and its other streams go on.
-Items for a stream that is not open (ended, refused, or whose start was lost with a dropped batch)
-are ignored.
+and the pipeline ends a stream that sends no chunk for `LUTHIEN_STREAM_IDLE_TIMEOUT_SECONDS`, or
+outlives `LUTHIEN_STREAM_TOTAL_TIMEOUT_SECONDS`, with status `timeout` (it then leaves the table).
+A bad item of one stream ends that stream only (status `error`, with the reason); the link and its
+other streams go on. Items for a stream that is not open (ended, refused, or whose start was lost
+with a dropped batch) are ignored.
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from luthien_proxy.control_plane.services import ControlPlaneServices
-from luthien_proxy.streaming.policy_stream import PolicyStream, StreamAborted
+from luthien_proxy.pipeline.stream import StreamAborted
 from luthien_proxy.wire import LINK_STREAM_CHUNK, LINK_STREAM_END, LINK_STREAM_START
 
 logger = logging.getLogger(__name__)
 
 LINK_LOST = "the proxy link closed before the stream ended"
 _STATUS = re.compile(r"^[a-z_]{1,32}$")
-_REAP_EVERY_S = 1.0
 #: Every link's table, for introspection (tests check that ended streams leave it).
 TABLES: weakref.WeakSet[LinkStreams] = weakref.WeakSet()
 
@@ -37,29 +35,40 @@ class LinkViolation(Exception):
     """The callback broke the link protocol in a way no single stream explains; closes the link."""
 
 
+class ReportedEnd(StreamAborted):
+    """The callback reported that the stream it relayed ended other than successfully."""
+
+    def __init__(self, status: str, reason: str | None) -> None:
+        super().__init__(reason or "")
+        self.status = status
+        self.reason = reason or ""
+
+
 async def _discard(_encoded: bytes) -> None:
     return None
 
 
 class RelayedStream:
-    """A stream the callback passed through unchanged, recorded as `/stream/{id}` would record it."""
+    """A stream the callback passed through unchanged, recorded as `/stream/{id}` would record it.
 
-    def __init__(self, services: ControlPlaneServices, stream_id: str, request: dict[str, Any]) -> None:
+    `ended` is called once the pipeline knows how the stream ended (a timeout included), before
+    it is recorded, so the table never holds a stream that is over.
+    """
+
+    def __init__(
+        self,
+        services: ControlPlaneServices,
+        stream_id: str,
+        request: dict[str, Any],
+        ended: Callable[[], None],
+    ) -> None:
         self.inbox: asyncio.Queue[dict[str, Any] | tuple[str, str | None]] = asyncio.Queue()
-        self.outcome: tuple[str, str | None] = ("disconnected", LINK_LOST)
-        self.started = self.last_chunk = time.monotonic()
-        self.stream = PolicyStream(
-            services.policy,
-            services.recorder,
-            services.stream_context,
-            stream_id=stream_id,
-            request=request,
-            policy_state=services.policy_state,
+        self._ended = ended
+        self.task = asyncio.create_task(
+            self._record(services, stream_id, request), name=f"luthien-relayed-stream-{stream_id[:40]}"
         )
-        self.task = asyncio.create_task(self._record(), name=f"luthien-relayed-stream-{stream_id[:40]}")
 
     def push(self, chunk: dict[str, Any]) -> None:
-        self.last_chunk = time.monotonic()
         self.inbox.put_nowait(chunk)
 
     def end(self, status: str, error: str | None) -> None:
@@ -68,18 +77,14 @@ class RelayedStream:
     async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
         while isinstance(item := await self.inbox.get(), dict):
             yield item
-        self.outcome = item
+        status, error = item
+        if status != "success":
+            raise ReportedEnd(status, error)
 
-    async def _record(self) -> None:
-        try:
-            await self.stream.run(self._chunks(), _discard)
-            status, error = self.outcome
-        except StreamAborted as exc:
-            status, error = exc.status, exc.reason
-        try:
-            await asyncio.shield(self.stream.finish(status, error))
-        except Exception:
-            logger.exception("relayed stream %s: recording the summary failed", self.stream.call_id)
+    async def _record(self, services: ControlPlaneServices, stream_id: str, request: dict[str, Any]) -> None:
+        async with services.pipeline.stream(stream_id, request, source="the proxy") as call:
+            await call.run(self._chunks(), _discard)
+            self._ended()
 
 
 class LinkStreams:
@@ -87,13 +92,9 @@ class LinkStreams:
 
     def __init__(self, services: ControlPlaneServices) -> None:
         self.services = services
-        settings = services.settings
-        self.max_streams = settings.link_max_streams
-        self.idle_s = settings.stream_idle_timeout_seconds
-        self.total_s = settings.stream_total_timeout_seconds
+        self.max_streams = services.settings.link_max_streams
         self.open: dict[str, RelayedStream] = {}
         self._finishing: set[asyncio.Task[None]] = set()
-        self._reaper: asyncio.Task[None] | None = None
         self.ignored = 0
         TABLES.add(self)
 
@@ -137,9 +138,9 @@ class LinkStreams:
                 f"too many open streams on this proxy link (LUTHIEN_LINK_MAX_STREAMS={self.max_streams})",
             )
         else:
-            self.open[stream_id] = RelayedStream(self.services, stream_id, request)
-            if self._reaper is None:
-                self._reaper = asyncio.create_task(self._reap(), name="luthien-link-reaper")
+            stream = RelayedStream(self.services, stream_id, request, lambda: self._forget(stream_id, stream))
+            self.open[stream_id] = stream
+            self._track(stream)
 
     def _fail(self, stream_id: str, reason: str) -> None:
         logger.warning("proxy link: stream %r ended: %s", stream_id[:40], reason)
@@ -148,44 +149,24 @@ class LinkStreams:
     def _refuse(self, stream_id: str, request: dict[str, Any], reason: str) -> None:
         """Record a stream that is not followed as an error, without taking a place in the table."""
         logger.warning("proxy link: stream %r not followed: %s", stream_id[:40], reason)
-        refused = RelayedStream(self.services, stream_id, request)
+        refused = RelayedStream(self.services, stream_id, request, lambda: None)
         refused.end("error", reason)
-        self._finish_later(refused)
+        self._track(refused)
 
     def _end(self, stream_id: str, status: str, error: str | None) -> None:
-        stream = self.open.pop(stream_id)
-        stream.end(status, error)
-        self._finish_later(stream)
+        self.open.pop(stream_id).end(status, error)
 
-    def _finish_later(self, stream: RelayedStream) -> None:
+    def _forget(self, stream_id: str, stream: RelayedStream) -> None:
+        if self.open.get(stream_id) is stream:
+            del self.open[stream_id]
+
+    def _track(self, stream: RelayedStream) -> None:
         # Kept until recorded, so `close` can wait for it; nothing else holds the stream after that.
         self._finishing.add(stream.task)
         stream.task.add_done_callback(self._finishing.discard)
 
-    async def _reap(self) -> None:
-        """End the streams that went quiet or lived too long."""
-        every = min(_REAP_EVERY_S, self.idle_s / 4)
-        while True:
-            await asyncio.sleep(every)
-            for stream_id, reason in self._stale(time.monotonic()):
-                self._end(stream_id, "timeout", reason)
-
-    def _stale(self, now: float) -> list[tuple[str, str]]:
-        # A method of its own so no loop variable keeps an ended stream alive between rounds.
-        stale = []
-        for stream_id, stream in self.open.items():
-            if now - stream.last_chunk >= self.idle_s:
-                stale.append((stream_id, f"no chunk from the proxy for {self.idle_s:g}s (idle timeout)"))
-            elif now - stream.started >= self.total_s:
-                stale.append((stream_id, f"stream exceeded the total timeout of {self.total_s:g}s"))
-        return stale
-
     async def close(self) -> None:
         """End the streams the callback never finished, and wait until every stream is recorded."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
         for stream_id in list(self.open):
             self._end(stream_id, "disconnected", LINK_LOST)
         for task in list(self._finishing):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from luthien_proxy.events import ConversationEvents, EventBus, InProcessBus, RedisBus
 from luthien_proxy.native.model_map import ModelConfigError, ModelRoute, load_model_routes
 from luthien_proxy.native.upstream import UpstreamClient
-from luthien_proxy.pipeline import CallRecorder, HookPipeline
+from luthien_proxy.pipeline import CallRecorder, Pipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
@@ -39,9 +39,7 @@ class ControlPlaneServices:
     stream_context: StreamContextStore
     policy_state: PolicyState
     redis: RedisClientManager
-    policy: LuthienPolicy
-    recorder: CallRecorder
-    hooks: HookPipeline
+    pipeline: Pipeline
     model_routes: dict[str, ModelRoute]
     upstreams: UpstreamClient
     retention: RetentionTask | None = None
@@ -101,9 +99,14 @@ class ControlPlaneServices:
             stream_context=stream_context,
             policy_state=policy_state,
             redis=redis,
-            policy=policy,
-            recorder=recorder,
-            hooks=HookPipeline(policy, recorder, policy_state),
+            pipeline=Pipeline(
+                policy,
+                recorder,
+                stream_context,
+                policy_state,
+                stream_idle_timeout_s=settings.stream_idle_timeout_seconds,
+                stream_total_timeout_s=settings.stream_total_timeout_seconds,
+            ),
             model_routes=model_routes,
             upstreams=UpstreamClient(settings.upstream_timeout_seconds),
         )
@@ -119,7 +122,7 @@ class ControlPlaneServices:
         self.closed = True
         if self.retention is not None:
             await self.retention.close()
-        await self.policy.aclose()
+        await self.pipeline.policy.aclose()
         await self.upstreams.close()
         await self.stream_context.close()
         await self.writer.close()

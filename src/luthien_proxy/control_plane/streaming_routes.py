@@ -5,6 +5,7 @@ per upstream chunk, then `END` (or `ERROR{error}`). The control plane sends `CHU
 the policy yields, then `END` — or `REJECT{error, status_code}` when the policy refuses the stream,
 or `ERROR{error}` when the policy fails or a timeout expires.
 A frame that is not JSON, an unknown type, or CHUNK before START closes the socket with 1002.
+This module is the door only: the pipeline runs, times and records the stream (`Pipeline.stream`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,8 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from luthien_proxy.control_plane.dependencies import proxy_allowed
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
-from luthien_proxy.streaming.policy_stream import (
-    ClientGone,
-    PolicyStream,
-    StreamAborted,
-    StreamRejected,
-    UpstreamFailed,
-)
+from luthien_proxy.pipeline.pipeline import StreamEnd
+from luthien_proxy.pipeline.stream import ClientGone, PeerBrokeProtocol, StreamAborted, UpstreamFailed
 from luthien_proxy.wire import (
     CLOSE_INTERNAL_ERROR,
     CLOSE_NORMAL,
@@ -53,14 +49,7 @@ _END = object()
 #: A policed chunk's frame is written around its already-encoded JSON, never re-encoded.
 _CHUNK_HEAD = b'{"type":"' + FRAME_CHUNK.encode() + b'","data":'
 _END_FRAME = orjson.dumps({"type": FRAME_END})
-
-
-class ProtocolViolation(Exception):
-    """The peer broke the stream protocol; the message becomes the close reason."""
-
-
-class StreamTimeout(StreamAborted):
-    """No frame within the idle timeout, or the stream outlived the total timeout."""
+_PROXY_GONE = "the proxy disconnected before the stream ended"
 
 
 def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
@@ -71,43 +60,42 @@ def _parse(message: MutableMapping[str, Any]) -> dict[str, Any]:
     try:
         frame = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
-        raise ProtocolViolation("frame is not valid JSON") from None
+        raise PeerBrokeProtocol("frame is not valid JSON") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        raise ProtocolViolation("frame must be a JSON object with a string 'type'")
+        raise PeerBrokeProtocol("frame must be a JSON object with a string 'type'")
     if frame["type"] not in PROXY_FRAMES:
-        raise ProtocolViolation(f"unknown frame type {frame['type'][:40]!r}")
+        raise PeerBrokeProtocol(f"unknown frame type {frame['type'][:40]!r}")
     if frame["type"] in (FRAME_START, FRAME_CHUNK) and not isinstance(frame.get("data"), dict):
-        raise ProtocolViolation(f"{frame['type']} frame needs a JSON object in 'data'")
+        raise PeerBrokeProtocol(f"{frame['type']} frame needs a JSON object in 'data'")
     if nested_deeper_than(frame):
-        raise ProtocolViolation(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
+        raise PeerBrokeProtocol(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
     return frame
 
 
 async def _receive_frames(websocket: WebSocket, inbox: asyncio.Queue[Any]) -> None:
-    """Feed CHUNK data into `inbox` until END or ERROR; raise on a violation or disconnect."""
-    while True:
-        frame = _parse(await websocket.receive())
-        kind = frame["type"]
-        if kind == FRAME_CHUNK:
-            await inbox.put(frame["data"])
-        elif kind == FRAME_END:
-            await inbox.put(_END)
-            return
-        elif kind == FRAME_ERROR:
-            await inbox.put(UpstreamFailed(f"upstream stream failed: {str(frame.get('error'))[:500]}"))
-            return
-        else:
-            raise ProtocolViolation("START sent twice")
+    """Feed CHUNK data into `inbox` until END; how the input ended otherwise goes in as an exception."""
+    try:
+        while True:
+            frame = _parse(await websocket.receive())
+            kind = frame["type"]
+            if kind == FRAME_CHUNK:
+                await inbox.put(frame["data"])
+            elif kind == FRAME_END:
+                await inbox.put(_END)
+                return
+            elif kind == FRAME_ERROR:
+                await inbox.put(UpstreamFailed(f"upstream stream failed: {str(frame.get('error'))[:500]}"))
+                return
+            else:
+                raise PeerBrokeProtocol("START sent twice")
+    except StreamAborted as exc:
+        await inbox.put(exc)
+    except WebSocketDisconnect:
+        await inbox.put(ClientGone(_PROXY_GONE))
 
 
-async def _drain(inbox: asyncio.Queue[Any], idle_timeout: float) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        try:
-            item = await asyncio.wait_for(inbox.get(), idle_timeout)
-        except TimeoutError:
-            raise StreamTimeout(f"no chunk from the proxy for {idle_timeout:g}s (idle timeout)") from None
-        if item is _END:
-            return
+async def _drain(inbox: asyncio.Queue[Any]) -> AsyncIterator[dict[str, Any]]:
+    while (item := await inbox.get()) is not _END:
         if isinstance(item, StreamAborted):
             raise item
         yield item
@@ -116,76 +104,49 @@ async def _drain(inbox: asyncio.Queue[Any], idle_timeout: float) -> AsyncIterato
 @router.websocket(STREAM_PATH + "/{stream_id}")
 async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
     services: ControlPlaneServices = websocket.app.state.services
-    settings = services.settings
     if not proxy_allowed(websocket, services):
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()
     try:
-        start = _parse(await asyncio.wait_for(websocket.receive(), settings.stream_idle_timeout_seconds))
+        start = _parse(await asyncio.wait_for(websocket.receive(), services.pipeline.stream_idle_timeout_s))
         if start["type"] != FRAME_START:
-            raise ProtocolViolation(f"first frame must be START, got {start['type']}")
-    except ProtocolViolation as exc:
-        await websocket.close(CLOSE_PROTOCOL_ERROR, reason=str(exc))
+            raise PeerBrokeProtocol(f"first frame must be START, got {start['type']}")
+    except PeerBrokeProtocol as exc:
+        await websocket.close(CLOSE_PROTOCOL_ERROR, reason=exc.reason)
         return
     except (TimeoutError, WebSocketDisconnect):
         await _close_quietly(websocket, CLOSE_PROTOCOL_ERROR, "no START frame")
         return
 
-    stream = PolicyStream(
-        services.policy,
-        services.recorder,
-        services.stream_context,
-        stream_id=stream_id,
-        request=start["data"],
-        policy_state=services.policy_state,
-    )
-    await _serve_stream(websocket, stream, services)
-
-
-async def _serve_stream(websocket: WebSocket, stream: PolicyStream, services: ControlPlaneServices) -> None:
-    settings = services.settings
     inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=_INBOX_SIZE)
 
     async def send_chunk(encoded: bytes) -> None:
         await websocket.send_bytes(_CHUNK_HEAD + encoded + b"}")
 
     receiver = asyncio.create_task(_receive_frames(websocket, inbox))
-    runner = asyncio.create_task(stream.run(_drain(inbox, settings.stream_idle_timeout_seconds), send_chunk))
-    status, error, close_code, close_reason = "success", None, CLOSE_NORMAL, ""
+    close_code, close_reason = CLOSE_NORMAL, ""
     try:
-        async with asyncio.timeout(settings.stream_total_timeout_seconds):
-            await asyncio.wait({receiver, runner}, return_when=asyncio.FIRST_EXCEPTION)
-            if receiver.done() and receiver.exception() is not None:
-                runner.cancel()
-                receiver.result()  # re-raise the violation or disconnect
-            await runner
-        await websocket.send_bytes(_END_FRAME)
-    except ProtocolViolation as exc:
-        status, error, close_code, close_reason = "protocol_error", str(exc), CLOSE_PROTOCOL_ERROR, str(exc)
-    except (WebSocketDisconnect, ClientGone):
-        status, error = "disconnected", "the proxy disconnected before the stream ended"
-    except TimeoutError:
-        limit = settings.stream_total_timeout_seconds
-        status, error = "timeout", f"stream exceeded the total timeout of {limit:g}s"
-        close_code = await _send_final(websocket, {"type": FRAME_ERROR, "error": error}, receiver)
-    except StreamAborted as exc:
-        status, error = exc.status, exc.reason
-        if isinstance(exc, StreamRejected):
-            frame = {"type": FRAME_REJECT, "error": exc.reason, "status_code": exc.status_code}
-        else:
-            frame = {"type": FRAME_ERROR, "error": exc.reason}
-        close_code = await _send_final(websocket, frame, receiver)
+        async with services.pipeline.stream(stream_id, start["data"], source="the proxy") as call:
+            end = await call.run(_drain(inbox), send_chunk)
+            if end.status == "success":
+                with contextlib.suppress(Exception):  # a proxy gone after the last chunk missed only END
+                    await websocket.send_bytes(_END_FRAME)
+            elif end.status == "protocol_error":
+                close_code, close_reason = CLOSE_PROTOCOL_ERROR, end.error or ""
+            elif end.status != "disconnected":  # a proxy that is gone cannot be told anything
+                close_code = await _send_final(websocket, _final_frame(end), receiver)
     finally:
-        for task in (receiver, runner):
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        try:
-            await stream.finish(status, error)
-        except Exception:
-            logger.exception("stream %s: recording the summary failed", stream.call_id)
+        receiver.cancel()
+        with contextlib.suppress(BaseException):
+            await receiver
     await _close_quietly(websocket, close_code, close_reason)
+
+
+def _final_frame(end: StreamEnd) -> dict[str, Any]:
+    if end.status == "rejected":
+        return {"type": FRAME_REJECT, "error": end.error, "status_code": end.status_code}
+    return {"type": FRAME_ERROR, "error": end.error}
 
 
 async def _send_final(websocket: WebSocket, frame: dict[str, Any], receiver: asyncio.Task[None]) -> int:

@@ -2,8 +2,8 @@
 
 Non-streamed: pre-call hook → upstream (moderation alongside) → post-call success hook, each
 recorded and published exactly as for a call through LiteLLM. Streamed: pre-call hook, then the
-upstream chunks run through `PolicyStream`, the transport the WebSocket route uses too, each output
-frame handed straight to the transport's `FrameSink` (no relay task or queue in between). Nothing is
+upstream chunks run through `Pipeline.stream`, as the WebSocket route's do, each output frame
+handed straight to the transport's `FrameSink` (no relay task or queue in between). Nothing is
 sent to the client until the policy has produced its first output, so a refusal or failure before
 that is a proper HTTP error; after it, the stream ends with an error event.
 """
@@ -22,12 +22,10 @@ import orjson
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
-from luthien_proxy.pipeline import CallRecorder, HookInputError, HookPipeline
+from luthien_proxy.pipeline import HookInputError, Pipeline, StreamEnd
 from luthien_proxy.pipeline.redaction import redact_text
-from luthien_proxy.policies import LuthienPolicy, overrides
-from luthien_proxy.policy_state import PolicyState
-from luthien_proxy.streaming.context_store import StreamContextStore
-from luthien_proxy.streaming.policy_stream import ClientGone, PolicyStream, StreamAborted
+from luthien_proxy.pipeline.stream import UpstreamFailed
+from luthien_proxy.policies import overrides
 from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
@@ -65,14 +63,18 @@ class CallIds:
         return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
 
 
-def _client_error(exc: StreamAborted) -> ChatError | None:
-    """What the client gets for a stream that ended early; None when the client is gone."""
-    if isinstance(exc, ClientGone):
+def _client_error(end: StreamEnd) -> ChatError | None:
+    """What the client gets for a stream that ended early; None when it ended well or the client is gone."""
+    if end.status in ("success", "disconnected"):
         return None
-    kind = {"rejected": "policy_rejection", "upstream_error": "upstream_error"}.get(
-        exc.status, "policy_error"
+    kind = {"rejected": "policy_rejection", "upstream_error": "upstream_error", "timeout": "timeout"}.get(
+        end.status, "policy_error"
     )
-    return ChatError(exc.status_code, exc.reason, kind)
+    return ChatError(end.status_code, end.error or end.status, kind)
+
+
+def _upstream_error(exc: UpstreamError) -> ChatError:
+    return ChatError(exc.status_code, exc.message, "upstream_error")
 
 
 def _error_frame(error: ChatError) -> bytes:
@@ -94,27 +96,14 @@ class FrameSink(Protocol):
         ...
 
 
-class PipelineServices(Protocol):
-    """What the door needs of its host (the control plane's services satisfy it), so the door does
-    not import the control plane that mounts it."""
-
-    policy: LuthienPolicy
-    hooks: HookPipeline
-    recorder: CallRecorder
-    stream_context: StreamContextStore
-    policy_state: PolicyState
-
-
 class NativeChat:
-    """Serves chat completions for the models in `routes`, policed by `services`' pipeline."""
+    """Serves chat completions for the models in `routes`, policed by `pipeline`."""
 
-    def __init__(
-        self, services: PipelineServices, upstreams: UpstreamClient, routes: dict[str, ModelRoute]
-    ) -> None:
-        self.services = services
+    def __init__(self, pipeline: Pipeline, upstreams: UpstreamClient, routes: dict[str, ModelRoute]) -> None:
+        self.pipeline = pipeline
         self.upstreams = upstreams
         self.routes = routes
-        self._moderates = overrides(services.policy, MODERATION_HOOK)
+        self._moderates = overrides(pipeline.policy, MODERATION_HOOK)
 
     def route_for(self, model: str) -> ModelRoute:
         route = self.routes.get(model)
@@ -132,7 +121,7 @@ class NativeChat:
         on this call — which a client or a model can provoke — not an unreachable control plane.
         """
         try:
-            outcome = await self.services.hooks.run(hook, payload)
+            outcome = await self.pipeline.run_hook(hook, payload)
         except HookInputError as exc:
             raise ChatError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
         except Exception as exc:
@@ -172,7 +161,7 @@ class NativeChat:
             "original_exception": error.message,
         }
         with contextlib.suppress(Exception):
-            await self.services.hooks.run(FAILURE_HOOK, payload)
+            await self.pipeline.run_hook(FAILURE_HOOK, payload)
         error.recorded = True
         return error
 
@@ -208,9 +197,7 @@ class NativeChat:
             response = await self.upstreams.complete(route, self._upstream_body(data, route))
         except UpstreamError as exc:
             moderation.cancel()
-            raise await self._failed(
-                data, ids, ChatError(exc.status_code, exc.message, "upstream_error")
-            ) from None
+            raise await self._failed(data, ids, _upstream_error(exc)) from None
         await moderation
         envelope = {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
         result = await self._hook(SUCCESS_HOOK, {**envelope, "data": data, "response": response})
@@ -225,46 +212,31 @@ class NativeChat:
         """
         data, route = await self._request(body, ids)
         await self._moderate(data, ids)
-        services = self.services
-        stream = PolicyStream(
-            services.policy,
-            services.recorder,
-            services.stream_context,
-            stream_id=ids.call_id,
-            request=data,
-            policy_state=services.policy_state,
-        )
+        failure: ChatError | None = None
+        async with self.pipeline.stream(ids.call_id, data, source="the upstream") as call:
+            first_token_sent = False
 
-        first_token_sent = False
+            async def send(encoded: bytes) -> None:
+                # Until the first token is out, nothing waits to be coalesced: time to first token
+                # is what a user feels. `final_parts[-1]` is the text of the chunk being sent.
+                nonlocal first_token_sent
+                if first_token_sent:
+                    await out.send(b"data: " + encoded + b"\n\n")
+                else:
+                    first_token_sent = bool(call.stream.final_parts[-1])
+                    await out.send(b"data: " + encoded + b"\n\n", urgent=True)
 
-        async def send(encoded: bytes) -> None:
-            # Until the first token is out, nothing waits to be coalesced: time to first token is
-            # what a user feels. `final_parts[-1]` is the text of the chunk being sent.
-            nonlocal first_token_sent
-            if first_token_sent:
-                await out.send(b"data: " + encoded + b"\n\n")
-            else:
-                first_token_sent = bool(stream.final_parts[-1])
-                await out.send(b"data: " + encoded + b"\n\n", urgent=True)
-
-        status, error, failure = "success", None, None
-        try:
-            async with self.upstreams.stream(route, self._upstream_body(data, route)) as chunks:
-                await stream.run(chunks, send)
-            await out.end(_DONE)
-        except UpstreamError as exc:
-            status, error = "upstream_error", exc.message
-            failure = await self._failed(data, ids, ChatError(exc.status_code, exc.message, "upstream_error"))
-        except asyncio.CancelledError:
-            status, error = "disconnected", "the client went away before the stream ended"
-            raise
-        except StreamAborted as exc:
-            status, error, failure = exc.status, exc.reason, _client_error(exc)
-        finally:
             try:
-                await asyncio.shield(stream.finish(status, error))
-            except Exception:
-                logger.exception("stream %s: recording the summary failed", ids.call_id)
+                async with self.upstreams.stream(route, self._upstream_body(data, route)) as chunks:
+                    end = await call.run(chunks, send)
+            except UpstreamError as exc:
+                end = call.abort(UpstreamFailed(exc.message, exc.status_code))
+                failure = await self._failed(
+                    data, ids, ChatError(exc.status_code, exc.message, "upstream_error")
+                )
+            if end.status == "success":
+                await out.end(_DONE)
+            failure = failure or _client_error(end)
         if failure is not None:
             if not out.started:
                 raise failure

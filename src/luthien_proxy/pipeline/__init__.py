@@ -1,4 +1,4 @@
-"""The policy pipeline shared by every transport: redaction, identity, policing, recording.
+"""The one pipeline every door runs a call through: identity, redaction, policing, recording, streams.
 
 Redaction and identity are imported eagerly (stdlib only); the rest on first use, so the LiteLLM
 callback can import `pipeline.redaction` without loading the policies, the store and the bus.
@@ -14,6 +14,7 @@ from luthien_proxy.pipeline.redaction import REDACTED, redact
 
 if TYPE_CHECKING:
     from luthien_proxy.pipeline.hooks import HOOK_RUNNERS, HookInputError, HookOutcome, HookPipeline
+    from luthien_proxy.pipeline.pipeline import Pipeline, StreamCall, StreamEnd
     from luthien_proxy.pipeline.recorder import CallRecorder
 
 _LAZY = {
@@ -22,6 +23,9 @@ _LAZY = {
     "HookOutcome": "luthien_proxy.pipeline.hooks",
     "HookPipeline": "luthien_proxy.pipeline.hooks",
     "CallRecorder": "luthien_proxy.pipeline.recorder",
+    "Pipeline": "luthien_proxy.pipeline.pipeline",
+    "StreamCall": "luthien_proxy.pipeline.pipeline",
+    "StreamEnd": "luthien_proxy.pipeline.pipeline",
 }
 
 
@@ -42,6 +46,9 @@ __all__ = [
     "HookInputError",
     "HookOutcome",
     "HookPipeline",
+    "Pipeline",
+    "StreamCall",
+    "StreamEnd",
     "identity_of",
     "redact",
 ]

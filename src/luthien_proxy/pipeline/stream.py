@@ -1,8 +1,9 @@
 """`PolicyStream`: one streamed response through the active policy, recorded and published.
 
-Transport-neutral: the WebSocket route (and any other front door) feeds input chunks as an async
-iterator and gets each output chunk, already encoded, through `send`. Each chunk is encoded once;
-the same bytes go to the client, the event and the debug record.
+Transport-neutral: a door feeds input chunks as an async iterator and gets each output chunk,
+already encoded, through `send`. Each chunk is encoded once; the same bytes go to the client, the
+event and the debug record. Doors do not build one themselves: `Pipeline.stream` does, and owns its
+timeouts and its end (`pipeline.pipeline`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 import orjson
 
 from luthien_proxy.events.model import EventType
-from luthien_proxy.pipeline import CallIdentity, CallRecorder, identity_of, redact
 from luthien_proxy.pipeline.assembly import assembled_stream
-from luthien_proxy.pipeline.redaction import redact_encoded
+from luthien_proxy.pipeline.identity import CallIdentity, identity_of
+from luthien_proxy.pipeline.recorder import CallRecorder
+from luthien_proxy.pipeline.redaction import redact, redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext, overrides
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policies.tool_calls import MalformedToolCall
-from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
+from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
 from luthien_proxy.wire import HOOK_RECORD_PREFIX, STREAM_CHUNKS_TYPE, STREAM_HOOK, STREAM_SUMMARY_TYPE
 
@@ -49,16 +51,34 @@ class StreamAborted(Exception):
 
 
 class UpstreamFailed(StreamAborted):
-    """The proxy reported that the upstream stream failed."""
+    """The upstream stream failed (or could not be opened: then `status_code` is the upstream's)."""
 
     status = "upstream_error"
     status_code = 502
+
+    def __init__(self, reason: str, status_code: int = 502) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
 
 
 class ClientGone(StreamAborted):
     """The receiving side went away; nothing more can be sent."""
 
     status = "disconnected"
+
+
+class StreamTimeout(StreamAborted):
+    """No input within the idle timeout, or the stream outlived its total timeout."""
+
+    status = "timeout"
+    status_code = 504
+
+
+class PeerBrokeProtocol(StreamAborted):
+    """The door's peer broke the door's stream protocol (a malformed frame, say)."""
+
+    status = "protocol_error"
+    status_code = 400
 
 
 class PolicyFailed(StreamAborted):
@@ -86,7 +106,7 @@ class PolicyStream:
         *,
         stream_id: str,
         request: dict[str, Any],
-        policy_state: PolicyState | None = None,
+        policy_state: PolicyState,
     ) -> None:
         # The policy sees the request as sent (a resampling protocol sends it again); the record is redacted.
         found = identity_of({"data": request})
@@ -109,7 +129,7 @@ class PolicyStream:
             call_id=self.call_id,
             trace_id=self.ids.trace_id,
             request=request,
-            policy_state=policy_state or InProcessPolicyState(),
+            policy_state=policy_state,
             _read_text=self.accumulated_text,
             _decisions=self._record_decision,
         )

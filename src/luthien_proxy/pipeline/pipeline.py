@@ -1,0 +1,172 @@
+"""`Pipeline`: the one object every door runs a call through.
+
+A door parses its wire format, hands the call to the pipeline, and writes what comes out in its
+wire format. The pipeline owns the rest: identity, redaction, running the policy, recording,
+events, the stream context, stream timeouts, and how a stream ended (`StreamEnd`, mapped once from
+the `StreamAborted` that ended it). Hook calls go through `run_hook`; a stream through `stream`,
+whose block is where the door writes the end — the stream is recorded when the block is left, so
+recording never delays the client's last frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
+from luthien_proxy.pipeline.recorder import CallRecorder
+from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
+from luthien_proxy.policies import LuthienPolicy
+from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.streaming.context_store import StreamContextStore
+
+logger = logging.getLogger(__name__)
+
+CANCELLED = "the client went away before the stream ended"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """How a stream ended: `status` as its summary record says it (success, rejected, error,
+    upstream_error, timeout, protocol_error, disconnected), `error` in words fit for the client, and
+    the HTTP status a client that has not been answered yet should get."""
+
+    status: str = "success"
+    error: str | None = None
+    status_code: int = 200
+
+    @classmethod
+    def of(cls, aborted: StreamAborted) -> StreamEnd:
+        return cls(aborted.status, aborted.reason or None, aborted.status_code)
+
+
+class StreamCall:
+    """One stream through the pipeline, between `Pipeline.stream`'s entry and its recording."""
+
+    def __init__(self, stream: PolicyStream, idle_s: float, total_s: float, source: str) -> None:
+        self.stream = stream
+        self.end = StreamEnd()
+        self._idle_s = idle_s
+        self._total_s = total_s
+        self._source = source
+        #: When the stream started waiting for its next input chunk; None while it is not waiting.
+        self._waiting_since: float | None = None
+
+    async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> StreamEnd:
+        """Run `chunks` through the policy, each output chunk to `send`; never raises `StreamAborted`.
+
+        The total timeout bounds the whole run; the idle timeout bounds each wait for input (time
+        the policy spends on a chunk does not count). A watchdog checks idleness once per idle
+        period, so the per-chunk cost is two attribute writes, not a timer per chunk.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._total_s
+        idle_expired = False
+        budget = asyncio.timeout_at(deadline)
+
+        def watch() -> None:
+            nonlocal watchdog, idle_expired
+            now = loop.time()
+            since = self._waiting_since
+            if since is not None and now - since >= self._idle_s:
+                idle_expired = True
+                budget.reschedule(now)
+            else:
+                watchdog = loop.call_at((since if since is not None else now) + self._idle_s, watch)
+
+        watchdog = loop.call_at(loop.time() + self._idle_s, watch)
+        try:
+            async with budget:
+                await self.stream.run(self._timed(chunks), send)
+        except StreamAborted as exc:
+            self.end = StreamEnd.of(exc)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+            reason = (
+                f"no chunk from {self._source} for {self._idle_s:g}s (idle timeout)"
+                if idle_expired
+                else f"stream exceeded the total timeout of {self._total_s:g}s"
+            )
+            self.end = StreamEnd.of(StreamTimeout(reason))
+        finally:
+            watchdog.cancel()
+        return self.end
+
+    def abort(self, aborted: StreamAborted) -> StreamEnd:
+        """End the stream for a reason the door found itself (its upstream could not be opened)."""
+        self.end = StreamEnd.of(aborted)
+        return self.end
+
+    async def _timed(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        loop = asyncio.get_running_loop()
+        iterator = aiter(chunks)
+        while True:
+            self._waiting_since = loop.time()
+            try:
+                chunk = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            finally:
+                self._waiting_since = None
+            yield chunk
+
+
+class Pipeline:
+    """The active policy over the backends: hook calls and streams in, outcomes out, all recorded."""
+
+    def __init__(
+        self,
+        policy: LuthienPolicy,
+        recorder: CallRecorder,
+        stream_context: StreamContextStore,
+        policy_state: PolicyState,
+        *,
+        stream_idle_timeout_s: float,
+        stream_total_timeout_s: float,
+    ) -> None:
+        self.policy = policy
+        self.recorder = recorder
+        self.stream_context = stream_context
+        self.policy_state = policy_state
+        self.hooks = HookPipeline(policy, recorder, policy_state)
+        self.stream_idle_timeout_s = stream_idle_timeout_s
+        self.stream_total_timeout_s = stream_total_timeout_s
+
+    async def run_hook(self, hook: str, payload: Payload) -> HookOutcome:
+        """One hook call (see `HookPipeline.run`)."""
+        return await self.hooks.run(hook, payload)
+
+    @asynccontextmanager
+    async def stream(
+        self, stream_id: str, request: dict[str, Any], *, source: str
+    ) -> AsyncGenerator[StreamCall]:
+        """A stream for `request`: run it with `StreamCall.run`, write its end, leave the block.
+
+        `source` names where input chunks come from, for the idle-timeout message. Leaving the
+        block records the stream's summary with its end (shielded: a cancelled door still records
+        it, as `disconnected`) and clears its stream context.
+        """
+        stream = PolicyStream(
+            self.policy,
+            self.recorder,
+            self.stream_context,
+            stream_id=stream_id,
+            request=request,
+            policy_state=self.policy_state,
+        )
+        call = StreamCall(stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source)
+        try:
+            yield call
+        except asyncio.CancelledError:
+            call.end = StreamEnd("disconnected", CANCELLED)
+            raise
+        finally:
+            try:
+                await asyncio.shield(stream.finish(call.end.status, call.end.error))
+            except Exception:
+                logger.exception("stream %s: recording the summary failed", stream.call_id)
