@@ -11,9 +11,9 @@ that is a proper HTTP error; after it, the stream ends with an error event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,15 +22,14 @@ import orjson
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.native.model_map import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
-from luthien_proxy.pipeline import HookInputError, Pipeline, StreamEnd
+from luthien_proxy.pipeline import CallIdentity, HookInputError, HookOutcome, Pipeline, StreamEnd
+from luthien_proxy.pipeline.pipeline import without_call_ids
 from luthien_proxy.pipeline.redaction import redact_text
 from luthien_proxy.pipeline.stream import UpstreamFailed
-from luthien_proxy.policies import overrides
-from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
-_IDS = ("litellm_call_id", "litellm_trace_id")
 _DONE = b"data: [DONE]\n\n"
 
 
@@ -51,10 +50,11 @@ class ChatError(Exception):
         }
 
 
-@dataclass(frozen=True)
-class CallIds:
+@dataclass(frozen=True, slots=True)
+class CallIds(CallIdentity):
+    """A call's ids as this door makes them: it always has a call id."""
+
     call_id: str
-    trace_id: str | None
 
     @classmethod
     def new(cls, trace_id: str | None) -> CallIds:
@@ -103,7 +103,6 @@ class NativeChat:
         self.pipeline = pipeline
         self.upstreams = upstreams
         self.routes = routes
-        self._moderates = overrides(pipeline.policy, MODERATION_HOOK)
 
     def route_for(self, model: str) -> ModelRoute:
         route = self.routes.get(model)
@@ -114,65 +113,48 @@ class NativeChat:
             )
         return route
 
-    async def _hook(self, hook: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run a hook; a rejection or a policy failure becomes a `ChatError`.
+    async def _policed(self, hook: str, outcome: Awaitable[HookOutcome | None]) -> dict[str, Any]:
+        """The result of a policed step (empty when there was none to take); a rejection or a
+        policy failure becomes a `ChatError`.
 
         Never fails open: the policy runs in this process, so a failure here is the policy failing
         on this call — which a client or a model can provoke — not an unreachable control plane.
         """
         try:
-            outcome = await self.pipeline.run_hook(hook, payload)
+            done = await outcome
         except HookInputError as exc:
             raise ChatError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
         except Exception as exc:
             raise ChatError(
                 500, redact_text(f"policy failed in {hook}: {type(exc).__name__}: {exc}"), "policy_error"
             ) from exc
-        if outcome.rejection is not None:
-            rejection = outcome.rejection
+        if done is None:
+            return {}
+        if done.rejection is not None:
+            rejection = done.rejection
             raise ChatError(rejection.status_code, rejection.message, "policy_rejection")
-        assert outcome.result is not None
-        return outcome.result
+        assert done.result is not None
+        return done.result
 
     async def _request(self, body: dict[str, Any], ids: CallIds) -> tuple[dict[str, Any], ModelRoute]:
-        """The pre-call hook; returns the (possibly rewritten) request and where it goes."""
-        data = {**body, "litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
-        envelope = {
-            "litellm_call_id": ids.call_id,
-            "litellm_trace_id": ids.trace_id,
-            "call_type": "acompletion",
-        }
-        result = await self._hook(PRE_CALL_HOOK, {**envelope, "data": data})
+        """The policed request, and where it goes."""
+        result = await self._policed(PRE_CALL_HOOK, self.pipeline.police_request(ids, body))
         rewritten = result.get("data")
-        if isinstance(rewritten, dict):
-            data = rewritten
+        data = rewritten if isinstance(rewritten, dict) else body
         return data, self.route_for(str(data.get("model")))
 
     def _upstream_body(self, data: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
-        body = {key: value for key, value in data.items() if key not in _IDS}
+        body = without_call_ids(data)
         body["model"] = route.upstream_model
         return body
 
     async def _failed(self, data: dict[str, Any], ids: CallIds, error: ChatError) -> ChatError:
-        payload = {
-            "litellm_call_id": ids.call_id,
-            "litellm_trace_id": ids.trace_id,
-            "request_data": data,
-            "original_exception": error.message,
-        }
-        with contextlib.suppress(Exception):
-            await self.pipeline.run_hook(FAILURE_HOOK, payload)
+        await self.pipeline.record_failure(ids, data, error.message)
         error.recorded = True
         return error
 
     async def _moderate(self, data: dict[str, Any], ids: CallIds) -> None:
-        # A hook call costs a record pair; skip it when the policy has no moderation of its own.
-        if not self._moderates:
-            return
-        await self._hook(
-            MODERATION_HOOK,
-            {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id, "data": data},
-        )
+        await self._policed(MODERATION_HOOK, self.pipeline.moderate(ids, data))
 
     async def complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
         """A policed non-streamed completion; raises `ChatError` for anything but success, with
@@ -199,8 +181,7 @@ class NativeChat:
             moderation.cancel()
             raise await self._failed(data, ids, _upstream_error(exc)) from None
         await moderation
-        envelope = {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id}
-        result = await self._hook(SUCCESS_HOOK, {**envelope, "data": data, "response": response})
+        result = await self._policed(SUCCESS_HOOK, self.pipeline.police_response(ids, data, response))
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
@@ -231,9 +212,8 @@ class NativeChat:
                     end = await call.run(chunks, send)
             except UpstreamError as exc:
                 end = call.abort(UpstreamFailed(exc.message, exc.status_code))
-                failure = await self._failed(
-                    data, ids, ChatError(exc.status_code, exc.message, "upstream_error")
-                )
+                # Nothing reached the policy: the call failed as a non-streamed one would.
+                failure = await self._failed(data, ids, _upstream_error(exc))
             if end.status == "success":
                 await out.end(_DONE)
             failure = failure or _client_error(end)

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
+from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
-from luthien_proxy.policies import LuthienPolicy
+from luthien_proxy.policies import LuthienPolicy, overrides
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
+from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
@@ -134,12 +136,40 @@ class Pipeline:
         self.stream_context = stream_context
         self.policy_state = policy_state
         self.hooks = HookPipeline(policy, recorder, policy_state)
+        self._moderates = overrides(policy, MODERATION_HOOK)
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.stream_total_timeout_s = stream_total_timeout_s
 
     async def run_hook(self, hook: str, payload: Payload) -> HookOutcome:
-        """One hook call (see `HookPipeline.run`)."""
+        """One hook call as the LiteLLM door sends it (see `HookPipeline.run`)."""
         return await self.hooks.run(hook, payload)
+
+    # A door that serves calls itself (the native door) police them through these: it hands over
+    # the call's ids and its request and response, and never builds the LiteLLM door's payloads.
+    # They are recorded exactly as that door's hooks are, so both doors' calls read the same.
+
+    async def police_request(self, ids: CallIdentity, request: Payload) -> HookOutcome:
+        """The request before it goes upstream; the outcome's `result["data"]` is what goes."""
+        return await self.run_hook(PRE_CALL_HOOK, {**_ids(ids), "data": {**request, **_ids(ids)}})
+
+    async def moderate(self, ids: CallIdentity, request: Payload) -> HookOutcome | None:
+        """The request's moderation, alongside the upstream call; None when the policy has none
+        (a hook call costs a record pair)."""
+        if not self._moderates:
+            return None
+        return await self.run_hook(MODERATION_HOOK, {**_ids(ids), "data": request})
+
+    async def police_response(self, ids: CallIdentity, request: Payload, response: Payload) -> HookOutcome:
+        """A complete response; the outcome's `result["response"]` is what the client gets."""
+        return await self.run_hook(SUCCESS_HOOK, {**_ids(ids), "data": request, "response": response})
+
+    async def record_failure(self, ids: CallIdentity, request: Payload, message: str) -> None:
+        """The call failed (`message` says why): record it as its outcome; never raises."""
+        payload = {**_ids(ids), "request_data": request, "original_exception": message}
+        try:
+            await self.run_hook(FAILURE_HOOK, payload)
+        except Exception:
+            logger.exception("recording the failure of call %s failed", ids.call_id)
 
     @asynccontextmanager
     async def stream(
@@ -170,3 +200,15 @@ class Pipeline:
                 await asyncio.shield(stream.finish(call.end.status, call.end.error))
             except Exception:
                 logger.exception("stream %s: recording the summary failed", stream.call_id)
+
+
+_ID_FIELDS = ("litellm_call_id", "litellm_trace_id")
+
+
+def _ids(ids: CallIdentity) -> Payload:
+    return dict(zip(_ID_FIELDS, (ids.call_id, ids.trace_id), strict=True))
+
+
+def without_call_ids(request: Payload) -> Payload:
+    """A policed request as the upstream gets it: without the ids `police_request` put in it."""
+    return {key: value for key, value in request.items() if key not in _ID_FIELDS}
