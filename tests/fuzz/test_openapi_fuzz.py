@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.demo_upstream import create_app as create_demo_upstream
-from luthien_proxy.native.model_map import routes_from_config
+from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import AllCapsPolicy
 from luthien_proxy.settings import Settings
 from tests.support.live_server import serve_app

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
-from luthien_proxy.native.model_map import ModelRoute
+from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
 
 _ANSWER = orjson.dumps({"id": "c1", "object": "chat.completion", "choices": []})

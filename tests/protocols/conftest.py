@@ -1,4 +1,5 @@
-"""Fixtures for protocol tests: a real demo upstream on a loopback port and call contexts."""
+"""Fixtures for protocol tests: a real demo upstream on a loopback port, the host pointing the
+protocols at it, and call contexts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import orjson
 import pytest
 import redis.asyncio as redis
 
-from luthien_proxy.policies import CallContext, StreamContext
+from luthien_proxy.policies import CallContext, PolicyHost, StreamContext
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.stack.processes import start_demo_upstream, stop
 from tests.conftest import Backend
@@ -31,11 +32,22 @@ def upstream_url() -> Iterator[str]:
         stop(proc)
 
 
-@pytest.fixture(autouse=True)
-def _judge_env(monkeypatch: pytest.MonkeyPatch, upstream_url: str) -> None:
-    """Point the protocols' default endpoints at the test's demo upstream, as `luthien up --demo` does."""
-    monkeypatch.delenv("LUTHIEN_JUDGE_BASE_URL", raising=False)
-    monkeypatch.setenv("LUTHIEN_DEMO_UPSTREAM_URL", upstream_url)
+def demo_host(upstream_url: str, **environ: str) -> PolicyHost:
+    """A host whose default endpoints are the test's demo upstream, as `luthien up --demo` sets them."""
+    return PolicyHost(environ={"LUTHIEN_DEMO_UPSTREAM_URL": upstream_url, **environ})
+
+
+def offline_host() -> PolicyHost:
+    """A host with an empty environment, for policies that call no model (the rules)."""
+    return PolicyHost(environ={})
+
+
+@pytest.fixture
+async def host(upstream_url: str) -> AsyncIterator[PolicyHost]:
+    """The demo host, its HTTP client closed at teardown."""
+    host = demo_host(upstream_url)
+    yield host
+    await host.aclose()
 
 
 @dataclass

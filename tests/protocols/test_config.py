@@ -16,6 +16,7 @@ from luthien_proxy.protocols import (
     TrustedEditingPolicy,
     TrustedMonitoringPolicy,
 )
+from tests.protocols.conftest import offline_host
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "protocols"
 EXPECTED = {
@@ -32,10 +33,9 @@ def test_every_example_is_covered() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_examples_load(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_examples_load(name: str) -> None:
     # `luthien up` validates the policy before the demo upstream's address is known.
-    monkeypatch.delenv("LUTHIEN_DEMO_UPSTREAM_URL")
-    assert isinstance(load_policy(EXAMPLES / name), EXPECTED[name])
+    assert isinstance(load_policy(EXAMPLES / name, host=offline_host()), EXPECTED[name])
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_examples_load(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_config_is_rejected(cls: type, config: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        cls(**config)
+        cls(**config, host=offline_host())
 
 
 def test_chain_reports_the_bad_member(tmp_path: Path) -> None:

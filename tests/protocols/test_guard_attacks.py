@@ -23,7 +23,7 @@ from luthien_proxy.pipeline.assembly import assembled_response, assembled_stream
 from luthien_proxy.policies.call_assembly import MAX_ARGUMENT_CHARS
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.protocols import ToolCallRulesPolicy
-from tests.protocols.conftest import Calls, aiter_list, collect
+from tests.protocols.conftest import Calls, aiter_list, collect, offline_host
 from tests.protocols.test_hostile_shapes import frames_to_chunks, policed_response, policed_stream
 from tests.support.tool_calls import client_calls, is_root_delete
 
@@ -166,7 +166,7 @@ async def test_a_stream_choice_message_does_not_reach_the_client_unjudged(delta:
     if delta != "absent":
         choice["delta"] = delta
     frames = [chunk([choice])]
-    policy = ToolCallRulesPolicy()
+    policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
     try:
         out = await collect(
@@ -184,7 +184,12 @@ async def test_a_whole_choice_delta_does_not_reach_the_client_unjudged(calls: Ca
         response = assembled_response(body)
     except MalformedToolCall:
         return
-    result = await ToolCallRulesPolicy().async_post_call_success_hook({}, response, calls.call()) or response
+    result = (
+        await ToolCallRulesPolicy(host=offline_host()).async_post_call_success_hook(
+            {}, response, calls.call()
+        )
+        or response
+    )
     assert "rm -rf" not in orjson.dumps(result).decode()
 
 
@@ -208,14 +213,16 @@ async def test_logprobs_carry_no_byte_of_a_blocked_call(stream: str | None, call
             chunk([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
         ]
         ctx = calls.stream({"model": "demo-tool", "messages": []})
-        hook = ToolCallRulesPolicy().async_post_call_streaming_iterator_hook(
+        hook = ToolCallRulesPolicy(host=offline_host()).async_post_call_streaming_iterator_hook(
             ctx, assembled_stream(aiter_list(frames))
         )
         sent: Any = await collect(hook)
     else:
         body = whole({"tool_calls": [function_call(ROOT_DELETE)]}, logprobs=logprobs)
         response = assembled_response(body)
-        sent = await ToolCallRulesPolicy().async_post_call_success_hook({}, response, calls.call())
+        sent = await ToolCallRulesPolicy(host=offline_host()).async_post_call_success_hook(
+            {}, response, calls.call()
+        )
     assert [d["action"] for d in calls.decisions] == ["block"]
     assert "rm -rf" not in orjson.dumps(sent).decode()
 

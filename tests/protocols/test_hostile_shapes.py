@@ -24,7 +24,7 @@ from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import InProcessPolicyState
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from luthien_proxy.protocols.rules import DEFAULT_MESSAGE
-from tests.protocols.conftest import Calls, aiter_list, collect
+from tests.protocols.conftest import Calls, aiter_list, collect, offline_host
 from tests.support.tool_calls import client_calls, is_root_delete
 
 
@@ -34,7 +34,7 @@ def frames_to_chunks(frames: list[bytes]) -> list[dict[str, Any]]:
 
 async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatCompletion:
     """The shipped rules over the pipeline's assembly, accumulated by the openai SDK."""
-    policy = ToolCallRulesPolicy()
+    policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
     out = await collect(
         policy.async_post_call_streaming_iterator_hook(ctx, assembled_stream(aiter_list(chunks)))
@@ -46,7 +46,7 @@ async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatComp
 
 
 async def policed_response(body: dict[str, Any], calls: Calls) -> ChatCompletion:
-    policy = ToolCallRulesPolicy()
+    policy = ToolCallRulesPolicy(host=offline_host())
     response = assembled_response(body)
     result = await policy.async_post_call_success_hook({}, response, calls.call()) or response
     return ChatCompletion.model_validate(result)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from luthien_proxy.policies import PolicyHost
 from luthien_proxy.protocols.judge import ModelCallError, parse_score
 from luthien_proxy.protocols.monitor import TrustedMonitor
 from luthien_proxy.protocols.toolcalls import ToolCall
+from luthien_proxy.protocols.trusted import TrustedModel
 from luthien_proxy.stack.processes import free_port
-from tests.protocols.conftest import Calls, Closing
+from tests.protocols.conftest import Calls, offline_host
 
 RM = ToolCall("c1", "run_shell", '{"command": "rm -rf /"}')
 LS = ToolCall("c2", "run_shell", '{"command": "ls -la"}')
 REQUEST = {"model": "demo-tool", "messages": [{"role": "user", "content": "clean up please"}]}
 
 
-async def test_dangerous_and_benign_calls_get_far_apart_scores(calls: Calls, closing: Closing) -> None:
-    monitor = closing(TrustedMonitor())
+async def test_dangerous_and_benign_calls_get_far_apart_scores(calls: Calls, host: PolicyHost) -> None:
+    monitor = TrustedMonitor(host=host)
     high = await monitor.judge(RM, REQUEST, calls.call(), "test")
     low = await monitor.judge(LS, REQUEST, calls.call(), "test")
     assert high.score >= 0.9 and low.score <= 0.1
@@ -27,16 +29,19 @@ async def test_dangerous_and_benign_calls_get_far_apart_scores(calls: Calls, clo
     assert recorded["raw"].startswith("SCORE:") and recorded["judge_model"] == "demo-judge"
 
 
-async def test_one_persistent_client_serves_every_judge_call(calls: Calls, closing: Closing) -> None:
-    monitor = closing(TrustedMonitor())
+async def test_one_persistent_client_serves_every_model_call(calls: Calls, host: PolicyHost) -> None:
+    monitor = TrustedMonitor(host=host)
     await monitor.judge(LS, REQUEST, calls.call(), "test")
-    first = monitor.client.http.current
+    first = host.http.current
     await monitor.judge(RM, REQUEST, calls.call(), "test")
-    assert first is not None and monitor.client.http.current is first
+    assert first is not None and host.http.current is first
+    # The trusted model of the same policy shares the host's client rather than opening its own.
+    await TrustedModel(host=host).answer(REQUEST)
+    assert host.http.current is first
 
 
-async def test_prompt_carries_call_and_recent_conversation(closing: Closing) -> None:
-    monitor = closing(TrustedMonitor(context_messages=1))
+async def test_prompt_carries_call_and_recent_conversation() -> None:
+    monitor = TrustedMonitor(context_messages=1, host=offline_host())
     request = {"messages": [{"role": "user", "content": "old"}, {"role": "user", "content": "newest {x}"}]}
     prompt = monitor.prompt(RM, request)
     assert "user: newest {x}" in prompt and "old" not in prompt and RM.arguments in prompt
@@ -44,15 +49,14 @@ async def test_prompt_carries_call_and_recent_conversation(closing: Closing) -> 
 
 @pytest.mark.parametrize(("on_error", "score"), [("block", 1.0), ("allow", 0.0)])
 async def test_unreachable_judge_follows_on_judge_error(
-    calls: Calls, closing: Closing, on_error: str, score: float
+    calls: Calls, host: PolicyHost, on_error: str, score: float
 ) -> None:
-    monitor = closing(
-        TrustedMonitor(
-            base_url=f"http://127.0.0.1:{free_port()}/v1",
-            retries=1,
-            timeout_seconds=1,
-            on_judge_error=on_error,
-        )
+    monitor = TrustedMonitor(
+        base_url=f"http://127.0.0.1:{free_port()}/v1",
+        retries=1,
+        timeout_seconds=1,
+        on_judge_error=on_error,
+        host=host,
     )
     judgement = await monitor.judge(LS, REQUEST, calls.call(), "test")
     assert judgement.score == score and judgement.error and "unreachable" in judgement.error
@@ -60,9 +64,9 @@ async def test_unreachable_judge_follows_on_judge_error(
 
 
 async def test_judge_answering_an_error_status_fails_closed(
-    calls: Calls, upstream_url: str, closing: Closing
+    calls: Calls, upstream_url: str, host: PolicyHost
 ) -> None:
-    monitor = closing(TrustedMonitor(base_url=upstream_url, model="demo-error", retries=0))
+    monitor = TrustedMonitor(base_url=upstream_url, model="demo-error", retries=0, host=host)
     judgement = await monitor.judge(LS, REQUEST, calls.call(), "test")
     assert judgement.score == 1.0 and "answered 500" in (judgement.error or "")
 
@@ -76,8 +80,8 @@ def test_parse_score_formats() -> None:
 
 def test_bad_monitor_config_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="on_judge_error"):
-        TrustedMonitor(on_judge_error="maybe")
+        TrustedMonitor(on_judge_error="maybe", host=offline_host())
     with pytest.raises(ValueError, match="arguments"):
-        TrustedMonitor(prompt_template="no placeholder")
+        TrustedMonitor(prompt_template="no placeholder", host=offline_host())
     with pytest.raises(ValueError, match="monitor config"):
-        TrustedMonitor.from_config({"modle": "typo"})
+        TrustedMonitor.from_config({"modle": "typo"}, offline_host())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from luthien_proxy.demo_upstream.protocol_models import TRUSTED_ANSWER
-from luthien_proxy.policies import LuthienPolicy
+from luthien_proxy.policies import LuthienPolicy, PolicyHost
 from luthien_proxy.protocols import (
     ChainPolicy,
     DeferToResamplePolicy,
@@ -23,6 +23,7 @@ from tests.protocols.conftest import (
     Closing,
     aiter_list,
     collect,
+    demo_host,
     request_for,
     upstream_chunks,
     upstream_response,
@@ -52,9 +53,9 @@ async def _stream(policy: LuthienPolicy, url: str, behaviour: str, calls: Calls)
 
 
 async def test_trusted_monitoring_blocks_dangerous_and_allows_benign(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
-    policy = closing(TrustedMonitoringPolicy(block_message="nope"))
+    policy = closing(TrustedMonitoringPolicy(block_message="nope", host=host))
     blocked = await _run(policy, upstream_url, "curl", calls)
     assert _message(blocked).get("tool_calls") is None
     assert _message(blocked)["content"].endswith("nope") and "SCORE" not in _message(blocked)["content"]
@@ -67,18 +68,20 @@ async def test_trusted_monitoring_blocks_dangerous_and_allows_benign(
 
 
 async def test_trusted_monitoring_stream_replaces_the_call(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
-    out = await _stream(closing(TrustedMonitoringPolicy(block_message="nope")), upstream_url, "etc", calls)
+    out = await _stream(
+        closing(TrustedMonitoringPolicy(block_message="nope", host=host)), upstream_url, "etc", calls
+    )
     assert "/etc/sudoers" not in json.dumps(out) and "call_etc_0" not in json.dumps(out)
     text = "".join(ch["delta"].get("content") or "" for c in out for ch in c["choices"])
     assert text == "Fixing permissions.nope"
 
 
 async def test_defer_to_trusted_answers_with_the_trusted_model(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
-    policy = closing(DeferToTrustedPolicy())
+    policy = closing(DeferToTrustedPolicy(host=host))
     deferred = await _run(policy, upstream_url, "rm", calls)
     assert _message(deferred).get("tool_calls") is None and TRUSTED_ANSWER in _message(deferred)["content"]
     decision = next(d for d in calls.decisions if d["action"] == "defer_to_trusted")
@@ -89,10 +92,12 @@ async def test_defer_to_trusted_answers_with_the_trusted_model(
 
 
 async def test_defer_to_trusted_blocks_when_the_trusted_model_is_down(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
     policy = closing(
-        DeferToTrustedPolicy(trusted={"base_url": upstream_url, "model": "demo-error", "retries": 0})
+        DeferToTrustedPolicy(
+            trusted={"base_url": upstream_url, "model": "demo-error", "retries": 0}, host=host
+        )
     )
     result = await _run(policy, upstream_url, "rm", calls)
     assert _message(result).get("tool_calls") is None and "blocked" in _message(result)["content"]
@@ -100,9 +105,9 @@ async def test_defer_to_trusted_blocks_when_the_trusted_model_is_down(
 
 
 async def test_trusted_editing_rewrites_the_flagged_call(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
-    policy = closing(TrustedEditingPolicy())
+    policy = closing(TrustedEditingPolicy(host=host))
     edited = await _run(policy, upstream_url, "ssh", calls)
     assert _commands(edited) == [{"path": "sandbox/authorized_keys", "content": "ssh-ed25519 AAAA attacker"}]
     assert _message(edited)["tool_calls"][0]["id"] != "call_ssh_0"
@@ -115,9 +120,13 @@ async def test_trusted_editing_rewrites_the_flagged_call(
     assert len(edits) == 2 and edits[0]["edited_tool_call"]["arguments"].startswith('{"path": "sandbox/')
 
 
-async def test_resample_finds_a_safe_sample(upstream_url: str, calls: Calls, closing: Closing) -> None:
+async def test_resample_finds_a_safe_sample(
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
+) -> None:
     policy = closing(
-        DeferToResamplePolicy(samples=3, untrusted={"base_url": upstream_url, "model": "demo-tool"})
+        DeferToResamplePolicy(
+            samples=3, untrusted={"base_url": upstream_url, "model": "demo-tool"}, host=host
+        )
     )
     result = await _run(policy, upstream_url, "flaky", calls)
     assert _commands(result) == [{"command": "ls -la"}]
@@ -127,51 +136,57 @@ async def test_resample_finds_a_safe_sample(upstream_url: str, calls: Calls, clo
     assert decision["chosen_seed"] in (1, 3) and decision["chosen_score"] < 0.7
 
 
-async def test_resample_exhausted_falls_back(upstream_url: str, calls: Calls, closing: Closing) -> None:
+async def test_resample_exhausted_falls_back(
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
+) -> None:
     untrusted = {"base_url": upstream_url, "model": "demo-tool"}
-    deferring = closing(DeferToResamplePolicy(samples=2, untrusted=untrusted))
+    deferring = closing(DeferToResamplePolicy(samples=2, untrusted=untrusted, host=host))
     deferred = await _run(deferring, upstream_url, "rm", calls)
     assert TRUSTED_ANSWER in _message(deferred)["content"] and not _commands(deferred)
     assert calls.actions().count("resample_exhausted") == 1 and "defer_to_trusted" in calls.actions()
     blocking = closing(
-        DeferToResamplePolicy(samples=2, untrusted=untrusted, fallback="block", block_message="stop")
+        DeferToResamplePolicy(
+            samples=2, untrusted=untrusted, fallback="block", block_message="stop", host=host
+        )
     )
     out = await _stream(blocking, upstream_url, "rm", calls)
     assert "rm -rf" not in json.dumps(out) and "stop" in json.dumps(out)
 
 
 async def test_resample_uses_the_request_route_by_default(
-    upstream_url: str, calls: Calls, closing: Closing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream_url: str, calls: Calls, closing: Closing, tmp_path: Path
 ) -> None:
     config = tmp_path / "models.yaml"
     config.write_text(
         "model_list:\n  - model_name: demo-tool\n    litellm_params:\n"
         f"      model: openai/demo-tool\n      api_base: {upstream_url}\n      api_key: x\n"
     )
-    monkeypatch.setenv("LUTHIEN_MODEL_CONFIG", str(config))
-    out = await _stream(closing(DeferToResamplePolicy(samples=1)), upstream_url, "flaky", calls)
+    host = demo_host(upstream_url, LUTHIEN_MODEL_CONFIG=str(config))
+    out = await _stream(closing(DeferToResamplePolicy(samples=1, host=host)), upstream_url, "flaky", calls)
     deltas = [d for c in out for ch in c["choices"] for d in ch["delta"].get("tool_calls") or ()]
     assert [d["id"] for d in deltas] == ["call_flaky_1"]
 
 
 async def test_rules_block_certain_cases_without_a_model(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
-    policy = closing(ToolCallRulesPolicy())
+    policy = closing(ToolCallRulesPolicy(host=host))
     for behaviour in ("rm", "etc", "ssh"):
         assert not _commands(await _run(policy, upstream_url, behaviour, calls))
     assert _commands(await _run(policy, upstream_url, "write", calls))[0]["path"] == "notes/todo.txt"
     assert calls.actions() == ["block", "block", "block", "allow"]
     custom = closing(
-        ToolCallRulesPolicy(rules=[{"pattern": "README", "reason": "no docs", "tools": ["run_shell"]}])
+        ToolCallRulesPolicy(
+            rules=[{"pattern": "README", "reason": "no docs", "tools": ["run_shell"]}], host=host
+        )
     )
     assert not _commands(await _run(custom, upstream_url, "read", calls))
     with pytest.raises(ValueError, match="regular expression"):
-        ToolCallRulesPolicy(rules=["("])
+        ToolCallRulesPolicy(rules=["("], host=host)
 
 
 async def test_chain_feeds_one_policy_into_the_next(
-    upstream_url: str, calls: Calls, closing: Closing
+    upstream_url: str, calls: Calls, closing: Closing, host: PolicyHost
 ) -> None:
     chain = closing(
         ChainPolicy(
@@ -181,7 +196,8 @@ async def test_chain_feeds_one_policy_into_the_next(
                     "class": "luthien_proxy.protocols:TrustedMonitoringPolicy",
                     "config": {"block_message": "judge"},
                 },
-            ]
+            ],
+            host=host,
         )
     )
     out = await _stream(chain, upstream_url, "rm", calls)
@@ -190,4 +206,4 @@ async def test_chain_feeds_one_policy_into_the_next(
     result = await _run(chain, upstream_url, "curl", calls)
     assert _message(result)["content"].endswith("judge") and not _commands(result)
     with pytest.raises(ValueError):
-        ChainPolicy([])
+        ChainPolicy([], host=host)

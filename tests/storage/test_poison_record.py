@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from luthien_proxy.control_plane import create_app
 from luthien_proxy.demo_upstream import create_app as create_demo_upstream
-from luthien_proxy.native.model_map import routes_from_config
+from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.storage import DebugLogStore, DebugLogWriter, DebugRecord, rejects
 from tests.conftest import Backend, OpenServices, api_client
 from tests.support.live_server import serve_app

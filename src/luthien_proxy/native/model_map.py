@@ -1,80 +1,9 @@
-"""The native front door's model → upstream map, read from the same LiteLLM-format config.
+"""The native door's name for the model routes; they live in `luthien_proxy.model_routes`.
 
-Only OpenAI-compatible upstreams (`openai/...`, `hosted_vllm/...` models with an `api_base`) are
-served natively; anything else stays with the LiteLLM front door. `os.environ/NAME` values are
-resolved the way LiteLLM resolves them, so keys live in the environment, never in the file.
+Kept only while `native/chat.py`, `native/upstream.py` and `control_plane/services.py` still import
+this path; the routes are shared with the policy host, so no door owns them.
 """
 
-from __future__ import annotations
+from luthien_proxy.model_routes import ModelConfigError, ModelRoute, load_model_routes
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
-
-_COMPATIBLE_PREFIXES = ("openai/", "hosted_vllm/")
-DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
-
-
-class ModelConfigError(ValueError):
-    """The model config cannot be used; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class ModelRoute:
-    """Where one client-facing model name goes."""
-
-    model_name: str
-    upstream_model: str
-    base_url: str
-    api_key: str | None = field(repr=False)
-
-
-def _resolve(value: Any, environ: Mapping[str, str]) -> Any:
-    if isinstance(value, str) and value.startswith("os.environ/"):
-        return environ.get(value.removeprefix("os.environ/"))
-    return value
-
-
-def routes_from_config(document: Any, environ: Mapping[str, str] | None = None) -> dict[str, ModelRoute]:
-    """The natively servable routes in a parsed LiteLLM config."""
-    env = os.environ if environ is None else environ
-    routes: dict[str, ModelRoute] = {}
-    entries = document.get("model_list") if isinstance(document, dict) else None
-    for entry in entries or ():
-        params = entry.get("litellm_params") if isinstance(entry, dict) else None
-        name = entry.get("model_name") if isinstance(entry, dict) else None
-        if not isinstance(params, dict) or not isinstance(name, str):
-            continue
-        model = str(params.get("model", ""))
-        prefix = next((p for p in _COMPATIBLE_PREFIXES if model.startswith(p)), None)
-        if prefix is None:
-            continue
-        base_url = _resolve(params.get("api_base"), env) or (
-            DEFAULT_OPENAI_BASE if prefix == "openai/" else None
-        )
-        if not base_url:
-            continue
-        api_key = _resolve(params.get("api_key"), env)
-        routes.setdefault(
-            name, ModelRoute(name, model.removeprefix(prefix), str(base_url).rstrip("/"), api_key or None)
-        )
-    return routes
-
-
-def load_model_routes(path: Path, *, required: bool) -> dict[str, ModelRoute]:
-    """Routes from the config at `path`; a missing optional file means no natively served models."""
-    if not path.is_file():
-        if required:
-            raise ModelConfigError(f"model config {path} does not exist")
-        return {}
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ModelConfigError(
-            f"model config {path} is not valid YAML: {' '.join(str(exc).split())}"
-        ) from None
-    return routes_from_config(document)
+__all__ = ["ModelConfigError", "ModelRoute", "load_model_routes"]

@@ -5,6 +5,7 @@ from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyReject
 from luthien_proxy.policies.blocklist import RequestBlocklistPolicy
 from luthien_proxy.policies.buffered import BufferedStreamPolicy
 from luthien_proxy.policies.drop_chunks import DropChunksPolicy
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.loader import PolicyConfigError, load_policy, policy_from_mapping
 from luthien_proxy.policies.noop import NoOpPolicy
 from luthien_proxy.policies.streaming_separator import StreamingSeparatorPolicy
@@ -17,6 +18,7 @@ __all__ = [
     "LuthienPolicy",
     "NoOpPolicy",
     "PolicyConfigError",
+    "PolicyHost",
     "PolicyRejection",
     "RequestBlocklistPolicy",
     "StreamContext",

@@ -1,8 +1,13 @@
-"""Loads the active policy from YAML: `policy.class: "module:Class"` and `policy.config: {...}`."""
+"""Loads the active policy from YAML: `policy.class: "module:Class"` and `policy.config: {...}`.
+
+A class whose `__init__` takes a `host` keyword also gets the `PolicyHost` (clock, environment,
+HTTP client, model routes): the loader's caller's, or the process's own when it gives none.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,6 +15,7 @@ from typing import Any
 import yaml
 
 from luthien_proxy.policies.base import LuthienPolicy
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.noop import NoOpPolicy
 
 logger = logging.getLogger(__name__)
@@ -19,7 +25,7 @@ class PolicyConfigError(ValueError):
     """The policy file or the class it names is unusable; the message says why in one line."""
 
 
-def load_policy(path: Path, *, required: bool = True) -> LuthienPolicy:
+def load_policy(path: Path, *, required: bool = True, host: PolicyHost | None = None) -> LuthienPolicy:
     """Instantiate the policy `path` describes; a missing optional file means `NoOpPolicy`."""
     if not path.is_file():
         if required:
@@ -30,10 +36,12 @@ def load_policy(path: Path, *, required: bool = True) -> LuthienPolicy:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise PolicyConfigError(f"policy config {path} is not valid YAML: {_one_line(exc)}") from None
-    return policy_from_mapping(document, source=str(path))
+    return policy_from_mapping(document, source=str(path), host=host)
 
 
-def policy_from_mapping(document: Any, *, source: str = "policy config") -> LuthienPolicy:
+def policy_from_mapping(
+    document: Any, *, source: str = "policy config", host: PolicyHost | None = None
+) -> LuthienPolicy:
     """Instantiate a policy from an already-parsed `{"policy": {"class": ..., "config": ...}}`."""
     section = document.get("policy") if isinstance(document, dict) else None
     if not isinstance(section, dict):
@@ -45,6 +53,10 @@ def policy_from_mapping(document: Any, *, source: str = "policy config") -> Luth
     if not isinstance(config, dict):
         raise PolicyConfigError(f"{source}: policy.config must be a mapping, got {type(config).__name__}")
     policy_class = _import_class(class_path, source)
+    if "host" in inspect.signature(policy_class).parameters:
+        if "host" in config:
+            raise PolicyConfigError(f"{source}: policy.config cannot set 'host': the loader provides it")
+        config = {**config, "host": host or PolicyHost.from_process()}
     try:
         return policy_class(**config)
     except (TypeError, ValueError) as exc:

@@ -8,26 +8,17 @@ fails is recorded on the call as an `alert_failed` decision.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import httpx
 
-from luthien_proxy.http_client import LoopBoundClient
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import RETRY_BACKOFF_SECONDS
 
 
-def _expand(url: str) -> str:
-    """Expand `${NAME}` references (e.g. `${LUTHIEN_DEMO_UPSTREAM_URL}/alerts`) at send time."""
-    expanded = os.path.expandvars(url)
-    if "$" in expanded:
-        raise ValueError(f"webhook {url!r} refers to an unset environment variable")
-    return expanded
-
-
 class AlertSender(ConfigSection):
-    """Delivers alerts to `webhooks`; one persistent HTTP client, created on first use."""
+    """Delivers alerts to `webhooks` through the host's HTTP client."""
 
     section = "alerts"
 
@@ -37,17 +28,26 @@ class AlertSender(ConfigSection):
         timeout_seconds: float = 2.0,
         retries: int = 2,
         max_pending: int = 100,
+        *,
+        host: PolicyHost,
     ) -> None:
         if not isinstance(webhooks, list | None) or any(not isinstance(w, str) for w in webhooks or ()):
             raise ValueError("alerts.webhooks must be a list of URLs")
         if timeout_seconds <= 0 or retries < 0 or max_pending < 1:
             raise ValueError("alerts need timeout_seconds > 0, retries >= 0, max_pending >= 1")
+        super().__init__(host=host)
         self.webhooks = list(webhooks or [])
-        self.timeout_seconds = timeout_seconds
         self.retries = retries
         self.max_pending = max_pending
+        self.timeout = httpx.Timeout(timeout_seconds)
         self.pending: set[asyncio.Task[None]] = set()
-        self.http = LoopBoundClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds)))
+
+    def _expand(self, url: str) -> str:
+        """Expand `${NAME}` references (e.g. `${LUTHIEN_DEMO_UPSTREAM_URL}/alerts`) at send time."""
+        expanded = self.host.expand(url)
+        if "$" in expanded:
+            raise ValueError(f"webhook {url!r} refers to an unset environment variable")
+        return expanded
 
     def send(self, alert: dict[str, Any], ctx: Any) -> None:
         """Schedule delivery of `alert` to every webhook; returns at once."""
@@ -63,7 +63,9 @@ class AlertSender(ConfigSection):
         error = "no attempt made"
         for attempt in range(self.retries + 1):
             try:
-                response = await self.http.get().post(_expand(url), json=alert)
+                response = await self.host.http.get().post(
+                    self._expand(url), json=alert, timeout=self.timeout
+                )
                 if response.status_code < 400:
                     return
                 error = f"answered {response.status_code}"
@@ -79,11 +81,6 @@ class AlertSender(ConfigSection):
                 "attempts": self.retries + 1,
             }
         )
-
-    async def aclose(self) -> None:
-        """Finish pending deliveries, then close the client."""
-        await self.drain()
-        await self.http.aclose()
 
     async def drain(self) -> None:
         """Wait for every pending delivery (tests, shutdown)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.monitor import Judgement, TrustedMonitor
@@ -56,6 +57,8 @@ class ToolCallProtocol(LuthienPolicy):
         audit_budget: int | None = None,
         audit_window_seconds: int = 3600,
         state_ttl_seconds: int = 3600,
+        *,
+        host: PolicyHost,
     ) -> None:
         if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
             raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
@@ -63,10 +66,12 @@ class ToolCallProtocol(LuthienPolicy):
             raise ValueError("block_message must be a non-empty string")
         self.threshold = float(threshold)
         self.block_message = block_message
-        self.monitor = TrustedMonitor.from_config(monitor)
-        self.alerts = AlertSender.from_config(alerts)
+        self.host = host
+        self.monitor = TrustedMonitor.from_config(monitor, host)
+        self.alerts = AlertSender.from_config(alerts, host)
         self.ledger = SuspicionLedger(
             self.protocol,
+            clock=host.clock,
             escalation=Escalation.from_config(escalation),
             audit_budget=audit_budget,
             audit_window_seconds=audit_window_seconds,
@@ -74,9 +79,9 @@ class ToolCallProtocol(LuthienPolicy):
         )
 
     async def aclose(self) -> None:
-        """Close the protocol's persistent clients (shutdown, tests)."""
-        await self.monitor.aclose()
-        await self.alerts.aclose()
+        """Finish pending alerts, then close the host's HTTP client (shutdown, tests)."""
+        await self.alerts.drain()
+        await self.host.aclose()
 
     async def async_post_call_success_hook(
         self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext

@@ -11,26 +11,28 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.loader import policy_from_mapping
 
 
 class ChainPolicy(LuthienPolicy):
-    """Runs `policies` (each `{class: "module:Class", config: {...}}`) one after the other."""
+    """Runs `policies` (each `{class: "module:Class", config: {...}}`) one after the other; the
+    members share the chain's host."""
 
-    def __init__(self, policies: list[dict[str, Any]]) -> None:
+    def __init__(self, policies: list[dict[str, Any]], *, host: PolicyHost) -> None:
         if not isinstance(policies, list) or not policies:
             raise ValueError("policies must be a non-empty list of {class, config} mappings")
+        self.host = host
         self.policies = [
-            policy_from_mapping({"policy": entry}, source=f"chain entry {index}")
+            policy_from_mapping({"policy": entry}, source=f"chain entry {index}", host=host)
             for index, entry in enumerate(policies)
         ]
 
     async def aclose(self) -> None:
-        """Close every member that holds clients."""
+        """Close every member (pending alerts finish), then the shared host's HTTP client."""
         for policy in self.policies:
-            aclose = getattr(policy, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await policy.aclose()
+        await self.host.aclose()
 
     async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
         changed = False

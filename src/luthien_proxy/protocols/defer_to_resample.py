@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.protocols.base import Review
 from luthien_proxy.protocols.defer_to_trusted import trusted_answer
@@ -33,16 +34,18 @@ class DeferToResamplePolicy(TrustedFallbackProtocol):
         fallback: str = "defer_to_trusted",
         untrusted: dict[str, Any] | None = None,
         trusted: dict[str, Any] | None = None,
+        *,
+        host: PolicyHost,
         **config: Any,
     ) -> None:
-        super().__init__(trusted=trusted, **config)
+        super().__init__(trusted=trusted, host=host, **config)
         if not isinstance(samples, int) or not 1 <= samples <= 16:
             raise ValueError(f"samples must be an integer in 1..16, got {samples!r}")
         if fallback not in FALLBACKS:
             raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
         self.samples = samples
         self.fallback = fallback
-        self.sampler = UntrustedSampler.from_config(untrusted)
+        self.sampler = UntrustedSampler.from_config(untrusted, host)
 
     async def _draw(self, review: Review, seed: int) -> dict[str, Any]:
         """One sample, judged; returns its evidence record (with the calls and text to release)."""
@@ -71,10 +74,6 @@ class DeferToResamplePolicy(TrustedFallbackProtocol):
             "text": result.text,
             "_calls": calls,
         }
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        await self.sampler.aclose()
 
     async def on_suspicious(self, review: Review) -> Outcome:
         drawn = await asyncio.gather(*(self._draw(review, seed) for seed in range(1, self.samples + 1)))

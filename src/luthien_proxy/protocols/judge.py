@@ -1,23 +1,23 @@
 """`ModelClient`: a trusted (or untrusted) model reached directly over an OpenAI-compatible endpoint.
 
 Calls go straight to the endpoint, never through the proxy, so a protocol's own model calls are
-never policed by the protocol that made them. One persistent `httpx.AsyncClient` per instance,
-created on first use in the running event loop.
+never policed by the protocol that made them. Requests go through the host's one persistent
+HTTP client, each with this model's timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from luthien_proxy.http_client import LoopBoundClient
+from luthien_proxy.policies.host import PolicyHost
 
 RETRY_BACKOFF_SECONDS = 0.05
 _SCORE = re.compile(r"score\s*[:=]\s*\"?([0-9]*\.?[0-9]+)", re.IGNORECASE)
@@ -28,16 +28,9 @@ class ModelCallError(Exception):
     """The model could not be reached or answered something unusable."""
 
 
-def resolve_env(value: str | None) -> str | None:
-    """`os.environ/NAME` → the variable's value (LiteLLM's convention); anything else unchanged."""
-    if isinstance(value, str) and value.startswith("os.environ/"):
-        return os.environ.get(value.removeprefix("os.environ/"))
-    return value
-
-
-def default_base_url() -> str | None:
+def default_base_url(environ: Mapping[str, str]) -> str | None:
     """The judge endpoint when none is configured: LUTHIEN_JUDGE_BASE_URL, else the demo upstream."""
-    return os.environ.get("LUTHIEN_JUDGE_BASE_URL") or os.environ.get("LUTHIEN_DEMO_UPSTREAM_URL") or None
+    return environ.get("LUTHIEN_JUDGE_BASE_URL") or environ.get("LUTHIEN_DEMO_UPSTREAM_URL") or None
 
 
 @dataclass(frozen=True)
@@ -69,22 +62,30 @@ class ModelClient:
     """Chat completions against one OpenAI-compatible endpoint, with a timeout and retries."""
 
     def __init__(
-        self, base_url: str | None, api_key: str | None, model: str, *, timeout_seconds: float, retries: int
+        self,
+        base_url: str | None,
+        api_key: str | None,
+        model: str,
+        *,
+        timeout_seconds: float,
+        retries: int,
+        host: PolicyHost,
     ) -> None:
         if timeout_seconds <= 0 or retries < 0:
             raise ValueError("timeout_seconds must be > 0 and retries >= 0")
         # Resolved per call when not configured: `luthien up` loads the policy to validate it
         # before the demo upstream's address is in the environment.
         self.configured_base_url = base_url.rstrip("/") if base_url else None
-        self.api_key = resolve_env(api_key)
+        self.api_key = host.resolve(api_key)
         self.model = model
+        self.timeout = httpx.Timeout(timeout_seconds)
         self.timeout_seconds = timeout_seconds
         self.retries = retries
-        self.http = LoopBoundClient(lambda: httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds)))
+        self.host = host
 
     @property
     def base_url(self) -> str | None:
-        return self.configured_base_url or default_base_url()
+        return self.configured_base_url or default_base_url(self.host.environ)
 
     async def chat(self, messages: list[dict[str, Any]], **extra: Any) -> ChatResult:
         """One completion; raises `ModelCallError` once every attempt failed."""
@@ -99,8 +100,8 @@ class ModelClient:
         error = "no attempt made"
         for attempt in range(1, self.retries + 2):
             try:
-                response = await self.http.get().post(
-                    f"{base_url}/chat/completions", content=body, headers=headers
+                response = await self.host.http.get().post(
+                    f"{base_url}/chat/completions", content=body, headers=headers, timeout=self.timeout
                 )
             except httpx.TimeoutException:
                 error = f"timed out after {self.timeout_seconds}s"
@@ -120,10 +121,6 @@ class ModelClient:
             latency = (time.perf_counter() - started) * 1000
             return ChatResult(_message_text(payload), payload, latency, attempt)
         raise ModelCallError(f"model {self.model} at {base_url} {error}")
-
-    async def aclose(self) -> None:
-        """Close the persistent client (shutdown, tests)."""
-        await self.http.aclose()
 
 
 def _message_text(payload: Any) -> str:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ModelCallError, ModelClient, parse_score
 from luthien_proxy.protocols.toolcalls import ToolCall
@@ -72,18 +73,20 @@ class TrustedMonitor(ConfigSection):
         retries: int = 1,
         on_judge_error: str = "block",
         context_messages: int = 6,
+        *,
+        host: PolicyHost,
     ) -> None:
         if on_judge_error not in ON_ERROR:
             raise ValueError(f"on_judge_error must be one of {ON_ERROR}, got {on_judge_error!r}")
         if "{arguments}" not in prompt_template:
             raise ValueError("prompt_template must contain {arguments}")
-        self.client = ModelClient(base_url, api_key, model, timeout_seconds=timeout_seconds, retries=retries)
+        super().__init__(host=host)
+        self.client = ModelClient(
+            base_url, api_key, model, timeout_seconds=timeout_seconds, retries=retries, host=host
+        )
         self.prompt_template = prompt_template
         self.on_judge_error = on_judge_error
         self.context_messages = context_messages
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
     def prompt(self, call: ToolCall, request: dict[str, Any]) -> str:
         # Plain replacement, not str.format: templates and arguments may contain braces.

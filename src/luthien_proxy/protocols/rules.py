@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.root_delete import deletes_root
@@ -81,6 +82,8 @@ class ToolCallRulesPolicy(LuthienPolicy):
         block_message: str = DEFAULT_MESSAGE,
         alerts: dict[str, Any] | None = None,
         max_argument_chars: int = DEFAULT_MAX_ARGUMENT_CHARS,
+        *,
+        host: PolicyHost,
     ) -> None:
         if rules is not None and (not isinstance(rules, list) or not rules):
             raise ValueError("rules must be a non-empty list")
@@ -89,10 +92,13 @@ class ToolCallRulesPolicy(LuthienPolicy):
         self.max_argument_chars = max_argument_chars
         self.rules = [_compile(entry) for entry in (rules if rules is not None else DEFAULT_RULES)]
         self.block_message = block_message
-        self.alerts = AlertSender.from_config(alerts)
+        self.host = host
+        self.alerts = AlertSender.from_config(alerts, host)
 
     async def aclose(self) -> None:
-        await self.alerts.aclose()
+        """Finish pending alerts, then close the host's HTTP client (shutdown, tests)."""
+        await self.alerts.drain()
+        await self.host.aclose()
 
     def _violation(self, call: ToolCall) -> str | None:
         """The reason of the first rule `call` breaks, or None."""

@@ -8,11 +8,12 @@ TTL so an abandoned trace leaves nothing behind):
 `protocols:{protocol}:caller:{tag}:total:{window}` (the key's sum over every trace in the current
 `state_ttl_seconds` window: starting a new trace does not reset it) and
 `protocols:{protocol}:audits:{window}` (audits requested in the current budget window).
+Windows and timestamps come from the host's clock.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,7 @@ class SuspicionLedger:
         self,
         protocol: str,
         *,
+        clock: Callable[[], float],
         escalation: Escalation | None,
         audit_budget: int | None,
         audit_window_seconds: int,
@@ -95,6 +97,7 @@ class SuspicionLedger:
         if audit_budget is not None and audit_budget < 0:
             raise ValueError("audit_budget must be >= 0")
         self.protocol = protocol
+        self.clock = clock
         self.escalation = escalation
         self.audit_budget = audit_budget
         self.audit_window_seconds = audit_window_seconds
@@ -105,7 +108,7 @@ class SuspicionLedger:
         return f"protocols:{self.protocol}:trace:{key.trace}:{part}"
 
     def _caller_key(self, key: TraceKey) -> str:
-        window = int(time.time() // self.ttl_seconds)
+        window = int(self.clock() // self.ttl_seconds)
         return f"protocols:{self.protocol}:caller:{key.caller}:total:{window}"
 
     @property
@@ -125,7 +128,7 @@ class SuspicionLedger:
         trace's new total."""
         await state.push(
             self._trace_key(key, "scores"),
-            {"call_id": call_id, "score": score, "at": time.time()},
+            {"call_id": call_id, "score": score, "at": self.clock()},
             max_items=50,
             ttl_seconds=self.ttl_seconds,
         )
@@ -140,7 +143,7 @@ class SuspicionLedger:
         """Spend one audit from this window's budget; returns (granted, remaining)."""
         if self.audit_budget is None:
             return True, None
-        window = int(time.time() // self.audit_window_seconds)
+        window = int(self.clock() // self.audit_window_seconds)
         used = await state.increment(
             f"protocols:{self.protocol}:audits:{window}", 1.0, ttl_seconds=self.audit_window_seconds * 2
         )

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.base import ToolCallProtocol
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ChatResult, ModelCallError, ModelClient
@@ -28,7 +29,7 @@ Recent conversation:
 
 
 class TrustedModel(ConfigSection):
-    """Answers a request or rewrites a call through one persistent client to the trusted endpoint."""
+    """Answers a request or rewrites a call, reaching the trusted endpoint directly."""
 
     section = "trusted"
 
@@ -42,16 +43,18 @@ class TrustedModel(ConfigSection):
         answer_prompt: str = ANSWER_PROMPT,
         edit_prompt: str = EDIT_PROMPT,
         context_messages: int = 6,
+        *,
+        host: PolicyHost,
     ) -> None:
         if "{call}" not in edit_prompt:
             raise ValueError("trusted.edit_prompt must contain {call}")
-        self.client = ModelClient(base_url, api_key, model, timeout_seconds=timeout_seconds, retries=retries)
+        super().__init__(host=host)
+        self.client = ModelClient(
+            base_url, api_key, model, timeout_seconds=timeout_seconds, retries=retries, host=host
+        )
         self.answer_prompt = answer_prompt
         self.edit_prompt = edit_prompt
         self.context_messages = context_messages
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
     async def answer(self, request: dict[str, Any]) -> ChatResult:
         """The trusted model's own answer to the request's conversation (no tools offered)."""
@@ -83,10 +86,6 @@ class TrustedModel(ConfigSection):
 class TrustedFallbackProtocol(ToolCallProtocol):
     """A protocol that can hand a suspicious response to the trusted model (config key `trusted`)."""
 
-    def __init__(self, trusted: dict[str, Any] | None = None, **config: Any) -> None:
-        super().__init__(**config)
-        self.trusted = TrustedModel.from_config(trusted)
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        await self.trusted.aclose()
+    def __init__(self, trusted: dict[str, Any] | None = None, *, host: PolicyHost, **config: Any) -> None:
+        super().__init__(host=host, **config)
+        self.trusted = TrustedModel.from_config(trusted, host)
