@@ -12,7 +12,7 @@ import pytest
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.events import call_channel
-from luthien_proxy.policies import AllCapsPolicy, CallContext, PolicyRejection
+from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection
 from tests.conftest import REDIS_URL, Backend, OpenServices, require_servers
 from tests.control_plane.test_hooks_api import pre_call_payload, success_payload
 from tests.support.live_server import serve_app
@@ -21,8 +21,8 @@ from tests.support.stream_client import run_stream
 
 
 class CapsButRefuseSecrets(AllCapsPolicy):
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        if "secret" in str(data.get("messages")):
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        if "secret" in str(request.get("messages")):
             raise PolicyRejection("no secrets here")
         return None
 

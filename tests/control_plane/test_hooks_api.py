@@ -11,9 +11,9 @@ from sqlalchemy import text
 from luthien_proxy.events import call_channel, trace_channel
 from luthien_proxy.policies import (
     AllCapsPolicy,
-    CallContext,
     LuthienPolicy,
     NoOpPolicy,
+    PolicyContext,
     PolicyRejection,
     StreamingSeparatorPolicy,
 )
@@ -54,11 +54,11 @@ def success_payload(call_id: str, answer: str = "hello back", trace_id: str = "t
 class RefuseForbidden(LuthienPolicy):
     """Rejects prompts mentioning 'forbidden'; rewrites the model name otherwise."""
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        if "forbidden" in str(data.get("messages")):
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        if "forbidden" in str(request.get("messages")):
             raise PolicyRejection("prompt mentions a forbidden topic", status_code=403)
-        data["model"] = "rewritten-model"
-        return data
+        request["model"] = "rewritten-model"
+        return request
 
 
 @pytest.mark.parametrize(

@@ -77,3 +77,21 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, fragment: str)
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyConfigError, match="does not exist"):
         load_policy(tmp_path / "absent.yaml")
+
+
+def test_a_policy_on_the_old_api_is_refused_not_left_unpoliced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its hooks would never be called: the policy would let everything through.
+    (tmp_path / "old_style_policy.py").write_text(
+        "from luthien_proxy.policies import LuthienPolicy\n"
+        "class Old(LuthienPolicy):\n"
+        "    async def async_pre_call_hook(self, data, ctx):\n"
+        "        raise RuntimeError('never reached')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "policy.yaml"
+    path.write_text("policy:\n  class: 'old_style_policy:Old'\n")
+    with pytest.raises(PolicyConfigError) as caught:
+        load_policy(path)
+    assert "Old uses the old policy API (async_pre_call_hook → on_request)" in str(caught.value)

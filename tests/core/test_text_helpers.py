@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from luthien_proxy.policies import AllCapsPolicy, CallContext, PolicyRejection, RequestBlocklistPolicy
+from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection, RequestBlocklistPolicy
 from luthien_proxy.policies.chunks import chunk_text, response_text
+from luthien_proxy.policy_state import InProcessPolicyState
 
-CTX = CallContext("c", None, "async_pre_call_hook")
+CTX = PolicyContext("c", None, {}, InProcessPolicyState())
 HIDDEN = {
     "content": [{"type": "text", "text": "listed part"}],
     "refusal": "a refusal",
@@ -19,7 +20,7 @@ HIDDEN = {
 
 async def test_all_caps_reaches_every_text_field_of_every_choice() -> None:
     response = {"choices": [{"index": 0, "message": {"content": "x"}}, {"index": 1, "message": dict(HIDDEN)}]}
-    result = await AllCapsPolicy().async_post_call_success_hook({}, response, CTX)
+    result = await AllCapsPolicy().on_response(response, CTX)
     assert result is not None
     assert result["choices"][1]["message"] == {
         "content": [{"type": "text", "text": "LISTED PART"}],
@@ -71,5 +72,5 @@ def test_chunk_text_reads_reasoning_and_listed_content() -> None:
 async def test_blocklist_sees_every_request_text(data: dict[str, Any]) -> None:
     policy = RequestBlocklistPolicy(patterns=["FORBIDDEN"])
     with pytest.raises(PolicyRejection):
-        await policy.async_pre_call_hook(data, CTX)
-    assert await policy.async_pre_call_hook({"messages": [{"role": "user", "content": "fine"}]}, CTX) is None
+        await policy.on_request(data, CTX)
+    assert await policy.on_request({"messages": [{"role": "user", "content": "fine"}]}, CTX) is None

@@ -17,12 +17,12 @@ from luthien_proxy.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import (
     AllCapsPolicy,
-    CallContext,
     LuthienPolicy,
     NoOpPolicy,
+    PolicyContext,
     RequestBlocklistPolicy,
-    StreamContext,
 )
+from luthien_proxy.wire import STREAM_SUMMARY_TYPE
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
 from tests.support.processes import free_port
@@ -33,13 +33,11 @@ PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello n
 
 
 class ExplodingStream(LuthienPolicy):
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         raise RuntimeError("judge crashed")
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             if ctx.chunks_received == 4:
@@ -68,6 +66,7 @@ class Door(Protocol):
         key: str | None = KEY,
         upstream: str | None = None,
         fail_mode: str = "closed",
+        **settings: Any,
     ) -> AbstractAsyncContextManager[tuple[openai.AsyncOpenAI, ControlPlaneServices, str]]: ...
 
 
@@ -86,8 +85,11 @@ def door(open_services: OpenServices, upstream_url: str) -> Door:
         key: str | None = KEY,
         upstream: str | None = None,
         fail_mode: str = "closed",
+        **settings: Any,
     ) -> AsyncIterator[tuple[openai.AsyncOpenAI, ControlPlaneServices, str]]:
-        services = await open_services(policy or NoOpPolicy(), client_key=key, fail_mode=fail_mode)
+        services = await open_services(
+            policy or NoOpPolicy(), client_key=key, fail_mode=fail_mode, **settings
+        )
         services.model_routes = routes_from_config(_model_config(upstream or upstream_url))
         async with serve_app(create_app(services.settings, services)) as address:
             client = openai.AsyncOpenAI(
@@ -242,8 +244,8 @@ async def test_auth_and_bad_requests(door: Door) -> None:
 
 
 class CrashingRequest(LuthienPolicy):
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: Any) -> dict[str, Any] | None:
-        if data["messages"][-1]["content"] == "crash":
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        if request["messages"][-1]["content"] == "crash":
             raise RuntimeError("pre-call crashed")
         return None
 
@@ -291,19 +293,39 @@ async def test_a_client_hanging_up_mid_stream_stops_it_and_is_recorded(door: Doo
             if received == 3:
                 break
         await stream.close()
-        summary_type = "hook_result:async_post_call_streaming_hook"
-
-        async def summary() -> dict[str, Any] | None:
-            await services.writer.flush()
-            for call_id in [c["call_id"] for c in await services.store.recent_calls(5)]:
-                for record in await services.store.by_call_id(call_id):
-                    if record.debug_type_identifier == summary_type:
-                        return record.jsonblob
-            return None
-
-        done = await eventually(summary)
+        done = await _stream_summary(services)
         # The door keeps serving.
         answer = await client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert done["status"] == "disconnected"
     assert 3 <= done["chunks_sent"] < 200
     assert answer.choices[0].message.content == "You said: hello native door"
+
+
+async def test_an_upstream_that_goes_quiet_ends_the_stream_with_a_timeout(door: Door) -> None:
+    async with door(stream_idle_timeout_seconds=0.3) as (client, services, _):
+        # Nothing was sent before the timeout, so the client gets a real HTTP status.
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.chat.completions.create(
+                model="demo-long",
+                messages=PROMPT,
+                stream=True,
+                extra_body={"demo_chunks": 3, "demo_delay_ms": 3000},
+            )
+        done = await _stream_summary(services)
+    assert caught.value.status_code == 504
+    assert "no chunk from the upstream for 0.3s (idle timeout)" in str(caught.value)
+    assert (done["status"], done["chunks_received"]) == ("timeout", 0)
+
+
+async def _stream_summary(services: ControlPlaneServices) -> dict[str, Any]:
+    """The summary record of the last stream the door served, once it is written."""
+
+    async def summary() -> dict[str, Any] | None:
+        await services.writer.flush()
+        for call_id in [c["call_id"] for c in await services.store.recent_calls(5)]:
+            for record in await services.store.by_call_id(call_id):
+                if record.debug_type_identifier == STREAM_SUMMARY_TYPE:
+                    return record.jsonblob
+        return None
+
+    return await eventually(summary)

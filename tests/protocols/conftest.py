@@ -13,7 +13,7 @@ import orjson
 import pytest
 import redis.asyncio as redis
 
-from luthien_proxy.policies import CallContext, PolicyHost, StreamContext
+from luthien_proxy.policies import PolicyContext, PolicyHost
 from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.stack.processes import start_demo_upstream, stop
 from tests.conftest import Backend
@@ -58,20 +58,14 @@ class Calls:
     trace_id: str = field(default_factory=lambda: f"trace-{uuid.uuid4().hex}")
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
-    def call(self, call_id: str = "call-1") -> CallContext:
-        return CallContext(
-            call_id, self.trace_id, "async_post_call_success_hook", self.state, self.decisions.append
+    def call(self, call_id: str = "call-1", request: dict[str, Any] | None = None) -> PolicyContext:
+        """A context for one call of the trace (its request, when the policy reads it)."""
+        return PolicyContext(
+            call_id, self.trace_id, request or {}, self.state, _decisions=self.decisions.append
         )
 
-    def stream(self, request: dict[str, Any], call_id: str = "call-1") -> StreamContext:
-        return StreamContext(
-            call_id,
-            call_id,
-            self.trace_id,
-            request,
-            policy_state=self.state,
-            _decisions=self.decisions.append,
-        )
+    def stream(self, request: dict[str, Any], call_id: str = "call-1") -> PolicyContext:
+        return self.call(call_id, request)
 
     def actions(self) -> list[str]:
         return [str(d.get("action")) for d in self.decisions]

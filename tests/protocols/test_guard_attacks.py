@@ -169,9 +169,7 @@ async def test_a_stream_choice_message_does_not_reach_the_client_unjudged(delta:
     policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
     try:
-        out = await collect(
-            policy.async_post_call_streaming_iterator_hook(ctx, assembled_stream(aiter_list(frames)))
-        )
+        out = await collect(policy.on_stream(assembled_stream(aiter_list(frames)), ctx))
     except MalformedToolCall:
         return
     assert "rm -rf" not in orjson.dumps(out).decode()
@@ -184,12 +182,7 @@ async def test_a_whole_choice_delta_does_not_reach_the_client_unjudged(calls: Ca
         response = assembled_response(body)
     except MalformedToolCall:
         return
-    result = (
-        await ToolCallRulesPolicy(host=offline_host()).async_post_call_success_hook(
-            {}, response, calls.call()
-        )
-        or response
-    )
+    result = await ToolCallRulesPolicy(host=offline_host()).on_response(response, calls.call()) or response
     assert "rm -rf" not in orjson.dumps(result).decode()
 
 
@@ -213,16 +206,12 @@ async def test_logprobs_carry_no_byte_of_a_blocked_call(stream: str | None, call
             chunk([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
         ]
         ctx = calls.stream({"model": "demo-tool", "messages": []})
-        hook = ToolCallRulesPolicy(host=offline_host()).async_post_call_streaming_iterator_hook(
-            ctx, assembled_stream(aiter_list(frames))
-        )
+        hook = ToolCallRulesPolicy(host=offline_host()).on_stream(assembled_stream(aiter_list(frames)), ctx)
         sent: Any = await collect(hook)
     else:
         body = whole({"tool_calls": [function_call(ROOT_DELETE)]}, logprobs=logprobs)
         response = assembled_response(body)
-        sent = await ToolCallRulesPolicy(host=offline_host()).async_post_call_success_hook(
-            {}, response, calls.call()
-        )
+        sent = await ToolCallRulesPolicy(host=offline_host()).on_response(response, calls.call())
     assert [d["action"] for d in calls.decisions] == ["block"]
     assert "rm -rf" not in orjson.dumps(sent).decode()
 

@@ -36,9 +36,7 @@ async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatComp
     """The shipped rules over the pipeline's assembly, accumulated by the openai SDK."""
     policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
-    out = await collect(
-        policy.async_post_call_streaming_iterator_hook(ctx, assembled_stream(aiter_list(chunks)))
-    )
+    out = await collect(policy.on_stream(assembled_stream(aiter_list(chunks)), ctx))
     state = ChatCompletionStreamState()
     for chunk in out:
         state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
@@ -48,7 +46,7 @@ async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatComp
 async def policed_response(body: dict[str, Any], calls: Calls) -> ChatCompletion:
     policy = ToolCallRulesPolicy(host=offline_host())
     response = assembled_response(body)
-    result = await policy.async_post_call_success_hook({}, response, calls.call()) or response
+    result = await policy.on_response(response, calls.call()) or response
     return ChatCompletion.model_validate(result)
 
 

@@ -41,15 +41,13 @@ def _commands(response: dict[str, Any]) -> list[Any]:
 async def _run(policy: LuthienPolicy, url: str, behaviour: str, calls: Calls) -> dict[str, Any]:
     request = request_for(behaviour)
     response = await upstream_response(url, request)
-    return await policy.async_post_call_success_hook(request, response, calls.call()) or response
+    return await policy.on_response(response, calls.call(request=request)) or response
 
 
 async def _stream(policy: LuthienPolicy, url: str, behaviour: str, calls: Calls) -> list[dict[str, Any]]:
     request = request_for(behaviour)
     chunks = await upstream_chunks(url, request)
-    return await collect(
-        policy.async_post_call_streaming_iterator_hook(calls.stream(request), aiter_list(chunks))
-    )
+    return await collect(policy.on_stream(aiter_list(chunks), calls.stream(request)))
 
 
 async def test_trusted_monitoring_blocks_dangerous_and_allows_benign(

@@ -23,8 +23,8 @@ async def _tool_call(
     """One judged tool call; `key`: the caller's key identity (its ids' namespace, `call_scope`)."""
     request = request_for(behaviour)
     response = await upstream_response(url, request)
-    ctx = calls.call(scoped_id(key, f"call-{n}") or "")
-    result = await policy.async_post_call_success_hook(request, response, ctx) or response
+    ctx = calls.call(scoped_id(key, f"call-{n}") or "", request)
+    result = await policy.on_response(response, ctx) or response
     return [
         json.loads(c["function"]["arguments"])
         for c in result["choices"][0]["message"].get("tool_calls") or ()

@@ -22,8 +22,8 @@ from luthien_proxy.policies import (
     DropChunksPolicy,
     LuthienPolicy,
     NoOpPolicy,
+    PolicyContext,
     PolicyRejection,
-    StreamContext,
     StreamingSeparatorPolicy,
 )
 from luthien_proxy.policies.chunks import text_chunk_like
@@ -59,8 +59,8 @@ def live(open_services: OpenServices) -> Live:
 class InjectingPolicy(LuthienPolicy):
     """Adds a chunk before the first and one after the last: output is not 1:1 with input."""
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         template: dict[str, Any] | None = None
         async for chunk in chunks:
@@ -75,8 +75,8 @@ class InjectingPolicy(LuthienPolicy):
 class FailingPolicy(LuthienPolicy):
     """Raises on the third chunk."""
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             if ctx.chunks_received == 3:
@@ -87,8 +87,8 @@ class FailingPolicy(LuthienPolicy):
 class RefuseAfterTwoPolicy(LuthienPolicy):
     """Refuses the stream on its third chunk, as a judge would on a bad tool call."""
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             if ctx.chunks_received == 3:
@@ -102,8 +102,8 @@ class SlowJudgePolicy(LuthienPolicy):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             await asyncio.sleep(self.seconds)
@@ -113,8 +113,8 @@ class SlowJudgePolicy(LuthienPolicy):
 class HangingPolicy(LuthienPolicy):
     """Never yields: stands for a policy stuck on a slow dependency."""
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         await asyncio.Event().wait()
         yield {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyContext
 
 SUFFIX = " (edited by the policy)"
 
@@ -19,13 +19,13 @@ class EditsLastMessage(LuthienPolicy):
     def __init__(self) -> None:
         self.stream_requests: list[dict[str, Any]] = []
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        messages = list(data["messages"])
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        messages = list(request["messages"])
         messages[-1] = {**messages[-1], "content": str(messages[-1]["content"]) + SUFFIX}
-        return {**data, "messages": messages}
+        return {**request, "messages": messages}
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         self.stream_requests.append(ctx.request)
         async for chunk in chunks:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from luthien_proxy.policies import AllCapsPolicy, CallContext, PolicyRejection
+from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection
 from luthien_proxy.policies.chunks import map_response_text
 from tests.support.stream_client import (
     StreamResult,
@@ -28,20 +28,18 @@ class UiTestPolicy(AllCapsPolicy):
     """Upper-cases streams; in plain calls redacts "hunter2" from prompts, swaps "fox" for "cat",
     and rejects prompts mentioning "forbidden" — small, recognisable changes for the diff views."""
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        if FORBIDDEN in str(data.get("messages")):
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        if FORBIDDEN in str(request.get("messages")):
             raise PolicyRejection(REJECTION_MESSAGE, status_code=403)
-        if "hunter2" not in str(data.get("messages")):
+        if "hunter2" not in str(request.get("messages")):
             return None
-        changed = copy.deepcopy(data)
+        changed = copy.deepcopy(request)
         for message in changed.get("messages") or ():
             if isinstance(message.get("content"), str):
                 message["content"] = message["content"].replace("hunter2", "[redacted]")
         return changed
 
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         return map_response_text(response, lambda text: text.replace("fox", "cat"))
 
 

@@ -31,7 +31,7 @@ from luthien_proxy.control_plane.link_streams import LinkStreams, LinkViolation
 from luthien_proxy.control_plane.request_body import MAX_JSON_DEPTH, nested_deeper_than
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.pipeline import HOOK_RUNNERS, HookInputError
-from luthien_proxy.policies import overrides
+from luthien_proxy.pipeline.hooks import answers
 from luthien_proxy.wire import (
     ANSWERED_HOOKS,
     CLOSE_POLICY_VIOLATION,
@@ -53,7 +53,7 @@ router = APIRouter(tags=["proxy link"])
 def policy_frame(services: ControlPlaneServices) -> dict[str, Any]:
     """What the callback needs to know to skip a round trip: which hooks this policy answers."""
     policy = services.pipeline.policy
-    policed = [hook for hook in ANSWERED_HOOKS if overrides(policy, hook)]
+    policed = [hook for hook in ANSWERED_HOOKS if answers(policy, hook)]
     return {"type": LINK_POLICY, "policy": type(policy).__name__, "policed": policed}
 
 

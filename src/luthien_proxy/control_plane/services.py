@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from luthien_proxy.events import ConversationEvents, EventBus, InProcessBus, RedisBus
-from luthien_proxy.native.model_map import ModelConfigError, ModelRoute, load_model_routes
+from luthien_proxy.model_routes import ModelConfigError, ModelRoute, load_model_routes
 from luthien_proxy.native.upstream import UpstreamClient
 from luthien_proxy.pipeline import CallRecorder, Pipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy

@@ -1,16 +1,15 @@
 """`NativeChat`: a chat completion served by the control plane itself, through the same pipeline.
 
-Non-streamed: pre-call hook → upstream (moderation alongside) → post-call success hook, each
-recorded and published exactly as for a call through LiteLLM. Streamed: pre-call hook, then the
-upstream chunks run through `Pipeline.stream`, as the WebSocket route's do, each output frame
-handed straight to the transport's `FrameSink` (no relay task or queue in between). Nothing is
-sent to the client until the policy has produced its first output, so a refusal or failure before
-that is a proper HTTP error; after it, the stream ends with an error event.
+Non-streamed: the policy's `on_request` → upstream → `on_response`, each recorded and published
+exactly as for a call through LiteLLM. Streamed: `on_request`, then the upstream chunks run
+through `Pipeline.stream`, as the WebSocket route's do, each output frame handed straight to the
+transport's `FrameSink` (no relay task or queue in between). Nothing is sent to the client until
+the policy has produced its first output, so a refusal or failure before that is a proper HTTP
+error; after it, the stream ends with an error event.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -20,13 +19,13 @@ from typing import Any, Protocol
 import orjson
 
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
-from luthien_proxy.native.model_map import ModelRoute
+from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
 from luthien_proxy.pipeline import CallIdentity, HookInputError, HookOutcome, Pipeline, StreamEnd
 from luthien_proxy.pipeline.pipeline import without_call_ids
 from luthien_proxy.pipeline.redaction import redact_text
 from luthien_proxy.pipeline.stream import UpstreamFailed
-from luthien_proxy.wire import MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +112,8 @@ class NativeChat:
             )
         return route
 
-    async def _policed(self, hook: str, outcome: Awaitable[HookOutcome | None]) -> dict[str, Any]:
-        """The result of a policed step (empty when there was none to take); a rejection or a
-        policy failure becomes a `ChatError`.
+    async def _policed(self, hook: str, outcome: Awaitable[HookOutcome]) -> dict[str, Any]:
+        """The result of a policed step; a rejection or a policy failure becomes a `ChatError`.
 
         Never fails open: the policy runs in this process, so a failure here is the policy failing
         on this call — which a client or a model can provoke — not an unreachable control plane.
@@ -128,8 +126,6 @@ class NativeChat:
             raise ChatError(
                 500, redact_text(f"policy failed in {hook}: {type(exc).__name__}: {exc}"), "policy_error"
             ) from exc
-        if done is None:
-            return {}
         if done.rejection is not None:
             rejection = done.rejection
             raise ChatError(rejection.status_code, rejection.message, "policy_rejection")
@@ -153,9 +149,6 @@ class NativeChat:
         error.recorded = True
         return error
 
-    async def _moderate(self, data: dict[str, Any], ids: CallIds) -> None:
-        await self._policed(MODERATION_HOOK, self.pipeline.moderate(ids, data))
-
     async def complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
         """A policed non-streamed completion; raises `ChatError` for anything but success, with
         the call recorded as failed (an unknown model too), so no call stays "in progress"."""
@@ -174,13 +167,10 @@ class NativeChat:
 
     async def _complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
         data, route = await self._request(body, ids)
-        moderation = asyncio.create_task(self._moderate(data, ids))
         try:
             response = await self.upstreams.complete(route, self._upstream_body(data, route))
         except UpstreamError as exc:
-            moderation.cancel()
             raise await self._failed(data, ids, _upstream_error(exc)) from None
-        await moderation
         result = await self._policed(SUCCESS_HOOK, self.pipeline.police_response(ids, data, response))
         final = result.get("response")
         return final if isinstance(final, dict) else response
@@ -192,7 +182,6 @@ class NativeChat:
         can get a proper HTTP error); after that, a failure ends the stream with an error frame.
         """
         data, route = await self._request(body, ids)
-        await self._moderate(data, ids)
         failure: ChatError | None = None
         async with self.pipeline.stream(ids.call_id, data, source="the upstream") as call:
             first_token_sent = False

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from luthien_proxy.native.model_map import ModelRoute
+from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.pipeline.redaction import REDACTED, redact_text
 
 

@@ -1,7 +1,7 @@
-"""Runs one LiteLLM-style hook through the active policy: record, police, record (and publish).
+"""The LiteLLM door's adapter: one LiteLLM hook call through the policy API, recorded and published.
 
-Every transport (the hook API, the native front door) comes through `HookPipeline.run`, so a call
-is recorded and published the same way whichever door it used.
+The native door comes through it too (`Pipeline.police_request`, ...), so a call is recorded and
+published the same way whichever door it used.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from luthien_proxy.pipeline.assembly import assembled_response
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_text
-from luthien_proxy.policies import CallContext, LuthienPolicy, PolicyRejection, overrides
+from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.wire import (
@@ -29,6 +29,7 @@ from luthien_proxy.wire import (
     MODERATION_HOOK,
     PRE_CALL_HOOK,
     RESULT_RECORD_PREFIX,
+    STREAM_HOOK,
     SUCCESS_HOOK,
 )
 
@@ -48,7 +49,22 @@ class HookOutcome:
     rejection: PolicyRejection | None = None
 
 
-Runner = Callable[[LuthienPolicy, Payload, CallContext], Awaitable[Payload]]
+Runner = Callable[[LuthienPolicy, Payload, PolicyContext, str], Awaitable[Payload]]
+
+#: The policy method each LiteLLM hook runs (`STREAM_HOOK` runs in `pipeline.stream`); the hooks
+#: not here are recorded, never policed. Only this adapter knows LiteLLM's hook names.
+POLICY_METHODS = {
+    PRE_CALL_HOOK: "on_request",
+    SUCCESS_HOOK: "on_response",
+    FAILURE_HOOK: "on_failure",
+    STREAM_HOOK: "on_stream",
+}
+
+
+def answers(policy: LuthienPolicy, hook: str) -> bool:
+    """Whether `policy` does anything for `hook` (so a caller must wait for its answer)."""
+    method = POLICY_METHODS.get(hook)
+    return method is not None and overrides(policy, method)
 
 
 def _optional_object(payload: Payload, key: str) -> dict[str, Any]:
@@ -63,51 +79,49 @@ def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
     return cast("dict[str, Any]", value)
 
 
-async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
-    data = _require_object(payload, "data", ctx.hook)
-    new_data = await policy.async_pre_call_hook(data, ctx)
-    return payload if new_data is None else {**payload, "data": new_data}
+async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
+    request = _require_object(payload, "data", hook)
+    new_request = await policy.on_request(request, ctx)
+    return payload if new_request is None else {**payload, "data": new_request}
 
 
-async def _moderation(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
-    await policy.async_moderation_hook(_require_object(payload, "data", ctx.hook), ctx)
-    return payload
-
-
-async def _post_call_success(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
-    data = _optional_object(payload, "data")
-    original = _require_object(payload, "response", ctx.hook)
-    if not overrides(policy, SUCCESS_HOOK):
+async def _post_call_success(
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str
+) -> Payload:
+    original = _require_object(payload, "response", hook)
+    if not overrides(policy, "on_response"):
         return payload  # nothing judges the response: it passes as the model sent it
     try:
         # The policy judges complete, canonical calls, and the client gets those, not the raw ones.
         response = assembled_response(original)
     except MalformedToolCall as exc:
-        raise HookInputError(f"{ctx.hook}: the response is not a valid chat completion: {exc}") from None
-    new_response = await policy.async_post_call_success_hook(data, response, ctx)
+        raise HookInputError(f"{hook}: the response is not a valid chat completion: {exc}") from None
+    new_response = await policy.on_response(response, ctx)
     if new_response is None:
         return payload if response is original else {**payload, "response": response}
     return {**payload, "response": new_response}
 
 
-async def _post_call_failure(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
-    data = _optional_object(payload, "request_data")
-    await policy.async_post_call_failure_hook(data, str(payload.get("original_exception", "")), ctx)
+async def _post_call_failure(
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str
+) -> Payload:
+    await policy.on_failure(str(payload.get("original_exception", "")), ctx)
     return payload
 
 
-async def _observe_only(policy: LuthienPolicy, payload: Payload, ctx: CallContext) -> Payload:
+async def _observe_only(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
     return payload
 
 
 #: Keyed by `wire.HOOKS`, the hook names the callback may send.
 HOOK_RUNNERS: dict[str, Runner] = {
     PRE_CALL_HOOK: _pre_call,
-    MODERATION_HOOK: _moderation,
+    # Moderation runs alongside the model call, after `on_request` already policed the request.
+    MODERATION_HOOK: _observe_only,
     SUCCESS_HOOK: _post_call_success,
     FAILURE_HOOK: _post_call_failure,
-    # Per-chunk and logging hooks are recorded but not policed: streams are policed over the
-    # WebSocket, and logging hooks run after the client already has its answer.
+    # Streams are policed by `pipeline.stream`; per-chunk and logging hooks come after the client
+    # already has its answer. These are recorded, never policed.
     CHUNK_HOOK: _observe_only,
     LOG_PRE_API_CALL_HOOK: _observe_only,
     LOG_SUCCESS_HOOK: _observe_only,
@@ -131,18 +145,18 @@ class HookPipeline:
         payload = raw_payload
         recorded = redact(raw_payload)
         ids = identity_of(payload)
-        ctx = CallContext(
+        ctx = PolicyContext(
             call_id=ids.call_id or "",
             trace_id=ids.trace_id,
-            hook=hook,
-            policy_state=self.policy_state,
+            request=_optional_object(payload, "request_data" if hook == FAILURE_HOOK else "data"),
+            state=self.policy_state,
             _decisions=self.recorder.decision_sink(ids, hook),
         )
         self.counters[hook] += 1
         self.recorder.record(HOOK_RECORD_PREFIX + hook, ids, {"hook": hook, "payload": recorded})
         started = time.perf_counter()
         try:
-            result = await runner(self.policy, payload, ctx)
+            result = await runner(self.policy, payload, ctx, hook)
         except PolicyRejection as rejection:
             self._record_rejection(hook, ids, recorded, rejection, started)
             return HookOutcome(result=None, rejection=rejection)

@@ -21,10 +21,10 @@ from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
-from luthien_proxy.policies import LuthienPolicy, overrides
+from luthien_proxy.policies import LuthienPolicy
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
-from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import FAILURE_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,6 @@ class Pipeline:
         self.stream_context = stream_context
         self.policy_state = policy_state
         self.hooks = HookPipeline(policy, recorder, policy_state)
-        self._moderates = overrides(policy, MODERATION_HOOK)
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.stream_total_timeout_s = stream_total_timeout_s
 
@@ -151,13 +150,6 @@ class Pipeline:
     async def police_request(self, ids: CallIdentity, request: Payload) -> HookOutcome:
         """The request before it goes upstream; the outcome's `result["data"]` is what goes."""
         return await self.run_hook(PRE_CALL_HOOK, {**_ids(ids), "data": {**request, **_ids(ids)}})
-
-    async def moderate(self, ids: CallIdentity, request: Payload) -> HookOutcome | None:
-        """The request's moderation, alongside the upstream call; None when the policy has none
-        (a hook call costs a record pair)."""
-        if not self._moderates:
-            return None
-        return await self.run_hook(MODERATION_HOOK, {**_ids(ids), "data": request})
 
     async def police_response(self, ids: CallIdentity, request: Payload, response: Payload) -> HookOutcome:
         """A complete response; the outcome's `result["response"]` is what the client gets."""

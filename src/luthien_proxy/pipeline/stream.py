@@ -20,7 +20,7 @@ from luthien_proxy.pipeline.assembly import assembled_stream
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_encoded
-from luthien_proxy.policies import LuthienPolicy, PolicyRejection, StreamContext, overrides
+from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
 from luthien_proxy.policies.chunks import chunk_text
 from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
@@ -124,12 +124,11 @@ class PolicyStream:
         self._last_original: tuple[int, bytes] | None = None
         self._last_recorded: orjson.Fragment | None = None
         self._decision_sink = recorder.decision_sink(self.ids, STREAM_HOOK)
-        self.ctx = StreamContext(
-            stream_id=stream_id,
+        self.ctx = PolicyContext(
             call_id=self.call_id,
             trace_id=self.ids.trace_id,
             request=request,
-            policy_state=policy_state,
+            state=policy_state,
             _read_text=self.accumulated_text,
             _decisions=self._record_decision,
         )
@@ -144,8 +143,8 @@ class PolicyStream:
         # A policy that polices streams sees every tool call whole and canonical, and what it yields
         # is what the client gets; one that leaves streams alone passes them as the model sent them.
         observed = self._observe(chunks)
-        source = assembled_stream(observed) if overrides(self.policy, STREAM_HOOK) else observed
-        output = self.policy.async_post_call_streaming_iterator_hook(self.ctx, source)
+        source = assembled_stream(observed) if overrides(self.policy, "on_stream") else observed
+        output = self.policy.on_stream(source, self.ctx)
         try:
             async for chunk in output:
                 encoded = orjson.dumps(chunk)

@@ -1,7 +1,7 @@
 """Policies: the interface, the loader, and the shipped policies (loaded the same way as users')."""
 
 from luthien_proxy.policies.all_caps import AllCapsPolicy
-from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection, StreamContext, overrides
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext, PolicyRejection, overrides
 from luthien_proxy.policies.blocklist import RequestBlocklistPolicy
 from luthien_proxy.policies.buffered import BufferedStreamPolicy
 from luthien_proxy.policies.drop_chunks import DropChunksPolicy
@@ -13,15 +13,14 @@ from luthien_proxy.policies.streaming_separator import StreamingSeparatorPolicy
 __all__ = [
     "AllCapsPolicy",
     "BufferedStreamPolicy",
-    "CallContext",
     "DropChunksPolicy",
     "LuthienPolicy",
     "NoOpPolicy",
     "PolicyConfigError",
+    "PolicyContext",
     "PolicyHost",
     "PolicyRejection",
     "RequestBlocklistPolicy",
-    "StreamContext",
     "StreamingSeparatorPolicy",
     "load_policy",
     "overrides",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies.base import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.chunks import map_chunk_text, map_response_text
 
 
@@ -16,13 +16,11 @@ def _upper(text: str) -> str:
 class AllCapsPolicy(LuthienPolicy):
     """Upper-cases the model's text content."""
 
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         return map_response_text(response, _upper)
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             yield map_chunk_text(chunk, _upper)

@@ -1,17 +1,18 @@
-"""The policy interface: typed hooks mirroring LiteLLM's proxy hooks, plus a streaming method.
+"""The policy API: `on_request`, `on_response`, `on_stream`, `on_failure`, one `PolicyContext`.
 
-A policy overrides only the hooks it cares about; the defaults pass everything through unchanged.
-To refuse a request or response, raise `PolicyRejection`: the client gets a clear 4xx error.
+Every door calls these through the pipeline, so a policy works unchanged on each of them. To refuse
+a request or response, raise `PolicyRejection`: the client gets a clear 4xx error in its dialect.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from luthien_proxy.call_scope import caller_of
-from luthien_proxy.policy_state import InProcessPolicyState, PolicyState
+from luthien_proxy.policy_state import PolicyState
 
 
 class PolicyRejection(Exception):
@@ -31,37 +32,22 @@ def _discard(decision: dict[str, Any]) -> None:
 
 
 @dataclass
-class CallContext:
-    """What a policy knows about the call a hook belongs to, and where it keeps shared state."""
+class PolicyContext:
+    """What a policy knows about the call it is policing, handed to every method by its host.
 
-    call_id: str
-    trace_id: str | None
-    hook: str
-    policy_state: PolicyState = field(default_factory=InProcessPolicyState)
-    _decisions: DecisionSink = field(default=_discard, repr=False)
+    `request` is the request as the client sent it (for `on_request`, the one being policed);
+    `state` is the configured policy-state backend, shared across calls and instances; `scratch`
+    is this call's own space. The stream counters and `accumulated_text` are for `on_stream`.
+    """
 
-    @property
-    def caller(self) -> str:
-        """The tag of the API key that made this call (its ids' namespace, `call_scope`)."""
-        return caller_of(self.call_id)
-
-    def record_decision(self, decision: dict[str, Any]) -> None:
-        """Record and publish a judgement (scores, action, evidence) as part of this call."""
-        self._decisions(decision)
-
-
-@dataclass
-class StreamContext:
-    """Per-stream state handed to a streaming policy; `state` is the policy's own scratch space."""
-
-    stream_id: str
     call_id: str
     trace_id: str | None
     request: dict[str, Any]
+    state: PolicyState
+    clock: Callable[[], float] = time.time
     chunks_received: int = 0
     chunks_sent: int = 0
-    state: dict[str, Any] = field(default_factory=dict[str, Any])
-    policy_state: PolicyState = field(default_factory=InProcessPolicyState)
+    scratch: dict[str, Any] = field(default_factory=dict[str, Any])
     _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
     _decisions: DecisionSink = field(default=_discard, repr=False)
 
@@ -79,39 +65,57 @@ class StreamContext:
         return await self._read_text() if self._read_text else ""
 
 
-def overrides(policy: LuthienPolicy, hook: str) -> bool:
-    """Whether `policy` implements `hook` itself rather than inheriting the pass-through default."""
-    return getattr(type(policy), hook, None) is not getattr(LuthienPolicy, hook, None)
+def overrides(policy: LuthienPolicy, method: str) -> bool:
+    """Whether `policy` implements `method` (`on_request`, ...) itself rather than inheriting the
+    pass-through default; the pipeline skips what a policy leaves alone."""
+    return getattr(type(policy), method, None) is not getattr(LuthienPolicy, method, None)
+
+
+#: The methods of the policy API before 0.2 (LiteLLM's hook names) and what replaced them.
+_RENAMED = {
+    "async_pre_call_hook": "on_request",
+    "async_moderation_hook": "on_request",
+    "async_post_call_success_hook": "on_response",
+    "async_post_call_failure_hook": "on_failure",
+    "async_post_call_streaming_iterator_hook": "on_stream",
+}
 
 
 class LuthienPolicy:
-    """Base class for policies; subclasses take their YAML `config` as keyword arguments."""
+    """Base class for policies; subclasses take their YAML `config` as keyword arguments.
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        """Return a modified request, None to keep it, or raise `PolicyRejection`."""
+    A policy overrides only the methods it needs; the defaults pass everything through unchanged.
+    Responses and streams reach it with every tool call whole and canonical (the pipeline
+    assembles them); to refuse, raise `PolicyRejection`.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A policy still written against the old names would be silently unpoliced: refuse it.
+        super().__init_subclass__(**kwargs)
+        old = [name for name in _RENAMED if name in vars(cls)]
+        if old:
+            renames = ", ".join(f"{name} → {_RENAMED[name]}" for name in old)
+            raise TypeError(f"{cls.__name__} uses the old policy API ({renames}); see docs/policies.md")
+
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        """Before the model is called: return a replacement request, None to keep it, or raise."""
         return None
 
-    async def async_moderation_hook(self, data: dict[str, Any], ctx: CallContext) -> None:
-        """Runs alongside the model call; raise `PolicyRejection` to refuse the request."""
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        """A complete (non-streamed) response: return a replacement, None to keep it, or raise."""
         return None
 
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
-        """Return a replacement response, None to keep it, or raise `PolicyRejection`."""
-        return None
-
-    async def async_post_call_failure_hook(self, data: dict[str, Any], error: str, ctx: CallContext) -> None:
-        """Observe a failed call (the upstream or another hook raised)."""
-        return None
-
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield what the client should receive; output need not match input one to one."""
         async for chunk in chunks:
             yield chunk
 
+    async def on_failure(self, error: str, ctx: PolicyContext) -> None:
+        """Observe a call that failed (the upstream or the policy raised); `error` says why."""
+        return None
+
     async def aclose(self) -> None:
-        """Release what the policy holds (HTTP clients, background tasks); called at shutdown."""
+        """Release what the policy holds (background tasks); called at shutdown."""
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from luthien_proxy.policies.base import CallContext, LuthienPolicy, PolicyRejection
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext, PolicyRejection
 from luthien_proxy.policies.request_text import request_text
 
 
@@ -26,8 +26,8 @@ class RequestBlocklistPolicy(LuthienPolicy):
         self.message = message
         self.status_code = status_code
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
-        text = request_text(data)
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+        text = request_text(request)
         if any(pattern.search(text) for pattern in self.patterns):
             raise PolicyRejection(self.message, self.status_code)
         return None

@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies.base import LuthienPolicy, StreamContext
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.chunks import chunk_text, text_chunk_like
 
 
 class BufferedStreamPolicy(LuthienPolicy):
     """Emits the stream's text once, after the input ends; chunks without text keep their place."""
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         before: list[dict[str, Any]] = []
         after: list[dict[str, Any]] = []

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies.base import LuthienPolicy, StreamContext
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.chunks import chunk_text
 
 
@@ -19,12 +19,12 @@ class DropChunksPolicy(LuthienPolicy):
         except re.error as exc:
             raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async for chunk in chunks:
             text = chunk_text(chunk)
             if text and self.pattern.search(text):
-                ctx.state["dropped"] = ctx.state.get("dropped", 0) + 1
+                ctx.scratch["dropped"] = ctx.scratch.get("dropped", 0) + 1
                 continue
             yield chunk

@@ -67,7 +67,7 @@ def _import_class(class_path: str, source: str) -> type[LuthienPolicy]:
     module_name, _, class_name = class_path.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # a module can fail to import in any way, the old policy API included
         raise PolicyConfigError(f"{source}: cannot import module {module_name!r}: {_one_line(exc)}") from None
     policy_class = getattr(module, class_name, None)
     if not (isinstance(policy_class, type) and issubclass(policy_class, LuthienPolicy)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies.base import LuthienPolicy, StreamContext
+from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.chunks import chunk_text, map_chunk_text
 
 
@@ -20,8 +20,8 @@ class StreamingSeparatorPolicy(LuthienPolicy):
         self.every_n = every_n
         self.separator_str = separator_str
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         text_chunks = 0
         async for chunk in chunks:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from luthien_proxy.policies.base import PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import RETRY_BACKOFF_SECONDS
@@ -49,7 +50,7 @@ class AlertSender(ConfigSection):
             raise ValueError(f"webhook {url!r} refers to an unset environment variable")
         return expanded
 
-    def send(self, alert: dict[str, Any], ctx: Any) -> None:
+    def send(self, alert: dict[str, Any], ctx: PolicyContext) -> None:
         """Schedule delivery of `alert` to every webhook; returns at once."""
         for url in self.webhooks:
             if len(self.pending) >= self.max_pending:
@@ -59,7 +60,7 @@ class AlertSender(ConfigSection):
             self.pending.add(task)
             task.add_done_callback(self.pending.discard)
 
-    async def _deliver(self, url: str, alert: dict[str, Any], ctx: Any) -> None:
+    async def _deliver(self, url: str, alert: dict[str, Any], ctx: PolicyContext) -> None:
         error = "no attempt made"
         for attempt in range(self.retries + 1):
             try:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
@@ -22,7 +22,6 @@ from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceKey,
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
 
 DEFAULT_BLOCK_MESSAGE = "[luthien] A proposed tool call was blocked by the control protocol."
-Context = CallContext | StreamContext
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Review:
     calls: list[ToolCall]
     judgements: list[Judgement]
     request: dict[str, Any]
-    ctx: Context
+    ctx: PolicyContext
     standing: TraceStanding
 
     def flagged(self) -> list[Judgement]:
@@ -83,16 +82,14 @@ class ToolCallProtocol(LuthienPolicy):
         await self.alerts.drain()
         await self.host.aclose()
 
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         calls = response_calls(response)
         if not calls:
             return None
-        return apply_to_response(response, calls, await self.review(calls, data, ctx))
+        return apply_to_response(response, calls, await self.review(calls, ctx.request, ctx))
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async def decide(calls: list[ToolCall]) -> Outcome:
             return await self.review(calls, ctx.request, ctx)
@@ -101,20 +98,20 @@ class ToolCallProtocol(LuthienPolicy):
             yield chunk
 
     async def judge_all(
-        self, calls: list[ToolCall], request: dict[str, Any], ctx: Context
+        self, calls: list[ToolCall], request: dict[str, Any], ctx: PolicyContext
     ) -> list[Judgement]:
         """Score every call concurrently (each judge call recorded by the monitor)."""
         return list(
             await asyncio.gather(*(self.monitor.judge(c, request, ctx, self.protocol) for c in calls))
         )
 
-    async def review(self, calls: list[ToolCall], request: dict[str, Any], ctx: Context) -> Outcome:
+    async def review(self, calls: list[ToolCall], request: dict[str, Any], ctx: PolicyContext) -> Outcome:
         """Judge `calls`, update the trace's standing, and decide what the client receives."""
         trace = TraceKey.of(ctx)  # per (API key, trace): `call_scope`
-        standing = await self.ledger.standing(ctx.policy_state, trace, self.threshold)
+        standing = await self.ledger.standing(ctx.state, trace, self.threshold)
         judgements = await self.judge_all(calls, request, ctx)
         for judgement in judgements:
-            await self.ledger.add(ctx.policy_state, trace, ctx.call_id, judgement.score)
+            await self.ledger.add(ctx.state, trace, ctx.call_id, judgement.score)
         review = Review(calls, judgements, request, ctx, standing)
         if not review.flagged():
             for judgement in judgements:
@@ -154,7 +151,7 @@ class ToolCallProtocol(LuthienPolicy):
 
     async def escalate(self, review: Review, action: str, judgement: Judgement | None, **extra: Any) -> None:
         """Record a blocking decision, spend an audit, and alert the webhooks in the background."""
-        granted, remaining = await self.ledger.request_audit(review.ctx.policy_state)
+        granted, remaining = await self.ledger.request_audit(review.ctx.state)
         decision = self.record(
             review, action, judgement, audit_requested=granted, audit_budget_remaining=remaining, **extra
         )

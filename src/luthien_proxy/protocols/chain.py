@@ -1,4 +1,4 @@
-"""`ChainPolicy`: serial composition — policies applied in order for every hook, streaming included.
+"""`ChainPolicy`: serial composition — policies applied in order for every method, streams included.
 
 Request hooks pass each policy's rewritten request to the next; response hooks likewise; for a
 stream, the output iterator of one policy is the input of the next. A rejection anywhere stops
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.loader import policy_from_mapping
 
@@ -34,38 +34,32 @@ class ChainPolicy(LuthienPolicy):
             await policy.aclose()
         await self.host.aclose()
 
-    async def async_pre_call_hook(self, data: dict[str, Any], ctx: CallContext) -> dict[str, Any] | None:
+    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         changed = False
         for policy in self.policies:
-            result = await policy.async_pre_call_hook(data, ctx)
+            result = await policy.on_request(request, ctx)
             if result is not None:
-                data, changed = result, True
-        return data if changed else None
+                request, changed = result, True
+        return request if changed else None
 
-    async def async_moderation_hook(self, data: dict[str, Any], ctx: CallContext) -> None:
-        for policy in self.policies:
-            await policy.async_moderation_hook(data, ctx)
-
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         changed = False
         for policy in self.policies:
-            result = await policy.async_post_call_success_hook(data, response, ctx)
+            result = await policy.on_response(response, ctx)
             if result is not None:
                 response, changed = result, True
         return response if changed else None
 
-    async def async_post_call_failure_hook(self, data: dict[str, Any], error: str, ctx: CallContext) -> None:
+    async def on_failure(self, error: str, ctx: PolicyContext) -> None:
         for policy in self.policies:
-            await policy.async_post_call_failure_hook(data, error, ctx)
+            await policy.on_failure(error, ctx)
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         stream = chunks
         for policy in self.policies:
-            stream = policy.async_post_call_streaming_iterator_hook(ctx, stream)
+            stream = policy.on_stream(stream, ctx)
         try:
             async for chunk in stream:
                 yield chunk

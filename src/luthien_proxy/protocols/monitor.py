@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.policies.base import PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ModelCallError, ModelClient, parse_score
@@ -96,7 +97,9 @@ class TrustedMonitor(ConfigSection):
             .replace("{arguments}", call.arguments)
         )
 
-    async def judge(self, call: ToolCall, request: dict[str, Any], ctx: Any, protocol: str) -> Judgement:
+    async def judge(
+        self, call: ToolCall, request: dict[str, Any], ctx: PolicyContext, protocol: str
+    ) -> Judgement:
         """Score `call`, record the judge call on `ctx`, apply the fail-closed rule on error."""
         prompt = self.prompt(call, request)
         started = time.perf_counter()

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from luthien_proxy.policies import CallContext, LuthienPolicy, StreamContext
+from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
@@ -106,7 +106,7 @@ class ToolCallRulesPolicy(LuthienPolicy):
             return f"arguments longer than {self.max_argument_chars} characters are not checked"
         return next((rule.reason for rule in self.rules if rule.matches(call)), None)
 
-    def check(self, calls: list[ToolCall], ctx: CallContext | StreamContext) -> Outcome:
+    def check(self, calls: list[ToolCall], ctx: PolicyContext) -> Outcome:
         """Block the calls a rule matches; record a decision for every call."""
         released = []
         for call in calls:
@@ -127,14 +127,12 @@ class ToolCallRulesPolicy(LuthienPolicy):
         blocked = len(released) < len(calls)
         return Outcome(tool_calls=released, text=self.block_message if blocked else None)
 
-    async def async_post_call_success_hook(
-        self, data: dict[str, Any], response: dict[str, Any], ctx: CallContext
-    ) -> dict[str, Any] | None:
+    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
         calls = response_calls(response)
         return apply_to_response(response, calls, self.check(calls, ctx)) if calls else None
 
-    async def async_post_call_streaming_iterator_hook(
-        self, ctx: StreamContext, chunks: AsyncIterator[dict[str, Any]]
+    async def on_stream(
+        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
     ) -> AsyncIterator[dict[str, Any]]:
         async def decide(calls: list[ToolCall]) -> Outcome:
             return self.check(calls, ctx)

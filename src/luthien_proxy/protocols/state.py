@@ -1,4 +1,4 @@
-"""`SuspicionLedger`: per-(key, trace) suspicion history and an audit budget, in `ctx.policy_state`.
+"""`SuspicionLedger`: per-(key, trace) suspicion history and an audit budget, in `ctx.state`.
 
 A trace id is the client's choice but lives in its API key's namespace (`call_scope`), so a caller
 can neither join nor raise another key's trace. Keys (all under the policy-state prefix, all with a
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from luthien_proxy.policy_state import PolicyState
 
 if TYPE_CHECKING:
-    from luthien_proxy.policies import CallContext, StreamContext
+    from luthien_proxy.policies import PolicyContext
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class TraceKey:
     trace: str
 
     @classmethod
-    def of(cls, ctx: CallContext | StreamContext) -> TraceKey:
+    def of(cls, ctx: PolicyContext) -> TraceKey:
         return cls(ctx.caller, ctx.trace_id or ctx.call_id)
 
 
