@@ -13,6 +13,7 @@ from typing import Any
 
 from luthien_proxy.call_scope import caller_of
 from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
 
 
 class PolicyRejection(Exception):
@@ -73,11 +74,11 @@ def overrides(policy: LuthienPolicy, method: str) -> bool:
 
 #: The methods of the policy API before 0.2 (LiteLLM's hook names) and what replaced them.
 _RENAMED = {
-    "async_pre_call_hook": "on_request",
-    "async_moderation_hook": "on_request",
-    "async_post_call_success_hook": "on_response",
-    "async_post_call_failure_hook": "on_failure",
-    "async_post_call_streaming_iterator_hook": "on_stream",
+    PRE_CALL_HOOK: "on_request",
+    MODERATION_HOOK: "on_request",
+    SUCCESS_HOOK: "on_response",
+    FAILURE_HOOK: "on_failure",
+    STREAM_HOOK: "on_stream",
 }
 
 
