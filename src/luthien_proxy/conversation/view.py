@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from luthien_proxy.policies.chunks import chunk_text, response_text
+from luthien_proxy.dialects.openai_chat.text import chunk_text, response_text
 
 
 def _timestamp_iso(value: Any) -> str | None:

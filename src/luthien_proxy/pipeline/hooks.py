@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from luthien_proxy.pipeline.assembly import assembled_response
+from luthien_proxy.dialects.openai_chat import decode_response, encode_request, encode_response
+from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_text
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
-from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.wire import (
     CHUNK_HOOK,
@@ -80,9 +80,9 @@ def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
 
 
 async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
-    request = _require_object(payload, "data", hook)
-    new_request = await policy.on_request(request, ctx)
-    return payload if new_request is None else {**payload, "data": new_request}
+    _require_object(payload, "data", hook)
+    new_request = await policy.on_request(ctx.request, ctx)
+    return payload if new_request is None else {**payload, "data": encode_request(new_request)}
 
 
 async def _post_call_success(
@@ -92,14 +92,13 @@ async def _post_call_success(
     if not overrides(policy, "on_response"):
         return payload  # nothing judges the response: it passes as the model sent it
     try:
-        # The policy judges complete, canonical calls, and the client gets those, not the raw ones.
-        response = assembled_response(original)
+        response = decode_response(original)
     except MalformedToolCall as exc:
         raise HookInputError(f"{hook}: the response is not a valid chat completion: {exc}") from None
     new_response = await policy.on_response(response, ctx)
-    if new_response is None:
-        return payload if response is original else {**payload, "response": response}
-    return {**payload, "response": new_response}
+    # The policy judged complete, canonical calls, and the client gets those, not the raw ones.
+    encoded = encode_response(response if new_response is None else new_response)
+    return payload if encoded == original else {**payload, "response": encoded}
 
 
 async def _post_call_failure(
@@ -148,7 +147,7 @@ class HookPipeline:
         ctx = PolicyContext(
             call_id=ids.call_id or "",
             trace_id=ids.trace_id,
-            request=_optional_object(payload, "request_data" if hook == FAILURE_HOOK else "data"),
+            raw_request=_optional_object(payload, "request_data" if hook == FAILURE_HOOK else "data"),
             state=self.policy_state,
             _decisions=self.recorder.decision_sink(ids, hook),
         )

@@ -15,14 +15,13 @@ from typing import Any
 
 import orjson
 
+from luthien_proxy.dialects.openai_chat import ChatStreamCodec, chunk_text
 from luthien_proxy.events.model import EventType
-from luthien_proxy.pipeline.assembly import assembled_stream
+from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
-from luthien_proxy.policies.chunks import chunk_text
-from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.streaming.context_store import StreamContextStore
 from luthien_proxy.wire import HOOK_RECORD_PREFIX, STREAM_CHUNKS_TYPE, STREAM_HOOK, STREAM_SUMMARY_TYPE
@@ -127,7 +126,7 @@ class PolicyStream:
         self.ctx = PolicyContext(
             call_id=self.call_id,
             trace_id=self.ids.trace_id,
-            request=request,
+            raw_request=request,
             state=policy_state,
             _read_text=self.accumulated_text,
             _decisions=self._record_decision,
@@ -143,8 +142,7 @@ class PolicyStream:
         # A policy that polices streams sees every tool call whole and canonical, and what it yields
         # is what the client gets; one that leaves streams alone passes them as the model sent them.
         observed = self._observe(chunks)
-        source = assembled_stream(observed) if overrides(self.policy, "on_stream") else observed
-        output = self.policy.on_stream(source, self.ctx)
+        output = self._policed(observed) if overrides(self.policy, "on_stream") else observed
         try:
             async for chunk in output:
                 encoded = orjson.dumps(chunk)
@@ -172,6 +170,16 @@ class PolicyStream:
             ) from exc
         finally:
             await _close(output)
+
+    async def _policed(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        """`chunks` as events through the policy, and the policy's events back as chunks."""
+        codec = ChatStreamCodec()
+        events = self.policy.on_stream(codec.decode(chunks), self.ctx)
+        try:
+            async for event in events:
+                yield codec.encode(event)
+        finally:
+            await _close(events)
 
     async def _observe(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         async for chunk in _attributed(chunks):

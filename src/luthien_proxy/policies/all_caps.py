@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
+from luthien_proxy.model import ReasoningDelta, Response, StreamEvent, TextDelta
 from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
-from luthien_proxy.policies.chunks import map_chunk_text, map_response_text
-
-
-def _upper(text: str) -> str:
-    return text.upper()
 
 
 class AllCapsPolicy(LuthienPolicy):
-    """Upper-cases the model's text content."""
+    """Upper-cases the model's text (and reasoning)."""
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        return map_response_text(response, _upper)
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
+        return response.map_text(str.upper)
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
-            yield map_chunk_text(chunk, _upper)
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
+            yield (
+                event.with_text(event.text.upper())
+                if isinstance(event, TextDelta | ReasoningDelta)
+                else event
+            )

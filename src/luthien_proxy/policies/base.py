@@ -1,17 +1,21 @@
 """The policy API: `on_request`, `on_response`, `on_stream`, `on_failure`, one `PolicyContext`.
 
-Every door calls these through the pipeline, so a policy works unchanged on each of them. To refuse
-a request or response, raise `PolicyRejection`: the client gets a clear 4xx error in its dialect.
+Every door calls these through the pipeline with the neutral model (`luthien_proxy.model`), so a
+policy works unchanged on each door and dialect. To refuse a request or response, raise
+`PolicyRejection`: the client gets a clear 4xx error in its dialect.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from luthien_proxy.call_scope import caller_of
+from luthien_proxy.dialects.openai_chat import decode_request
+from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
 
@@ -36,14 +40,15 @@ def _discard(decision: dict[str, Any]) -> None:
 class PolicyContext:
     """What a policy knows about the call it is policing, handed to every method by its host.
 
-    `request` is the request as the client sent it (for `on_request`, the one being policed);
-    `state` is the configured policy-state backend, shared across calls and instances; `scratch`
-    is this call's own space. The stream counters and `accumulated_text` are for `on_stream`.
+    `request` is the request as the client sent it (for `on_request`, the one being policed), read
+    from `raw_request` (the client's body in its dialect) when first asked for; `state` is the
+    configured policy-state backend, shared across calls and instances; `scratch` is this call's own
+    space. The stream counters and `accumulated_text` are for `on_stream`.
     """
 
     call_id: str
     trace_id: str | None
-    request: dict[str, Any]
+    raw_request: dict[str, Any]
     state: PolicyState
     clock: Callable[[], float] = time.time
     chunks_received: int = 0
@@ -51,6 +56,12 @@ class PolicyContext:
     scratch: dict[str, Any] = field(default_factory=dict[str, Any])
     _read_text: Callable[[], Awaitable[str]] | None = field(default=None, repr=False)
     _decisions: DecisionSink = field(default=_discard, repr=False)
+    _decode: Callable[[dict[str, Any]], Request] = field(default=decode_request, repr=False)
+
+    @functools.cached_property
+    def request(self) -> Request:
+        """The client's request in the neutral model (decoded once, on first use)."""
+        return self._decode(self.raw_request)
 
     @property
     def caller(self) -> str:
@@ -87,7 +98,8 @@ class LuthienPolicy:
 
     A policy overrides only the methods it needs; the defaults pass everything through unchanged.
     Responses and streams reach it with every tool call whole and canonical (the pipeline
-    assembles them); to refuse, raise `PolicyRejection`.
+    assembles them; in a stream each arrives as one `ToolCallEvent`); to refuse, raise
+    `PolicyRejection`.
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -98,20 +110,20 @@ class LuthienPolicy:
             renames = ", ".join(f"{name} → {_RENAMED[name]}" for name in old)
             raise TypeError(f"{cls.__name__} uses the old policy API ({renames}); see docs/policies.md")
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
         """Before the model is called: return a replacement request, None to keep it, or raise."""
         return None
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
         """A complete (non-streamed) response: return a replacement, None to keep it, or raise."""
         return None
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
         """Yield what the client should receive; output need not match input one to one."""
-        async for chunk in chunks:
-            yield chunk
+        async for event in events:
+            yield event
 
     async def on_failure(self, error: str, ctx: PolicyContext) -> None:
         """Observe a call that failed (the upstream or the policy raised); `error` says why."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from luthien_proxy.model import Request
 from luthien_proxy.policies.base import LuthienPolicy, PolicyContext, PolicyRejection
-from luthien_proxy.policies.request_text import request_text
 
 
 class RequestBlocklistPolicy(LuthienPolicy):
-    """Rejects, before the model is called, any request whose text (`request_text`) matches a pattern."""
+    """Rejects, before the model is called, any request whose text matches a pattern.
+
+    The text is `Request.text()`: every message's parts (history calls and tool results included),
+    the tools offered and the system text."""
 
     def __init__(
         self, patterns: list[str], message: str = "request blocked by policy", status_code: int = 403
@@ -26,8 +28,8 @@ class RequestBlocklistPolicy(LuthienPolicy):
         self.message = message
         self.status_code = status_code
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        text = request_text(request)
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        text = request.text()
         if any(pattern.search(text) for pattern in self.patterns):
             raise PolicyRejection(self.message, self.status_code)
         return None

@@ -1,4 +1,4 @@
-"""`BufferedStreamPolicy`: holds the whole stream back and releases it as one chunk at the end.
+"""`BufferedStreamPolicy`: holds the whole stream back and releases its text as one delta at the end.
 
 The pattern a policy needs when it must see everything before deciding (e.g. judge the full
 answer); also the worst case for time to first token.
@@ -7,32 +7,30 @@ answer); also the worst case for time to first token.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
+from luthien_proxy.model import StreamEvent, TextDelta
 from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
-from luthien_proxy.policies.chunks import chunk_text, text_chunk_like
 
 
 class BufferedStreamPolicy(LuthienPolicy):
-    """Emits the stream's text once, after the input ends; chunks without text keep their place."""
+    """Emits the stream's text once, after the input ends; other events keep their place around it."""
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        before: list[dict[str, Any]] = []
-        after: list[dict[str, Any]] = []
-        parts: list[str] = []
-        template: dict[str, Any] | None = None
-        async for chunk in chunks:
-            text = chunk_text(chunk)
-            if text:
-                template = template or chunk
-                parts.append(text)
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        before: list[StreamEvent] = []
+        after: list[StreamEvent] = []
+        texts: list[str] = []
+        first: TextDelta | None = None
+        async for event in events:
+            if isinstance(event, TextDelta) and event.text:
+                first = first or event
+                texts.append(event.text)
             else:
-                (after if template else before).append(chunk)
-        for chunk in before:
-            yield chunk
-        if template is not None:
-            yield text_chunk_like(template, "".join(parts))
-        for chunk in after:
-            yield chunk
+                (after if first else before).append(event)
+        for event in before:
+            yield event
+        if first is not None:
+            yield TextDelta("".join(texts), first.choice)
+        for event in after:
+            yield event

@@ -1,17 +1,16 @@
-"""`DropChunksPolicy`: removes stream chunks whose text matches a pattern."""
+"""`DropChunksPolicy`: removes streamed text whose piece matches a pattern."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
+from luthien_proxy.model import ReasoningDelta, StreamEvent, TextDelta
 from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
-from luthien_proxy.policies.chunks import chunk_text
 
 
 class DropChunksPolicy(LuthienPolicy):
-    """Drops every streamed chunk whose text matches `pattern` (a Python regular expression)."""
+    """Drops every streamed text delta whose text matches `pattern` (a Python regular expression)."""
 
     def __init__(self, pattern: str) -> None:
         try:
@@ -20,11 +19,10 @@ class DropChunksPolicy(LuthienPolicy):
             raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
-            text = chunk_text(chunk)
-            if text and self.pattern.search(text):
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
+            if isinstance(event, TextDelta | ReasoningDelta) and self.pattern.search(event.text):
                 ctx.scratch["dropped"] = ctx.scratch.get("dropped", 0) + 1
                 continue
-            yield chunk
+            yield event

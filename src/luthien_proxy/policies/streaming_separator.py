@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
+from luthien_proxy.model import StreamEvent, TextDelta
 from luthien_proxy.policies.base import LuthienPolicy, PolicyContext
-from luthien_proxy.policies.chunks import chunk_text, map_chunk_text
 
 
 class StreamingSeparatorPolicy(LuthienPolicy):
-    """Appends `separator_str` to every `every_n`-th text chunk of a stream."""
+    """Appends `separator_str` to every `every_n`-th text delta of a stream."""
 
     def __init__(self, every_n: int = 1, separator_str: str = " | ") -> None:
         if not isinstance(every_n, int) or every_n < 1:
@@ -21,12 +20,12 @@ class StreamingSeparatorPolicy(LuthienPolicy):
         self.separator_str = separator_str
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        text_chunks = 0
-        async for chunk in chunks:
-            if chunk_text(chunk):
-                text_chunks += 1
-                if text_chunks % self.every_n == 0:
-                    chunk = map_chunk_text(chunk, lambda text: text + self.separator_str)
-            yield chunk
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        text_deltas = 0
+        async for event in events:
+            if isinstance(event, TextDelta) and event.text:
+                text_deltas += 1
+                if text_deltas % self.every_n == 0:
+                    event = event.with_text(event.text + self.separator_str)
+            yield event

@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.monitor import Judgement, TrustedMonitor
 from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceKey, TraceStanding
-from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
+from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response
 
 DEFAULT_BLOCK_MESSAGE = "[luthien] A proposed tool call was blocked by the control protocol."
 
@@ -30,7 +31,7 @@ class Review:
 
     calls: list[ToolCall]
     judgements: list[Judgement]
-    request: dict[str, Any]
+    request: Request
     ctx: PolicyContext
     standing: TraceStanding
 
@@ -82,30 +83,28 @@ class ToolCallProtocol(LuthienPolicy):
         await self.alerts.drain()
         await self.host.aclose()
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        calls = response_calls(response)
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
+        calls = response.tool_calls()
         if not calls:
             return None
         return apply_to_response(response, calls, await self.review(calls, ctx.request, ctx))
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
         async def decide(calls: list[ToolCall]) -> Outcome:
             return await self.review(calls, ctx.request, ctx)
 
-        async for chunk in guard_stream(chunks, decide):
-            yield chunk
+        async for event in guard_stream(events, decide):
+            yield event
 
-    async def judge_all(
-        self, calls: list[ToolCall], request: dict[str, Any], ctx: PolicyContext
-    ) -> list[Judgement]:
+    async def judge_all(self, calls: list[ToolCall], request: Request, ctx: PolicyContext) -> list[Judgement]:
         """Score every call concurrently (each judge call recorded by the monitor)."""
         return list(
             await asyncio.gather(*(self.monitor.judge(c, request, ctx, self.protocol) for c in calls))
         )
 
-    async def review(self, calls: list[ToolCall], request: dict[str, Any], ctx: PolicyContext) -> Outcome:
+    async def review(self, calls: list[ToolCall], request: Request, ctx: PolicyContext) -> Outcome:
         """Judge `calls`, update the trace's standing, and decide what the client receives."""
         trace = TraceKey.of(ctx)  # per (API key, trace): `call_scope`
         standing = await self.ledger.standing(ctx.state, trace, self.threshold)
@@ -159,6 +158,6 @@ class ToolCallProtocol(LuthienPolicy):
             **{k: v for k, v in decision.items() if k not in ("samples",)},
             "call_id": review.ctx.call_id,
             "trace_id": review.ctx.trace_id,
-            "model": review.request.get("model"),
+            "model": review.request.model,
         }
         self.alerts.send(alert, review.ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.loader import policy_from_mapping
@@ -34,7 +35,7 @@ class ChainPolicy(LuthienPolicy):
             await policy.aclose()
         await self.host.aclose()
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
         changed = False
         for policy in self.policies:
             result = await policy.on_request(request, ctx)
@@ -42,7 +43,7 @@ class ChainPolicy(LuthienPolicy):
                 request, changed = result, True
         return request if changed else None
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
         changed = False
         for policy in self.policies:
             result = await policy.on_response(response, ctx)
@@ -55,14 +56,14 @@ class ChainPolicy(LuthienPolicy):
             await policy.on_failure(error, ctx)
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        stream = chunks
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        stream = events
         for policy in self.policies:
             stream = policy.on_stream(stream, ctx)
         try:
-            async for chunk in stream:
-                yield chunk
+            async for event in stream:
+                yield event
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from luthien_proxy.dialects.openai_chat import decode_response
+from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.policies.host import PolicyHost
-from luthien_proxy.policies.tool_calls import MalformedToolCall
 from luthien_proxy.protocols.base import Review
 from luthien_proxy.protocols.defer_to_trusted import trusted_answer
 from luthien_proxy.protocols.judge import ModelCallError
-from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, message_calls
+from luthien_proxy.protocols.toolcalls import Outcome, ToolCall
 from luthien_proxy.protocols.trusted import TrustedFallbackProtocol
 from luthien_proxy.protocols.untrusted import UntrustedSampler
 
@@ -54,8 +55,8 @@ class DeferToResamplePolicy(TrustedFallbackProtocol):
         except ModelCallError as exc:
             return {"seed": seed, "score": None, "error": str(exc), "tool_calls": [], "text": None}
         try:
-            choices = result.response.get("choices") or [{}]
-            calls = message_calls(choices[0].get("message") if isinstance(choices[0], dict) else None)
+            choices = decode_response(result.response).choices
+            calls = choices[0].tool_calls() if choices else []
         except (MalformedToolCall, AttributeError, TypeError, KeyError) as exc:
             return {
                 "seed": seed,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from luthien_proxy.model import Request
 from luthien_proxy.policies.base import PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
@@ -46,17 +46,11 @@ class Judgement:
     error: str | None = None
 
 
-def conversation_text(request: dict[str, Any], last: int) -> str:
-    """The last `last` messages of the request as `role: text` lines."""
-    lines = []
-    for message in (request.get("messages") or [])[-last:] if last > 0 else []:
-        if not isinstance(message, dict):
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        lines.append(f"{message.get('role', '?')}: {content or ''}")
-    return "\n".join(lines)
+def conversation_text(request: Request, last: int) -> str:
+    """The last `last` messages of the request as `role: text` lines (a message's calls and results
+    included, so the judge sees what the agent already did)."""
+    messages = request.messages[-last:] if last > 0 else []
+    return "\n".join(f"{message.role or '?'}: {message.text()}" for message in messages)
 
 
 class TrustedMonitor(ConfigSection):
@@ -89,7 +83,7 @@ class TrustedMonitor(ConfigSection):
         self.on_judge_error = on_judge_error
         self.context_messages = context_messages
 
-    def prompt(self, call: ToolCall, request: dict[str, Any]) -> str:
+    def prompt(self, call: ToolCall, request: Request) -> str:
         # Plain replacement, not str.format: templates and arguments may contain braces.
         return (
             self.prompt_template.replace("{conversation}", conversation_text(request, self.context_messages))
@@ -97,9 +91,7 @@ class TrustedMonitor(ConfigSection):
             .replace("{arguments}", call.arguments)
         )
 
-    async def judge(
-        self, call: ToolCall, request: dict[str, Any], ctx: PolicyContext, protocol: str
-    ) -> Judgement:
+    async def judge(self, call: ToolCall, request: Request, ctx: PolicyContext, protocol: str) -> Judgement:
         """Score `call`, record the judge call on `ctx`, apply the fail-closed rule on error."""
         prompt = self.prompt(call, request)
         started = time.perf_counter()

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.model import Response, StreamEvent
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.root_delete import deletes_root
-from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response, response_calls
+from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response
 
 #: Named checks a rule may use instead of a pattern (`{check: recursive_root_delete}`).
 CHECKS: dict[str, Callable[[str], bool]] = {"recursive_root_delete": deletes_root}
@@ -127,15 +128,15 @@ class ToolCallRulesPolicy(LuthienPolicy):
         blocked = len(released) < len(calls)
         return Outcome(tool_calls=released, text=self.block_message if blocked else None)
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        calls = response_calls(response)
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
+        calls = response.tool_calls()
         return apply_to_response(response, calls, self.check(calls, ctx)) if calls else None
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
         async def decide(calls: list[ToolCall]) -> Outcome:
             return self.check(calls, ctx)
 
-        async for chunk in guard_stream(chunks, decide):
-            yield chunk
+        async for event in guard_stream(events, decide):
+            yield event

@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import Any
 
+from luthien_proxy.dialects.openai_chat import encode_messages
+from luthien_proxy.model import Request
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.base import ToolCallProtocol
 from luthien_proxy.protocols.config_section import ConfigSection
@@ -56,14 +58,12 @@ class TrustedModel(ConfigSection):
         self.edit_prompt = edit_prompt
         self.context_messages = context_messages
 
-    async def answer(self, request: dict[str, Any]) -> ChatResult:
+    async def answer(self, request: Request) -> ChatResult:
         """The trusted model's own answer to the request's conversation (no tools offered)."""
-        messages = [
-            m for m in request.get("messages") or [] if isinstance(m, dict) and m.get("role") != "system"
-        ]
+        messages = encode_messages([m for m in request.messages if m.role != "system"])
         return await self.client.chat([{"role": "system", "content": self.answer_prompt}, *messages])
 
-    async def rewrite(self, call: ToolCall, request: dict[str, Any]) -> tuple[ToolCall, ChatResult]:
+    async def rewrite(self, call: ToolCall, request: Request) -> tuple[ToolCall, ChatResult]:
         """A safe rewrite of `call`; raises `ModelCallError` when the answer is not a usable call."""
         prompt = self.edit_prompt.replace(
             "{conversation}", conversation_text(request, self.context_messages)

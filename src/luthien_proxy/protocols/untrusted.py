@@ -8,8 +8,8 @@ deterministic upstreams such as the demo one give different samples too.
 
 from __future__ import annotations
 
-from typing import Any
-
+from luthien_proxy.dialects.openai_chat import encode_request
+from luthien_proxy.model import Request
 from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
@@ -58,9 +58,9 @@ class UntrustedSampler(ConfigSection):
             raise ModelCallError(f"no OpenAI-compatible upstream known for model {model!r}")
         return route
 
-    async def sample(self, request: dict[str, Any], seed: int) -> ChatResult:
-        """One non-streamed sample of the request from the untrusted upstream."""
-        route = self.route_for(str(request.get("model") or ""))
+    async def sample(self, request: Request, seed: int) -> ChatResult:
+        """One non-streamed sample of the request from the untrusted upstream (it speaks OpenAI chat)."""
+        route = self.route_for(request.model)
         client = ModelClient(
             route.base_url,
             route.api_key,
@@ -69,5 +69,6 @@ class UntrustedSampler(ConfigSection):
             retries=self.retries,
             host=self.host,
         )
-        extra = {key: request[key] for key in _SAMPLE_KEYS if key in request and key != "messages"}
-        return await client.chat(list(request.get("messages") or []), seed=seed, **extra)
+        body = encode_request(request)
+        extra = {key: body[key] for key in _SAMPLE_KEYS if key in body and key != "messages"}
+        return await client.chat(list(body.get("messages") or []), seed=seed, **extra)

@@ -1,11 +1,10 @@
-"""Assembles a stream's tool calls from all their fragments, and writes the stream's ending from them.
+"""Assembles an OpenAI chat stream's tool calls from all their fragments.
 
 A model can split a call anywhere: across chunks, choices and indexes, in the legacy
 `function_call` field, before and after a `finish_reason`. `StreamCallAssembler` lets text through
-at once but holds every fragment and every finish reason until the stream ends; `closing_chunks`
-then writes complete calls (re-encoded from what was judged), a block message, and one finish per
-choice. The pipeline runs every policed stream through it before the policy sees a chunk, and the
-tool-call guard uses it again on the policy's input, so no fragment can reach the client unjudged.
+at once but holds every fragment and every finish reason until the stream ends; the stream decoder
+then hands the policy complete calls and one stop per choice, so no fragment can reach the client
+unjudged: the encoder writes calls only from what the policy released.
 """
 
 from __future__ import annotations
@@ -13,14 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from luthien_proxy.policies.tool_calls import (
-    MAX_CALLS,
-    CallKind,
-    MalformedToolCall,
-    ToolCall,
-    choice_index,
-    optional_string,
-)
+from luthien_proxy.dialects.openai_chat.calls import MAX_CALLS, choice_index, optional_string
+from luthien_proxy.model.tool_call import CallKind, MalformedToolCall, ToolCall
 
 Chunk = dict[str, Any]
 #: One stream's held tool-call text (ids, names, arguments) may not exceed this many characters.
@@ -193,45 +186,28 @@ class StreamCallAssembler:
             for (choice, index), parts in ordered
         ]
 
-    def closing_chunks(self, released: list[ToolCall], text: str | None = None) -> list[Chunk]:
-        """The end of the stream: `text` and the `released` calls in their choices, then the finishes."""
-        called = {choice for choice, _ in self._calls} | {call.choice for call in released}
-        empty: Chunk = {}
-        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), empty)
-        out: list[Chunk] = []
-        text_choice = min(called, default=0)
-        for choice in sorted(called | set(self._finish)):
-            template = self._templates.get(choice, fallback)
-            if text and choice == text_choice:
-                out.append(delta_chunk(template, choice, {"content": text}))
-            if choice not in called:
-                continue
-            mine = [call for call in released if call.choice == choice]
-            entries = [
-                {"index": n, **call.openai()} for n, call in enumerate(c for c in mine if c.kind != "legacy")
-            ]
-            if entries:
-                out.append(delta_chunk(template, choice, {"tool_calls": entries}))
-            for call in (c for c in mine if c.kind == "legacy"):
-                out.append(delta_chunk(template, choice, {"function_call": call.legacy_openai()}))
-            reason = "tool_calls" if entries else "function_call" if mine else "stop"
-            out.append(delta_chunk(template, choice, {}, reason))
-        out.extend(self._finish_chunks(called, fallback))
-        out.extend(self._trailing)
-        return out
+    def template(self, choice: int) -> Chunk:
+        """A chunk of `choice` (or of the stream) whose id, model and created a new chunk copies."""
+        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), {})
+        return self._templates.get(choice, fallback)
 
-    def _finish_chunks(self, called: set[int], fallback: Chunk) -> list[Chunk]:
-        """The upstream's own finishes for choices without calls, verbatim where the chunk was only that."""
-        out: list[Chunk] = []
-        done: set[int] = set()
+    def stops(self) -> list[tuple[int, str | None, Chunk | None]]:
+        """For every choice that called or finished, in order: its finish reason as the model sent it,
+        and the chunk that carried only that finish when it can be written back verbatim."""
+        called = {choice for choice, _ in self._calls}
+        verbatim: dict[int, Chunk] = {}
         for chunk in self._pure_finishes:
             indexes = {choice_index(c, n) for n, c in enumerate(chunk["choices"])}
-            if not indexes & called and not indexes & done:
-                out.append(chunk)
-                done |= indexes
-        for choice in sorted(set(self._finish) - called - done):
-            out.append(delta_chunk(self._templates.get(choice, fallback), choice, {}, self._finish[choice]))
-        return out
+            if len(indexes) == 1 and not indexes & called:
+                verbatim.setdefault(indexes.pop(), chunk)
+        return [
+            (choice, self._finish.get(choice), verbatim.get(choice))
+            for choice in sorted(called | set(self._finish))
+        ]
+
+    def trailing(self) -> list[Chunk]:
+        """What came after a held call or finish without text (usage): written after the stops."""
+        return list(self._trailing)
 
 
 def _carries_call_or_finish(choice: Any) -> bool:

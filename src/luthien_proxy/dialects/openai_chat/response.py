@@ -1,0 +1,69 @@
+"""An OpenAI chat completion as a neutral `Response` (every call read strictly), and back.
+
+A choice that proposes calls is always written from its parts, so the client receives the calls
+the policy judged, canonical, and never the model's own bytes; a choice without calls that the
+policy left alone goes back as the model sent it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from luthien_proxy.dialects.openai_chat.calls import response_calls
+from luthien_proxy.dialects.openai_chat.messages import encode_message, finish_reason, message_parts
+from luthien_proxy.model import Choice, Response, ToolCall
+
+Json = dict[str, Any]
+
+
+def decode_response(body: Json) -> Response:
+    """`body` as a `Response`; raises `MalformedToolCall` when a choice or call is not what the chat
+    format allows (a hostile model's answer is refused, not guessed at)."""
+    by_choice: dict[int, list[ToolCall]] = {}
+    for call in response_calls(body):
+        by_choice.setdefault(call.choice, []).append(call)
+    choices: list[Choice] = []
+    for position, raw in enumerate(cast("list[Json]", body.get("choices") or [])):
+        index = cast("int", raw.get("index", position))
+        message = raw.get("message")
+        parts = (
+            message_parts(cast("Json", message), by_choice.get(index, []))
+            if isinstance(message, dict)
+            else []
+        )
+        choices.append(Choice(index, parts, raw.get("finish_reason"), raw=raw))
+    model = body.get("model")
+    usage = body.get("usage")
+    return Response(
+        choices,
+        model=model if isinstance(model, str) else "",
+        usage=cast("Json", usage) if isinstance(usage, dict) else None,
+        raw=body,
+    )
+
+
+def _choice(choice: Choice) -> Json:
+    raw = cast("Json", choice.raw) if isinstance(choice.raw, dict) else {"index": choice.index}
+    calls = choice.tool_calls()
+    had_calls = isinstance(raw.get("message"), dict) and any(
+        cast("Json", raw["message"]).get(k) for k in ("tool_calls", "function_call")
+    )
+    if choice.raw is not None and not calls and not had_calls:
+        message = raw.get("message")
+        original = message_parts(cast("Json", message), []) if isinstance(message, dict) else []
+        if original == choice.parts and raw.get("finish_reason") == choice.stop_reason:
+            return raw
+    message = (
+        cast("Json", raw.get("message")) if isinstance(raw.get("message"), dict) else {"role": "assistant"}
+    )
+    out = {**raw, "index": choice.index, "message": encode_message(choice.parts, message)}
+    out["finish_reason"] = finish_reason(choice.parts, choice.stop_reason)
+    if calls or had_calls:
+        out.pop("logprobs", None)  # the logprobs of a call's tokens would spell out the call
+    return out
+
+
+def encode_response(response: Response) -> Json:
+    """The chat completion for `response`: its raw body with every choice written from its parts."""
+    original = cast("Json", response.raw) if isinstance(response.raw, dict) else {"object": "chat.completion"}
+    return {**original, "choices": [_choice(choice) for choice in response.choices]}
