@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from luthien_proxy.dialects.openai_chat import decode_response, encode_request, encode_response
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
+from luthien_proxy.pipeline.policing import police_request, police_response
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_text
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
@@ -81,8 +81,8 @@ def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
 
 async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
     _require_object(payload, "data", hook)
-    new_request = await policy.on_request(ctx.request, ctx)
-    return payload if new_request is None else {**payload, "data": encode_request(new_request)}
+    new_request = await police_request(policy, ctx)
+    return payload if new_request is None else {**payload, "data": new_request}
 
 
 async def _post_call_success(
@@ -92,12 +92,9 @@ async def _post_call_success(
     if not overrides(policy, "on_response"):
         return payload  # nothing judges the response: it passes as the model sent it
     try:
-        response = decode_response(original)
+        encoded = await police_response(policy, original, ctx)
     except MalformedToolCall as exc:
         raise HookInputError(f"{hook}: the response is not a valid chat completion: {exc}") from None
-    new_response = await policy.on_response(response, ctx)
-    # The policy judged complete, canonical calls, and the client gets those, not the raw ones.
-    encoded = encode_response(response if new_response is None else new_response)
     return payload if encoded == original else {**payload, "response": encoded}
 
 

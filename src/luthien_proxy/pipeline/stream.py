@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
-from luthien_proxy.dialects.openai_chat import ChatStreamCodec, chunk_text
+from luthien_proxy.dialects.openai_chat import chunk_text
 from luthien_proxy.events.model import EventType
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
+from luthien_proxy.pipeline.policing import close_iterator, police_stream
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.redaction import redact, redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
@@ -142,7 +143,11 @@ class PolicyStream:
         # A policy that polices streams sees every tool call whole and canonical, and what it yields
         # is what the client gets; one that leaves streams alone passes them as the model sent them.
         observed = self._observe(chunks)
-        output = self._policed(observed) if overrides(self.policy, "on_stream") else observed
+        output = (
+            police_stream(self.policy, observed, self.ctx)
+            if overrides(self.policy, "on_stream")
+            else observed
+        )
         try:
             async for chunk in output:
                 encoded = orjson.dumps(chunk)
@@ -169,17 +174,7 @@ class PolicyStream:
                 f"policy {type(self.policy).__name__} failed: {type(exc).__name__}: {exc}"
             ) from exc
         finally:
-            await _close(output)
-
-    async def _policed(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-        """`chunks` as events through the policy, and the policy's events back as chunks."""
-        codec = ChatStreamCodec()
-        events = self.policy.on_stream(codec.decode(chunks), self.ctx)
-        try:
-            async for event in events:
-                yield codec.encode(event)
-        finally:
-            await _close(events)
+            await close_iterator(output)
 
     async def _observe(self, chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         async for chunk in _attributed(chunks):
@@ -272,9 +267,3 @@ async def _attributed(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         except Exception as exc:
             raise UpstreamFailed(f"upstream stream failed: {exc}") from exc
         yield chunk
-
-
-async def _close(generator: Any) -> None:
-    aclose = getattr(generator, "aclose", None)
-    if aclose is not None:
-        await aclose()
