@@ -52,6 +52,14 @@ class Response:
             choices=[choice.with_parts(map_parts_text(choice.parts, transform)) for choice in self.choices],
         )
 
+    def map_parts(self, transform: Callable[[Part], Part | None]) -> Response:
+        """A copy with every part of every choice passed through `transform` (None removes the part)."""
+        choices = [
+            choice.with_parts([new for part in choice.parts if (new := transform(part)) is not None])
+            for choice in self.choices
+        ]
+        return replace(self, choices=choices)
+
 
 def map_parts_text(parts: list[Part], transform: Callable[[str], str]) -> list[Part]:
     """`parts` with every text and reasoning part's text passed through `transform`."""

@@ -98,7 +98,8 @@ def _field_value(parts: list[Part], original: Any) -> Any:
                     else {"type": "text", "text": part.text}
                 )
         return out
-    return "".join(p.text for p in parts if isinstance(p, Text | Reasoning))
+    # A string field decodes to one part; more are text a policy added, on lines of their own.
+    return "\n".join(p.text for p in parts if isinstance(p, Text | Reasoning))
 
 
 def encode_message(parts: list[Part], original: Json) -> Json:
