@@ -1,0 +1,31 @@
+"""What the pipeline needs of a wire dialect to put a policy between a client and a model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from luthien_proxy.model import Request, Response, StreamEvent
+
+Json = dict[str, Any]
+
+
+class StreamCodec(Protocol):
+    """One stream's decoder and encoder: the model's frames as events, the policy's events as frames."""
+
+    def decode(self, frames: AsyncIterator[Json]) -> AsyncIterator[StreamEvent]: ...
+
+    def encode(self, event: StreamEvent) -> Json: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """A wire dialect's codec; a door names the one its clients speak (`pipeline/policing.py` uses it)."""
+
+    name: str
+    decode_request: Callable[[Json], Request]
+    encode_request: Callable[[Request], Json]
+    decode_response: Callable[[Json], Response]
+    encode_response: Callable[[Response], Json]
+    stream_codec: Callable[[], StreamCodec]
