@@ -12,6 +12,7 @@ import pytest
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.events import call_channel
+from luthien_proxy.model import Request
 from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection
 from tests.conftest import REDIS_URL, Backend, OpenServices, require_servers
 from tests.control_plane.test_hooks_api import pre_call_payload, success_payload
@@ -21,8 +22,8 @@ from tests.support.stream_client import run_stream
 
 
 class CapsButRefuseSecrets(AllCapsPolicy):
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        if "secret" in str(request.get("messages")):
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        if "secret" in request.text():
             raise PolicyRejection("no secrets here")
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from luthien_proxy.events import call_channel, trace_channel
+from luthien_proxy.model import Request
 from luthien_proxy.policies import (
     AllCapsPolicy,
     LuthienPolicy,
@@ -54,11 +56,10 @@ def success_payload(call_id: str, answer: str = "hello back", trace_id: str = "t
 class RefuseForbidden(LuthienPolicy):
     """Rejects prompts mentioning 'forbidden'; rewrites the model name otherwise."""
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        if "forbidden" in str(request.get("messages")):
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        if "forbidden" in request.text():
             raise PolicyRejection("prompt mentions a forbidden topic", status_code=403)
-        request["model"] = "rewritten-model"
-        return request
+        return replace(request, model="rewritten-model")
 
 
 @pytest.mark.parametrize(

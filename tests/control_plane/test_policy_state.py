@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import orjson
 
 from luthien_proxy.events import call_channel
+from luthien_proxy.model import Request
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from tests.conftest import OpenServices, api_client
 
@@ -45,7 +45,7 @@ async def test_values_expire_after_their_ttl(open_services: OpenServices) -> Non
 class CountingJudge(LuthienPolicy):
     """Counts calls per trace in shared state and records a decision each time."""
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
         seen = await ctx.state.increment(f"seen:{ctx.trace_id}")
         ctx.record_decision({"action": "allow", "score": 0.1, "seen_in_trace": seen})
         return None

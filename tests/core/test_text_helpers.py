@@ -6,11 +6,16 @@ from typing import Any
 
 import pytest
 
+from luthien_proxy.dialects.openai_chat import chunk_text, response_text
+from luthien_proxy.pipeline.policing import police_request, police_response
 from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection, RequestBlocklistPolicy
-from luthien_proxy.policies.chunks import chunk_text, response_text
 from luthien_proxy.policy_state import InProcessPolicyState
 
-CTX = PolicyContext("c", None, {}, InProcessPolicyState())
+
+def ctx(request: dict[str, Any] | None = None) -> PolicyContext:
+    return PolicyContext("c", None, request or {}, InProcessPolicyState())
+
+
 HIDDEN = {
     "content": [{"type": "text", "text": "listed part"}],
     "refusal": "a refusal",
@@ -20,8 +25,7 @@ HIDDEN = {
 
 async def test_all_caps_reaches_every_text_field_of_every_choice() -> None:
     response = {"choices": [{"index": 0, "message": {"content": "x"}}, {"index": 1, "message": dict(HIDDEN)}]}
-    result = await AllCapsPolicy().on_response(response, CTX)
-    assert result is not None
+    result = await police_response(AllCapsPolicy(), response, ctx())
     assert result["choices"][1]["message"] == {
         "content": [{"type": "text", "text": "LISTED PART"}],
         "refusal": "A REFUSAL",
@@ -72,5 +76,5 @@ def test_chunk_text_reads_reasoning_and_listed_content() -> None:
 async def test_blocklist_sees_every_request_text(data: dict[str, Any]) -> None:
     policy = RequestBlocklistPolicy(patterns=["FORBIDDEN"])
     with pytest.raises(PolicyRejection):
-        await policy.on_request(data, CTX)
-    assert await policy.on_request({"messages": [{"role": "user", "content": "fine"}]}, CTX) is None
+        await police_request(policy, ctx(data))
+    assert await police_request(policy, ctx({"messages": [{"role": "user", "content": "fine"}]})) is None

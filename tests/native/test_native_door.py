@@ -14,6 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.demo_upstream import create_app as create_demo_upstream
+from luthien_proxy.model import Request
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import (
     AllCapsPolicy,
@@ -244,8 +245,8 @@ async def test_auth_and_bad_requests(door: Door) -> None:
 
 
 class CrashingRequest(LuthienPolicy):
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        if request["messages"][-1]["content"] == "crash":
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        if request.last_user_text() == "crash":
             raise RuntimeError("pre-call crashed")
         return None
 

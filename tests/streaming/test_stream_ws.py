@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.conversation.replay import replay_events
 from luthien_proxy.events import call_channel, trace_channel
+from luthien_proxy.model import Passthrough, StreamEvent, TextDelta
 from luthien_proxy.policies import (
     AllCapsPolicy,
     BufferedStreamPolicy,
@@ -26,7 +27,6 @@ from luthien_proxy.policies import (
     PolicyRejection,
     StreamingSeparatorPolicy,
 )
-from luthien_proxy.policies.chunks import text_chunk_like
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
 from tests.support.stream_client import (
@@ -60,40 +60,40 @@ class InjectingPolicy(LuthienPolicy):
     """Adds a chunk before the first and one after the last: output is not 1:1 with input."""
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        template: dict[str, Any] | None = None
-        async for chunk in chunks:
-            if template is None:
-                template = chunk
-                yield text_chunk_like(chunk, "[policed] ")
-            yield chunk
-        if template is not None:
-            yield text_chunk_like(template, f" [{len(await ctx.accumulated_text())} chars so far]")
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        started = False
+        async for event in events:
+            if not started:
+                started = True
+                yield TextDelta("[policed] ")
+            yield event
+        if started:
+            yield TextDelta(f" [{len(await ctx.accumulated_text())} chars so far]")
 
 
 class FailingPolicy(LuthienPolicy):
     """Raises on the third chunk."""
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
             if ctx.chunks_received == 3:
                 raise RuntimeError("judge exploded")
-            yield chunk
+            yield event
 
 
 class RefuseAfterTwoPolicy(LuthienPolicy):
     """Refuses the stream on its third chunk, as a judge would on a bad tool call."""
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
             if ctx.chunks_received == 3:
                 raise PolicyRejection("tool call blocked by policy", status_code=451)
-            yield chunk
+            yield event
 
 
 class SlowJudgePolicy(LuthienPolicy):
@@ -103,21 +103,21 @@ class SlowJudgePolicy(LuthienPolicy):
         self.seconds = seconds
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
             await asyncio.sleep(self.seconds)
-            yield chunk
+            yield event
 
 
 class HangingPolicy(LuthienPolicy):
     """Never yields: stands for a policy stuck on a slow dependency."""
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
         await asyncio.Event().wait()
-        yield {}
+        yield Passthrough({})
 
 
 @pytest.mark.parametrize(

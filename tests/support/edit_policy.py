@@ -8,8 +8,10 @@ repository on PYTHONPATH).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
+from luthien_proxy.model import Request, StreamEvent, Text
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 
 SUFFIX = " (edited by the policy)"
@@ -19,14 +21,17 @@ class EditsLastMessage(LuthienPolicy):
     def __init__(self) -> None:
         self.stream_requests: list[dict[str, Any]] = []
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        messages = list(request["messages"])
-        messages[-1] = {**messages[-1], "content": str(messages[-1]["content"]) + SUFFIX}
-        return {**request, "messages": messages}
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        messages = list(request.messages)
+        last = messages[-1]
+        messages[-1] = last.with_parts(
+            [replace(p, text=p.text + SUFFIX) if isinstance(p, Text) else p for p in last.parts]
+        )
+        return request.with_messages(messages)
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        self.stream_requests.append(ctx.request)
-        async for chunk in chunks:
-            yield chunk
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        self.stream_requests.append(ctx.raw_request)
+        async for event in events:
+            yield event

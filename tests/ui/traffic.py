@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from luthien_proxy.model import Request, Response, Text
 from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection
-from luthien_proxy.policies.chunks import map_response_text
 from tests.support.stream_client import (
     StreamResult,
     receive_until_end,
@@ -28,19 +27,26 @@ class UiTestPolicy(AllCapsPolicy):
     """Upper-cases streams; in plain calls redacts "hunter2" from prompts, swaps "fox" for "cat",
     and rejects prompts mentioning "forbidden" — small, recognisable changes for the diff views."""
 
-    async def on_request(self, request: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        if FORBIDDEN in str(request.get("messages")):
+    async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
+        text = request.text()
+        if FORBIDDEN in text:
             raise PolicyRejection(REJECTION_MESSAGE, status_code=403)
-        if "hunter2" not in str(request.get("messages")):
+        if "hunter2" not in text:
             return None
-        changed = copy.deepcopy(request)
-        for message in changed.get("messages") or ():
-            if isinstance(message.get("content"), str):
-                message["content"] = message["content"].replace("hunter2", "[redacted]")
-        return changed
+        return request.with_messages(
+            [
+                m.with_parts(
+                    [
+                        p.with_text(p.text.replace("hunter2", "[redacted]")) if isinstance(p, Text) else p
+                        for p in m.parts
+                    ]
+                )
+                for m in request.messages
+            ]
+        )
 
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
-        return map_response_text(response, lambda text: text.replace("fox", "cat"))
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
+        return response.map_text(lambda text: text.replace("fox", "cat"))
 
 
 def _request(call_id: str, trace_id: str, prompt: str) -> dict[str, Any]:
