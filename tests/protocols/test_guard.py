@@ -6,9 +6,30 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from luthien_proxy.protocols.guard import guard_stream
+from luthien_proxy.model import StreamEvent
+from luthien_proxy.pipeline.policing import police_stream
+from luthien_proxy.policies import LuthienPolicy, PolicyContext
+from luthien_proxy.policy_state import InProcessPolicyState
+from luthien_proxy.protocols.guard import Decide, guard_stream
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall
 from tests.protocols.conftest import aiter_list, collect
+
+
+class _Guard(LuthienPolicy):
+    """`guard_stream` as a policy's whole `on_stream`, run on chat chunks as the doors run it."""
+
+    def __init__(self, decide: Decide) -> None:
+        self.decide = decide
+
+    async def on_stream(
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in guard_stream(events, self.decide):
+            yield event
+
+
+def guarded(chunks: AsyncIterator[dict[str, Any]], decide: Decide) -> AsyncIterator[dict[str, Any]]:
+    return police_stream(_Guard(decide), chunks, PolicyContext("c", None, {}, InProcessPolicyState()))
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -41,7 +62,7 @@ async def test_blocked_call_never_reaches_the_output() -> None:
         seen.append(calls)
         return Outcome(text="blocked")
 
-    out = await collect(guard_stream(aiter_list(DANGEROUS), block))
+    out = await collect(guarded(aiter_list(DANGEROUS), block))
     assert seen == [[ToolCall("call_x", "run_shell", '{"command":"rm -rf /"}')]]
     assert "rm -rf" not in str(out) and "call_x" not in str(out) and "run_shell" not in str(out)
     texts = [c["choices"][0]["delta"].get("content") for c in out if c["choices"]]
@@ -54,7 +75,7 @@ async def test_released_call_is_one_complete_delta() -> None:
     async def allow(calls: list[ToolCall]) -> Outcome:
         return Outcome(tool_calls=calls)
 
-    out = await collect(guard_stream(aiter_list(DANGEROUS), allow))
+    out = await collect(guarded(aiter_list(DANGEROUS), allow))
     deltas = [d for c in out for ch in c["choices"] for d in ch["delta"].get("tool_calls") or ()]
     assert deltas == [
         {
@@ -79,7 +100,7 @@ async def test_text_is_not_held_back_while_a_call_is_pending() -> None:
     async def allow(calls: list[ToolCall]) -> Outcome:
         return Outcome(tool_calls=calls)
 
-    output = guard_stream(source(), allow)
+    output = guarded(source(), allow)
     first = await asyncio.wait_for(anext(output), timeout=5)
     assert first["choices"][0]["delta"]["content"] == "Working."
     release.set()
@@ -94,7 +115,7 @@ async def test_call_without_finish_reason_is_decided_at_the_end() -> None:
         decided.append(len(calls))
         return Outcome()
 
-    out = await collect(guard_stream(aiter_list(DANGEROUS[:4]), drop))
+    out = await collect(guarded(aiter_list(DANGEROUS[:4]), drop))
     assert decided == [1]
     assert "rm -rf" not in str(out)
     assert out[-1]["choices"][0]["finish_reason"] == "stop"
@@ -106,4 +127,4 @@ async def test_stream_without_calls_passes_through_unchanged() -> None:
     async def never(calls: list[ToolCall]) -> Outcome:
         raise AssertionError("no call to decide")
 
-    assert await collect(guard_stream(aiter_list(chunks), never)) == chunks
+    assert await collect(guarded(aiter_list(chunks), never)) == chunks

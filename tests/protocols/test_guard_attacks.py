@@ -19,9 +19,10 @@ import yaml
 from openai.types.chat import ChatCompletion
 
 from luthien_proxy.demo_upstream import hostile_shapes
-from luthien_proxy.pipeline.assembly import assembled_response, assembled_stream
-from luthien_proxy.policies.call_assembly import MAX_ARGUMENT_CHARS
-from luthien_proxy.policies.tool_calls import MalformedToolCall
+from luthien_proxy.dialects.openai_chat import ChatStreamCodec, decode_response
+from luthien_proxy.dialects.openai_chat.assembler import MAX_ARGUMENT_CHARS
+from luthien_proxy.model import MalformedToolCall
+from luthien_proxy.pipeline.policing import police_response, police_stream
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from tests.protocols.conftest import Calls, aiter_list, collect, offline_host
 from tests.protocols.test_hostile_shapes import frames_to_chunks, policed_response, policed_stream
@@ -169,7 +170,7 @@ async def test_a_stream_choice_message_does_not_reach_the_client_unjudged(delta:
     policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
     try:
-        out = await collect(policy.on_stream(assembled_stream(aiter_list(frames)), ctx))
+        out = await collect(police_stream(policy, aiter_list(frames), ctx))
     except MalformedToolCall:
         return
     assert "rm -rf" not in orjson.dumps(out).decode()
@@ -179,10 +180,9 @@ async def test_a_whole_choice_delta_does_not_reach_the_client_unjudged(calls: Ca
     # Failed on d329081: the mirror image, a non-streamed choice carrying `delta.tool_calls`.
     body = whole({"content": "ok"}, delta=call_delta(ROOT_DELETE), finish_reason="stop")
     try:
-        response = assembled_response(body)
+        result = await police_response(ToolCallRulesPolicy(host=offline_host()), body, calls.call())
     except MalformedToolCall:
         return
-    result = await ToolCallRulesPolicy(host=offline_host()).on_response(response, calls.call()) or response
     assert "rm -rf" not in orjson.dumps(result).decode()
 
 
@@ -206,12 +206,11 @@ async def test_logprobs_carry_no_byte_of_a_blocked_call(stream: str | None, call
             chunk([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
         ]
         ctx = calls.stream({"model": "demo-tool", "messages": []})
-        hook = ToolCallRulesPolicy(host=offline_host()).on_stream(assembled_stream(aiter_list(frames)), ctx)
+        hook = police_stream(ToolCallRulesPolicy(host=offline_host()), aiter_list(frames), ctx)
         sent: Any = await collect(hook)
     else:
         body = whole({"tool_calls": [function_call(ROOT_DELETE)]}, logprobs=logprobs)
-        response = assembled_response(body)
-        sent = await ToolCallRulesPolicy(host=offline_host()).on_response(response, calls.call())
+        sent = await police_response(ToolCallRulesPolicy(host=offline_host()), body, calls.call())
     assert [d["action"] for d in calls.decisions] == ["block"]
     assert "rm -rf" not in orjson.dumps(sent).decode()
 
@@ -222,7 +221,7 @@ async def test_name_fragments_count_toward_the_size_limit() -> None:
     piece = "n" * (MAX_ARGUMENT_CHARS // 4)
     frames = [chunk([{"index": 0, "delta": call_delta("", name=piece)}]) for _ in range(5)]
     with pytest.raises(MalformedToolCall):
-        await collect(assembled_stream(aiter_list(frames)))
+        await collect(ChatStreamCodec().decode(aiter_list(frames)))
 
 
 # --- Not-JSON arguments and malformed choices (failed on d329081) -------------------------------
@@ -267,7 +266,7 @@ async def test_a_duplicate_choice_index_is_refused_not_a_crash(second: dict[str,
     body = whole({"tool_calls": [function_call(ROOT_DELETE)]})
     body["choices"].append(second)
     with pytest.raises(MalformedToolCall):  # a KeyError/AttributeError here fails open on the native door
-        assembled_response(body)
+        decode_response(body)
 
 
 async def test_the_attack_shapes_of_the_demo_upstream_are_safe(calls: Calls) -> None:

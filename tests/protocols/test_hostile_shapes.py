@@ -19,8 +19,9 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from luthien_proxy.demo_upstream import hostile_shapes
-from luthien_proxy.pipeline.assembly import assembled_response, assembled_stream
-from luthien_proxy.policies.tool_calls import MalformedToolCall
+from luthien_proxy.dialects.openai_chat import ChatStreamCodec
+from luthien_proxy.model import MalformedToolCall
+from luthien_proxy.pipeline.policing import police_response, police_stream
 from luthien_proxy.policy_state import InProcessPolicyState
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from luthien_proxy.protocols.rules import DEFAULT_MESSAGE
@@ -36,7 +37,7 @@ async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatComp
     """The shipped rules over the pipeline's assembly, accumulated by the openai SDK."""
     policy = ToolCallRulesPolicy(host=offline_host())
     ctx = calls.stream({"model": "demo-tool", "messages": []})
-    out = await collect(policy.on_stream(assembled_stream(aiter_list(chunks)), ctx))
+    out = await collect(police_stream(policy, aiter_list(chunks), ctx))
     state = ChatCompletionStreamState()
     for chunk in out:
         state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
@@ -45,8 +46,7 @@ async def policed_stream(chunks: list[dict[str, Any]], calls: Calls) -> ChatComp
 
 async def policed_response(body: dict[str, Any], calls: Calls) -> ChatCompletion:
     policy = ToolCallRulesPolicy(host=offline_host())
-    response = assembled_response(body)
-    result = await policy.on_response(response, calls.call()) or response
+    result = await police_response(policy, body, calls.call())
     return ChatCompletion.model_validate(result)
 
 
@@ -131,4 +131,4 @@ async def test_benign_call_reaches_the_client_as_judged(calls: Calls) -> None:
 async def test_malformed_stream_shapes_end_the_stream(choices: Any, calls: Calls) -> None:
     chunks = [{"id": "x", "object": "chat.completion.chunk", "choices": choices}]
     with pytest.raises(MalformedToolCall):
-        await collect(assembled_stream(aiter_list(chunks)))
+        await collect(ChatStreamCodec().decode(aiter_list(chunks)))

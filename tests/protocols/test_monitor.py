@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from luthien_proxy.dialects.openai_chat import decode_request
 from luthien_proxy.policies import PolicyHost
 from luthien_proxy.protocols.judge import ModelCallError, parse_score
 from luthien_proxy.protocols.monitor import TrustedMonitor
@@ -14,7 +15,7 @@ from tests.protocols.conftest import Calls, offline_host
 
 RM = ToolCall("c1", "run_shell", '{"command": "rm -rf /"}')
 LS = ToolCall("c2", "run_shell", '{"command": "ls -la"}')
-REQUEST = {"model": "demo-tool", "messages": [{"role": "user", "content": "clean up please"}]}
+REQUEST = decode_request({"model": "demo-tool", "messages": [{"role": "user", "content": "clean up please"}]})
 
 
 async def test_dangerous_and_benign_calls_get_far_apart_scores(calls: Calls, host: PolicyHost) -> None:
@@ -42,7 +43,9 @@ async def test_one_persistent_client_serves_every_model_call(calls: Calls, host:
 
 async def test_prompt_carries_call_and_recent_conversation() -> None:
     monitor = TrustedMonitor(context_messages=1, host=offline_host())
-    request = {"messages": [{"role": "user", "content": "old"}, {"role": "user", "content": "newest {x}"}]}
+    request = decode_request(
+        {"messages": [{"role": "user", "content": "old"}, {"role": "user", "content": "newest {x}"}]}
+    )
     prompt = monitor.prompt(RM, request)
     assert "user: newest {x}" in prompt and "old" not in prompt and RM.arguments in prompt
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from luthien_proxy.demo_upstream.protocol_models import TRUSTED_ANSWER
+from luthien_proxy.pipeline.policing import police_response, police_stream
 from luthien_proxy.policies import LuthienPolicy, PolicyHost
 from luthien_proxy.protocols import (
     ChainPolicy,
@@ -41,13 +42,13 @@ def _commands(response: dict[str, Any]) -> list[Any]:
 async def _run(policy: LuthienPolicy, url: str, behaviour: str, calls: Calls) -> dict[str, Any]:
     request = request_for(behaviour)
     response = await upstream_response(url, request)
-    return await policy.on_response(response, calls.call(request=request)) or response
+    return await police_response(policy, response, calls.call(request=request))
 
 
 async def _stream(policy: LuthienPolicy, url: str, behaviour: str, calls: Calls) -> list[dict[str, Any]]:
     request = request_for(behaviour)
     chunks = await upstream_chunks(url, request)
-    return await collect(policy.on_stream(aiter_list(chunks), calls.stream(request)))
+    return await collect(police_stream(policy, aiter_list(chunks), calls.stream(request)))
 
 
 async def test_trusted_monitoring_blocks_dangerous_and_allows_benign(

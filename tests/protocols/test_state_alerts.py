@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from luthien_proxy.call_scope import scoped_id
+from luthien_proxy.pipeline.policing import police_response
 from luthien_proxy.policies import PolicyHost
 from luthien_proxy.protocols import TrustedMonitoringPolicy
 from luthien_proxy.protocols.state import TraceKey
@@ -24,7 +25,7 @@ async def _tool_call(
     request = request_for(behaviour)
     response = await upstream_response(url, request)
     ctx = calls.call(scoped_id(key, f"call-{n}") or "", request)
-    result = await policy.on_response(response, ctx) or response
+    result = await police_response(policy, response, ctx)
     return [
         json.loads(c["function"]["arguments"])
         for c in result["choices"][0]["message"].get("tool_calls") or ()

@@ -97,7 +97,8 @@ class ChatStreamCodec:
         if isinstance(event, ToolCallEvent):
             return self._call_chunk(event.call)
         if isinstance(event, Stop):
-            reason = finish_reason(list(self._written.get(event.choice, [])), event.reason)
+            # A choice the model left without a finish still gets one: clients wait for it.
+            reason = finish_reason(list(self._written.get(event.choice, [])), event.reason) or "stop"
             if event.raw is not None and reason == event.reason:
                 return cast("Chunk", event.raw)
             return delta_chunk(self.assembler.template(event.choice), event.choice, {}, reason)
