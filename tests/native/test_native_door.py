@@ -14,7 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.demo_upstream import create_app as create_demo_upstream
-from luthien_proxy.model import Request
+from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import (
     AllCapsPolicy,
@@ -34,16 +34,16 @@ PROMPT: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello n
 
 
 class ExplodingStream(LuthienPolicy):
-    async def on_response(self, response: dict[str, Any], ctx: PolicyContext) -> dict[str, Any] | None:
+    async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
         raise RuntimeError("judge crashed")
 
     async def on_stream(
-        self, chunks: AsyncIterator[dict[str, Any]], ctx: PolicyContext
-    ) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in chunks:
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
             if ctx.chunks_received == 4:
                 raise RuntimeError("monitor crashed")
-            yield chunk
+            yield event
 
 
 def _model_config(upstream: str) -> dict[str, Any]:

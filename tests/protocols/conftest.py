@@ -139,5 +139,5 @@ async def aiter_list(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any
         yield item
 
 
-async def collect(iterator: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+async def collect(iterator: AsyncIterator[T]) -> list[T]:
     return [item async for item in iterator]

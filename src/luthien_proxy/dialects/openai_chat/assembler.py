@@ -188,7 +188,8 @@ class StreamCallAssembler:
 
     def template(self, choice: int) -> Chunk:
         """A chunk of `choice` (or of the stream) whose id, model and created a new chunk copies."""
-        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), {})
+        empty: Chunk = {}
+        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), empty)
         return self._templates.get(choice, fallback)
 
     def stops(self) -> list[tuple[int, str | None, Chunk | None]]:

@@ -32,8 +32,8 @@ def _field_parts(name: str, value: Any) -> list[Part]:
     for entry in cast("list[Any]", value):
         if isinstance(entry, str):
             parts.append(kind(entry, field=name, raw=entry))
-        elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
-            parts.append(kind(cast("str", entry["text"]), field=name, raw=entry))
+        elif isinstance(entry, dict) and isinstance(text := cast("Json", entry).get("text"), str):
+            parts.append(kind(text, field=name, raw=entry))
         else:
             parts.append(Opaque(entry, field=name))
     return parts
@@ -43,16 +43,18 @@ def history_calls(message: Json) -> list[Part]:
     """The calls of a message in the client's history, read as sent (a client's history is not
     re-judged, only searched): an entry that is not a call is kept whole."""
     parts: list[Part] = []
-    for position, entry in enumerate(message.get("tool_calls") or ()):
-        body = entry.get("function") or entry.get("custom") if isinstance(entry, dict) else None
-        if not isinstance(body, dict):
+    for position, entry in enumerate(cast("list[Any]", message.get("tool_calls") or [])):
+        fields = cast("Json", entry) if isinstance(entry, dict) else {}
+        holder = fields.get("function") or fields.get("custom")
+        if not isinstance(holder, dict):
             parts.append(Opaque(entry, field="tool_calls"))
             continue
-        kind = "custom" if entry.get("type") == "custom" or "custom" in entry else "function"
+        body = cast("Json", holder)
+        kind = "custom" if fields.get("type") == "custom" or "custom" in fields else "function"
         text = body.get("input" if kind == "custom" else "arguments")
         parts.append(
             ToolCall(
-                str(entry.get("id") or f"call_{position}"),
+                str(fields.get("id") or f"call_{position}"),
                 str(body.get("name") or ""),
                 text if isinstance(text, str) else "",
                 kind=kind,
@@ -60,8 +62,9 @@ def history_calls(message: Json) -> list[Part]:
         )
     legacy = message.get("function_call")
     if isinstance(legacy, dict):
-        arguments = legacy.get("arguments")
-        name = str(legacy.get("name") or "")
+        legacy_fields = cast("Json", legacy)
+        arguments = legacy_fields.get("arguments")
+        name = str(legacy_fields.get("name") or "")
         parts.append(
             ToolCall("function_call", name, arguments if isinstance(arguments, str) else "", kind="legacy")
         )

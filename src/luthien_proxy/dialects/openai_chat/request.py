@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from luthien_proxy.dialects.openai_chat.messages import encode_message, message_parts
+from luthien_proxy.dialects.openai_chat.text import json_object
 from luthien_proxy.model import Message, Opaque, Part, Request, Text, Tool
 
 Json = dict[str, Any]
@@ -96,7 +97,7 @@ def encode_messages(messages: list[Message]) -> list[Any]:
 
 def encode_request(request: Request) -> Json:
     """The chat body for `request`: its raw body with whatever the policy changed re-encoded."""
-    original = cast("Json", request.raw) if isinstance(request.raw, dict) else {}
+    original = json_object(request.raw) or {}
     if original and decode_request(original) == request:
         return original
     # The client's own key order, so a re-encoded body reads like the one it sent.

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from luthien_proxy.dialects.openai_chat.calls import response_calls
 from luthien_proxy.dialects.openai_chat.messages import encode_message, finish_reason, message_parts
+from luthien_proxy.dialects.openai_chat.text import json_object
 from luthien_proxy.model import Choice, Response, ToolCall
 
 Json = dict[str, Any]
@@ -43,20 +44,16 @@ def decode_response(body: Json) -> Response:
 
 
 def _choice(choice: Choice) -> Json:
-    raw = cast("Json", choice.raw) if isinstance(choice.raw, dict) else {"index": choice.index}
+    raw: Json = json_object(choice.raw) or {"index": choice.index}
     calls = choice.tool_calls()
-    had_calls = isinstance(raw.get("message"), dict) and any(
-        cast("Json", raw["message"]).get(k) for k in ("tool_calls", "function_call")
-    )
+    sent = json_object(raw.get("message"))
+    had_calls = sent is not None and any(sent.get(k) for k in ("tool_calls", "function_call"))
     if choice.raw is not None and not calls and not had_calls:
-        message = raw.get("message")
-        original = message_parts(cast("Json", message), []) if isinstance(message, dict) else []
+        original = message_parts(sent, []) if sent is not None else []
         if original == choice.parts and raw.get("finish_reason") == choice.stop_reason:
             return raw
-    message = (
-        cast("Json", raw.get("message")) if isinstance(raw.get("message"), dict) else {"role": "assistant"}
-    )
-    out = {**raw, "index": choice.index, "message": encode_message(choice.parts, message)}
+    message = sent if sent is not None else {"role": "assistant"}
+    out: Json = {**raw, "index": choice.index, "message": encode_message(choice.parts, message)}
     out["finish_reason"] = finish_reason(choice.parts, choice.stop_reason)
     if calls or had_calls:
         out.pop("logprobs", None)  # the logprobs of a call's tokens would spell out the call
@@ -65,5 +62,5 @@ def _choice(choice: Choice) -> Json:
 
 def encode_response(response: Response) -> Json:
     """The chat completion for `response`: its raw body with every choice written from its parts."""
-    original = cast("Json", response.raw) if isinstance(response.raw, dict) else {"object": "chat.completion"}
+    original = json_object(response.raw) or {"object": "chat.completion"}
     return {**original, "choices": [_choice(choice) for choice in response.choices]}

@@ -16,7 +16,7 @@ from typing import Any, cast
 from luthien_proxy.dialects.openai_chat.assembler import StreamCallAssembler, delta_chunk
 from luthien_proxy.dialects.openai_chat.calls import call_entry, legacy_entry
 from luthien_proxy.dialects.openai_chat.messages import REASONING_FIELDS, finish_reason
-from luthien_proxy.dialects.openai_chat.text import part_text
+from luthien_proxy.dialects.openai_chat.text import json_object, part_text
 from luthien_proxy.model import (
     MalformedToolCall,
     Passthrough,
@@ -134,12 +134,13 @@ def _checked_passthrough(raw: Any) -> Chunk:
     if not isinstance(raw, dict):
         raise MalformedToolCall("a passthrough event must carry a chunk object")
     chunk = cast("Chunk", raw)
-    for choice in cast("list[Any]", chunk.get("choices") or []):
-        delta = choice.get("delta") if isinstance(choice, dict) else None
+    for entry in cast("list[Any]", chunk.get("choices") or []):
+        choice = json_object(entry)
+        delta = json_object(choice.get("delta")) if choice is not None else None
         if (
-            not isinstance(choice, dict)
+            choice is None
             or choice.get("message") is not None
-            or (isinstance(delta, dict) and any(delta.get(k) is not None for k in _CALL_FIELDS))
+            or (delta is not None and any(delta.get(k) is not None for k in _CALL_FIELDS))
         ):
             raise MalformedToolCall("a passthrough chunk may not carry a tool call or a message")
     return chunk

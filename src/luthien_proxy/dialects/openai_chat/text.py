@@ -9,7 +9,7 @@ read their parts from the same fields.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 #: The message / delta fields that hold model text.
 TEXT_FIELDS = ("content", "refusal", "reasoning_content", "reasoning")
@@ -20,34 +20,39 @@ def _texts(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
-        for part in value:
+        for part in cast("list[Any]", value):
             if isinstance(part, str):
                 yield part
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                yield part["text"]
+            elif isinstance(part, dict) and isinstance(text := cast("dict[str, Any]", part).get("text"), str):
+                yield text
+
+
+def json_object(value: Any) -> dict[str, Any] | None:
+    """`value` when it is a JSON object, else None (wire JSON is whatever the sender made it)."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
 
 
 def part_text(part: Any) -> str:
     """All the model text of one message or delta, every text field joined."""
     if not isinstance(part, dict):
         return ""
-    return "".join(text for name in TEXT_FIELDS for text in _texts(part.get(name)))
+    fields = cast("dict[str, Any]", part)
+    return "".join(text for name in TEXT_FIELDS for text in _texts(fields.get(name)))
 
 
-def _choices(body: dict[str, Any]) -> list[Any]:
+def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The choices of `body` that are objects (the decoders refuse the others)."""
     choices = body.get("choices")
-    return choices if isinstance(choices, list) else []
+    if not isinstance(choices, list):
+        return []
+    return [cast("dict[str, Any]", c) for c in cast("list[Any]", choices) if isinstance(c, dict)]
 
 
 def chunk_text(chunk: dict[str, Any]) -> str:
     """The text a stream chunk carries, over every choice and text field (empty when none)."""
-    return "".join(part_text(choice.get("delta")) for choice in _choices(chunk) if isinstance(choice, dict))
+    return "".join(part_text(choice.get("delta")) for choice in _choices(chunk))
 
 
 def response_text(response: dict[str, Any]) -> str:
     """The text of a chat completion: every choice's every text field."""
-    return "\n".join(
-        text
-        for choice in _choices(response)
-        if isinstance(choice, dict) and (text := part_text(choice.get("message")))
-    )
+    return "\n".join(text for choice in _choices(response) if (text := part_text(choice.get("message"))))
