@@ -10,13 +10,13 @@ so an unchanged stream is written back byte for byte.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from luthien_proxy.model.parts import Raw
 from luthien_proxy.model.tool_call import ToolCall
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the answer's text (`field`: where it sat, e.g. `content` or `refusal`)."""
 
@@ -28,10 +28,11 @@ class TextDelta:
     original: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def with_text(self, text: str) -> TextDelta:
-        return replace(self, text=text)
+        # Not `dataclasses.replace`: this runs once per chunk a text policy edits.
+        return TextDelta(text, self.choice, self.field, self.raw, self.original)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """A piece of the model's reasoning text."""
 
@@ -42,17 +43,17 @@ class ReasoningDelta:
     original: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def with_text(self, text: str) -> ReasoningDelta:
-        return replace(self, text=text)
+        return ReasoningDelta(text, self.choice, self.field, self.raw, self.original)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallEvent:
     """One complete, canonical tool call the model proposes (or a policy releases)."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stop:
     """A choice has ended; `reason` is the model's (the dialect corrects it to what was released)."""
 
@@ -61,7 +62,7 @@ class Stop:
     raw: Raw = dataclasses.field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passthrough:
     """A provider event no policy reads (role, usage, keep-alive): written back as it came."""
 

@@ -41,6 +41,12 @@ def _choice_events(chunk: Chunk, choice: Chunk) -> list[StreamEvent]:
     """The events of one choice of a passing chunk (`chunk` carries only that choice)."""
     delta = cast("Chunk", choice.get("delta") or {})
     index = cast("int", choice.get("index", 0))
+    content = delta.get("content")
+    if isinstance(content, str) and not (
+        delta.get("refusal") or delta.get("reasoning_content") or delta.get("reasoning")
+    ):
+        # The common chunk (plain content, or a role announcement): no field walk, no dict built.
+        return [TextDelta(content, index, "content", chunk, content) if content else Passthrough(chunk)]
     text = part_text({k: delta.get(k) for k in _TEXT_FIELDS})
     reasoning = part_text({k: delta.get(k) for k in REASONING_FIELDS})
     text_field = "refusal" if delta.get("content") is None and delta.get("refusal") else "content"
@@ -105,16 +111,17 @@ class ChatStreamCodec:
         return _checked_passthrough(event.raw)  # pyright: ignore[reportUnnecessaryIsInstance]
 
     def _text_chunk(self, event: TextDelta | ReasoningDelta) -> Chunk:
-        raw = event.raw
-        if isinstance(raw, dict) and event.text == event.original:
-            return cast("Chunk", raw)
-        if not isinstance(raw, dict):
+        raw = json_object(event.raw)
+        if raw is None:
             return delta_chunk(self.assembler.template(event.choice), event.choice, {event.field: event.text})
-        raw = cast("Chunk", raw)
+        if event.text == event.original:
+            return raw
         choice = cast("Chunk", raw["choices"][0])
-        kind = _TEXT_FIELDS if isinstance(event, TextDelta) else REASONING_FIELDS
-        delta = {k: v for k, v in cast("Chunk", choice.get("delta") or {}).items() if k not in kind}
-        return {**raw, "choices": [{**choice, "delta": {**delta, event.field: event.text}}]}
+        delta = dict(cast("Chunk", choice.get("delta") or {}))
+        for name in _TEXT_FIELDS if isinstance(event, TextDelta) else REASONING_FIELDS:
+            delta.pop(name, None)
+        delta[event.field] = event.text
+        return {**raw, "choices": [{**choice, "delta": delta}]}
 
     def _call_chunk(self, call: ToolCall) -> Chunk:
         written = self._written.setdefault(call.choice, [])
