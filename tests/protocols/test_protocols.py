@@ -116,7 +116,49 @@ async def test_trusted_editing_rewrites_the_flagged_call(
         {"command": "echo 'skipped an unsafe command'"}
     ]
     edits = [d for d in calls.decisions if d["action"] == "edit"]
-    assert len(edits) == 2 and edits[0]["edited_tool_call"]["arguments"].startswith('{"path": "sandbox/')
+    # The edit is canonical JSON, as every call the client receives.
+    assert len(edits) == 2 and edits[0]["edited_tool_call"]["arguments"].startswith('{"path":"sandbox/')
+
+
+def _shell(call_id: str, command: str) -> dict[str, Any]:
+    arguments = json.dumps({"command": command})
+    return {"id": call_id, "type": "function", "function": {"name": "run_shell", "arguments": arguments}}
+
+
+def _choice(index: int, message: dict[str, Any], finish: str) -> dict[str, Any]:
+    return {
+        "index": index,
+        "message": {"role": "assistant", "content": None, **message},
+        "finish_reason": finish,
+    }
+
+
+async def test_trusted_edit_stays_in_the_flagged_choice_and_wire_form(
+    calls: Calls, closing: Closing, host: PolicyHost
+) -> None:
+    policy = closing(TrustedEditingPolicy(host=host))
+    request = request_for("rm")
+    two = {
+        "object": "chat.completion",
+        "choices": [
+            _choice(0, {"tool_calls": [_shell("c0", "ls -la")]}, "tool_calls"),
+            _choice(1, {"tool_calls": [_shell("c1", "rm -rf /")]}, "tool_calls"),
+        ],
+    }
+    out = await police_response(policy, two, calls.call(request=request))
+    first, second = (c["message"]["tool_calls"] for c in out["choices"])
+    assert [c["id"] for c in first] == ["c0"], "the benign choice keeps only its own call"
+    assert json.loads(second[0]["function"]["arguments"]) == {"command": "echo 'skipped an unsafe command'"}
+    assert [c["finish_reason"] for c in out["choices"]] == ["tool_calls", "tool_calls"]
+    legacy_call = {"name": "run_shell", "arguments": '{"command": "rm -rf /"}'}
+    legacy = {
+        "object": "chat.completion",
+        "choices": [_choice(0, {"function_call": legacy_call}, "function_call")],
+    }
+    out = await police_response(policy, legacy, calls.call(request=request))
+    message = out["choices"][0]["message"]
+    assert "tool_calls" not in message and out["choices"][0]["finish_reason"] == "function_call"
+    assert message["function_call"]["arguments"] == '{"command":"echo \'skipped an unsafe command\'"}'
 
 
 async def test_resample_finds_a_safe_sample(

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from luthien_proxy.dialects.openai_chat import encode_messages
-from luthien_proxy.model import Request
+from luthien_proxy.model import MalformedToolCall, Request
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.base import ToolCallProtocol
 from luthien_proxy.protocols.config_section import ConfigSection
@@ -77,10 +77,15 @@ class TrustedModel(ConfigSection):
             raise ModelCallError("trusted edit lacks a tool name")
         arguments = parsed.get("arguments", {})
         encoded = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        # A fresh id: the edited call is a new call, and nothing of the original reaches the client.
-        return ToolCall(
-            id=f"call_trusted_{uuid.uuid4().hex[:12]}", name=parsed["name"], arguments=encoded
-        ), result
+        try:
+            # A fresh id: the edited call is a new call, and nothing of the original reaches the
+            # client. It stays in the original's choice and wire form, its arguments canonical.
+            edited = ToolCall.from_model(
+                f"call_trusted_{uuid.uuid4().hex[:12]}", parsed["name"], encoded, call.choice, call.kind
+            )
+        except MalformedToolCall as exc:
+            raise ModelCallError(f"trusted edit is not a usable call: {exc}") from None
+        return edited, result
 
 
 class TrustedFallbackProtocol(ToolCallProtocol):
