@@ -1,21 +1,21 @@
-"""The OpenAI chat codec: untouched input goes back as the very JSON it came from, edits re-encode
-only what changed, and nothing the policy did not see reaches the client."""
+"""The OpenAI chat codec on requests and completions: untouched input goes back as the very JSON it
+came from, an edit re-encodes only what changed, and a call reaches the client only as judged."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+import copy
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from luthien_proxy.dialects.openai_chat import (
-    ChatStreamCodec,
     decode_request,
     decode_response,
     encode_request,
     encode_response,
 )
-from luthien_proxy.model import ReasoningDelta, StreamEvent, Text, TextDelta
+from luthien_proxy.model import MalformedToolCall, Message, Text, ToolCall
 
 Json = dict[str, Any]
 
@@ -25,13 +25,17 @@ REQUEST: Json = {
         {"role": "system", "content": "be brief"},
         {
             "role": "user",
-            "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "x"}}],
+            "content": [
+                {"type": "text", "text": "hi"},
+                {"type": "image_url", "image_url": {"url": "x"}},
+                {"type": "x_hologram", "data": [1, 2]},
+            ],
         },
         {
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "a", "type": "function", "function": {"name": "run", "arguments": '{"cmd": "ls"}'}}
+                {"id": "a", "type": "function", "function": {"name": "lister", "arguments": '{"d": 1}'}}
             ],
         },
         {"role": "tool", "tool_call_id": "a", "content": "file.txt"},
@@ -40,7 +44,7 @@ REQUEST: Json = {
     "tools": [
         {
             "type": "function",
-            "function": {"name": "run", "description": "runs", "parameters": {"type": "object"}},
+            "function": {"name": "runner", "description": "runs things", "parameters": {"x_schema": 1}},
         }
     ],
     "temperature": 0.2,
@@ -48,175 +52,177 @@ REQUEST: Json = {
 }
 
 
-def chunk(delta: Json, finish: str | None = None, **extra: Any) -> Json:
-    return {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        **extra,
-    }
+def upper_message(message: Message) -> Message:
+    return message.with_parts(
+        [p.with_text(p.text.upper()) if isinstance(p, Text) else p for p in message.parts]
+    )
 
 
-async def frames(items: list[Json]) -> AsyncIterator[Json]:
-    for item in items:
-        yield item
-
-
-async def round_trip(items: list[Json], edit: Any = None) -> list[Json]:
-    codec = ChatStreamCodec()
-    out: list[Json] = []
-    async for event in codec.decode(frames(items)):
-        out.append(codec.encode(edit(event) if edit else event))
-    return out
+def edit_message(body: Json, position: int) -> Json:
+    request = decode_request(body)
+    messages = list(request.messages)
+    messages[position] = upper_message(messages[position])
+    return encode_request(request.with_messages(messages))
 
 
 def test_an_untouched_request_is_the_very_body_the_client_sent() -> None:
     assert encode_request(decode_request(REQUEST)) is REQUEST
 
 
-def test_editing_one_message_keeps_every_other_field_role_and_part() -> None:
+def test_an_edit_re_encodes_only_the_changed_message_and_keeps_every_unknown_field() -> None:
+    sent = copy.deepcopy(REQUEST)
+    body = edit_message(sent, 1)
+    assert body["messages"][1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "HI"}, *sent["messages"][1]["content"][1:]],
+    }
+    assert all(body["messages"][i] is sent["messages"][i] for i in (0, 2, 3, 4))
+    assert body["x_unknown_field"] is sent["x_unknown_field"] and body["temperature"] == 0.2
+    assert body["tools"] is sent["tools"] and list(body) == list(sent)
+    assert sent == REQUEST  # the client's body is not mutated
+
+
+def test_an_edited_message_of_an_unknown_role_keeps_its_role_and_fields() -> None:
+    body = edit_message(REQUEST, 4)
+    assert body["messages"][4] == {"role": "critic", "content": "AN UNKNOWN ROLE", "x_vendor": 1}
+    assert body["messages"][:4] == REQUEST["messages"][:4]
+
+
+def test_a_message_a_policy_adds_is_sent() -> None:
     request = decode_request(REQUEST)
-    user = request.messages[1]
-    edited = user.with_parts([replace(p, text="HI") if isinstance(p, Text) else p for p in user.parts])
-    body = encode_request(request.with_messages([request.messages[0], edited, *request.messages[2:]]))
-    assert body["messages"][1]["content"] == [
-        {"type": "text", "text": "HI"},
-        REQUEST["messages"][1]["content"][1],
-    ]
-    assert [m for i, m in enumerate(body["messages"]) if i != 1] == [
-        m for i, m in enumerate(REQUEST["messages"]) if i != 1
-    ]
-    assert (
-        body["x_unknown_field"] == {"kept": True}
-        and body["temperature"] == 0.2
-        and body["tools"] == REQUEST["tools"]
-    )
+    added = Message("user", [Text("remember the rules")])
+    body = encode_request(request.with_messages([*request.messages, added]))
+    assert body["messages"] == [*REQUEST["messages"], {"role": "user", "content": "remember the rules"}]
 
 
-def test_request_text_covers_history_calls_results_tools_and_non_chat_fields() -> None:
-    text = decode_request({**REQUEST, "instructions": "INSTR", "prompt": "PROMPT"}).text()
-    for piece in (
-        "be brief",
-        "hi",
-        '{"cmd": "ls"}',
-        "file.txt",
-        "an unknown role",
-        "runs",
-        '"object"',
-        "INSTR",
-        "PROMPT",
-    ):
+def test_system_text_a_policy_adds_to_a_chat_request_becomes_a_system_message() -> None:
+    request = decode_request({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    body = encode_request(replace(request, system=[Text("be safe")]))
+    assert body["messages"] == [{"role": "system", "content": "be safe"}, {"role": "user", "content": "hi"}]
+
+
+def test_an_edited_prompt_of_a_completion_route_is_what_is_sent() -> None:
+    body = edit_message({"model": "m", "prompt": "secret", "max_tokens": 3}, 0)
+    assert body == {"model": "m", "prompt": "SECRET", "max_tokens": 3}
+
+
+def test_an_edited_instructions_string_is_sent_and_an_input_list_it_cannot_rebuild_is_refused() -> None:
+    sent = {"model": "m", "instructions": "secret", "input": [{"role": "user", "content": "secret"}]}
+    request = decode_request(sent)
+    body = encode_request(replace(request, system=[Text("X", field="instructions")]))
+    assert body == {**sent, "instructions": "X"}
+    with pytest.raises(ValueError, match="'input'"):  # never sent with the text the policy removed
+        encode_request(request.with_messages([upper_message(m) for m in request.messages]))
+
+
+def test_legacy_functions_stay_functions_when_a_message_is_edited() -> None:
+    sent = {**REQUEST, "functions": REQUEST["tools"]}
+    del sent["tools"]
+    body = edit_message(sent, 1)
+    assert body["functions"] is sent["functions"] and "tools" not in body
+
+
+def test_request_text_covers_messages_history_calls_results_and_tools() -> None:
+    text = decode_request(REQUEST).text()
+    pieces = ("be brief", "hi", "lister", '{"d": 1}', "file.txt", "an unknown role", "runner", "runs things")
+    for piece in (*pieces, '"x_schema"'):
         assert piece in text, piece
 
 
-def test_a_response_without_calls_goes_back_untouched_and_a_call_is_written_canonical() -> None:
+def test_request_text_covers_the_text_fields_of_other_routes() -> None:
+    body = {
+        "model": "m",
+        "system": [{"type": "text", "text": "SYSTEM"}],
+        "instructions": "INSTRUCTIONS",
+        "prompt": ["PROMPT"],
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "INPUT"}]},
+            {"type": "function_call", "arguments": "ARGUMENTS"},
+            {"type": "function_call_output", "output": "OUTPUT"},
+        ],
+    }
+    text = decode_request(body).text()
+    for piece in ("SYSTEM", "INSTRUCTIONS", "PROMPT", "INPUT", "ARGUMENTS", "OUTPUT"):
+        assert piece in text, piece
+
+
+def call_choice(index: int, *calls: Json, **extra: Any) -> Json:
+    message = {"role": "assistant", "content": "Sure.", "tool_calls": list(calls)}
+    return {"index": index, "message": message, "finish_reason": "tool_calls", **extra}
+
+
+def function_call(call_id: str, arguments: str) -> Json:
+    return {"id": call_id, "type": "function", "function": {"name": "run", "arguments": arguments}}
+
+
+def test_a_choice_without_calls_goes_back_as_the_very_object() -> None:
     plain = {
-        "index": 1,
+        "index": 0,
         "message": {"role": "assistant", "content": "ok", "x_vendor": 2},
         "finish_reason": "stop",
     }
-    call = {
-        "index": 0,
-        "logprobs": {"content": [{"token": "rm"}]},
-        "finish_reason": "tool_calls",
-        "message": {
-            "role": "assistant",
-            "tool_calls": [
-                {
-                    "id": "c",
-                    "type": "function",
-                    "function": {"name": "run", "arguments": '{"cmd": "\\u0072m -rf /"}'},
-                }
-            ],
-        },
-    }
-    body = {"id": "r", "object": "chat.completion", "choices": [call, plain], "usage": {"total_tokens": 3}}
+    body = {"id": "r", "choices": [plain], "usage": {"total_tokens": 3}, "system_fingerprint": "fp"}
     out = encode_response(decode_response(body))
-    assert out["choices"][1] is plain and out["usage"] == body["usage"]
+    assert out == body and out["choices"][0] is plain
+
+
+def test_a_call_choice_is_written_from_the_canonical_call_without_logprobs() -> None:
+    plain = {"index": 1, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+    call = call_choice(
+        0, function_call("c", '{"cmd": "\\u0072m -rf /"}'), logprobs={"content": [{"token": "rm"}]}
+    )
+    out = encode_response(decode_response({"id": "r", "choices": [call, plain]}))
     written = out["choices"][0]
-    assert written["message"]["tool_calls"][0]["function"]["arguments"] == '{"cmd":"rm -rf /"}'
-    assert "logprobs" not in written
+    assert written["message"]["tool_calls"] == [function_call("c", '{"cmd":"rm -rf /"}')]
+    assert "logprobs" not in written and written["finish_reason"] == "tool_calls"
+    assert written["message"]["content"] == "Sure." and out["choices"][1] is plain
+
+
+def test_a_legacy_function_call_stays_one_with_canonical_arguments() -> None:
+    message = {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": '{"a": 1}'}}
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": "function_call"}]}
+    choice = encode_response(decode_response(body))["choices"][0]
+    assert choice["message"]["function_call"] == {"name": "f", "arguments": '{"a":1}'}
+    assert choice["finish_reason"] == "function_call" and "tool_calls" not in choice["message"]
 
 
 def test_removing_every_call_ends_the_choice_with_stop() -> None:
-    body = {
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "tool_calls",
-                "message": {
-                    "role": "assistant",
-                    "content": "Sure.",
-                    "tool_calls": [
-                        {"id": "c", "type": "function", "function": {"name": "run", "arguments": "{}"}}
-                    ],
-                },
-            }
-        ]
-    }
-    response = decode_response(body).map_parts(lambda part: part if isinstance(part, Text) else None)
+    body = {"choices": [call_choice(0, function_call("c", "{}"), logprobs={"content": []})]}
+    response = decode_response(body).map_parts(lambda part: None if isinstance(part, ToolCall) else part)
     choice = encode_response(response)["choices"][0]
-    assert (
-        choice["finish_reason"] == "stop"
-        and "tool_calls" not in choice["message"]
-        and choice["message"]["content"] == "Sure."
+    assert choice == {
+        "index": 0,
+        "message": {"role": "assistant", "content": "Sure."},
+        "finish_reason": "stop",
+    }
+
+
+def test_removing_one_of_two_calls_sends_only_the_other() -> None:
+    body = {"choices": [call_choice(0, function_call("a", "{}"), function_call("b", '{"x": 1}'))]}
+    response = decode_response(body).map_parts(
+        lambda p: None if isinstance(p, ToolCall) and p.id == "a" else p
     )
+    choice = encode_response(response)["choices"][0]
+    assert choice["message"]["tool_calls"] == [function_call("b", '{"x":1}')]
+    assert choice["finish_reason"] == "tool_calls"
 
 
-async def test_an_untouched_stream_is_the_same_chunks_in_the_same_order() -> None:
-    items = [
-        chunk({"role": "assistant", "content": ""}),
-        chunk({"content": "a"}),
-        chunk({"refusal": "no"}),
-        chunk({}, "stop"),
-        {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": {"total_tokens": 2}},
-    ]
-    out = await round_trip(items)
-    assert len(out) == len(items) and all(a is b for a, b in zip(out, items, strict=True))
+def test_an_edited_text_keeps_the_message_fields_but_not_the_logprobs_that_spell_the_original() -> None:
+    logprobs = {"content": [{"token": "secret"}]}
+    message = {"role": "assistant", "content": "secret", "x_vendor": 2}
+    body = {
+        "id": "r",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": logprobs}],
+    }
+    out = encode_response(decode_response(body).map_text(lambda text: "[redacted]"))
+    assert out == {
+        "id": "r",
+        "choices": [
+            {"index": 0, "message": {**message, "content": "[redacted]"}, "finish_reason": "stop"},
+        ],
+    }
 
 
-async def test_an_edit_changes_only_the_text_and_never_resends_the_original() -> None:
-    items = [
-        chunk({"reasoning_content": "secret plan", "content": "hello"}, logprobs=None),
-        chunk({}, "stop"),
-    ]
-
-    def upper_text(event: StreamEvent) -> StreamEvent:
-        return event.with_text(event.text.upper()) if isinstance(event, TextDelta) else event
-
-    out = await round_trip(items, upper_text)
-    encoded = json.dumps(out)
-    assert "HELLO" in encoded and "hello" not in encoded and encoded.count("secret plan") == 1
-    assert out[-1]["choices"][0]["finish_reason"] == "stop"
-
-
-async def test_a_streamed_call_arrives_once_whole_and_its_fragments_never_pass() -> None:
-    items = [
-        chunk({"content": "Working."}),
-        chunk(
-            {
-                "tool_calls": [
-                    {
-                        "index": 0,
-                        "id": "x",
-                        "type": "function",
-                        "function": {"name": "run", "arguments": '{"cmd": '},
-                    }
-                ]
-            }
-        ),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"ls"}'}}]}),
-        chunk({}, "tool_calls"),
-    ]
-    codec = ChatStreamCodec()
-    events = [event async for event in codec.decode(frames(items))]
-    kinds = [type(event).__name__ for event in events]
-    assert kinds == ["TextDelta", "ToolCallEvent", "Stop"]
-    out = [codec.encode(event) for event in events]
-    calls = [d for c in out for ch in c["choices"] for d in ch["delta"].get("tool_calls") or ()]
-    assert calls == [
-        {"index": 0, "id": "x", "type": "function", "function": {"name": "run", "arguments": '{"cmd":"ls"}'}}
-    ]
-    assert not any(isinstance(e, ReasoningDelta) for e in events)
+def test_a_call_whose_arguments_are_not_a_json_object_is_refused() -> None:
+    with pytest.raises(MalformedToolCall):
+        decode_response({"choices": [call_choice(0, function_call("c", '["rm", "-rf", "/"]'))]})

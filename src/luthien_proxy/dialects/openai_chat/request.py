@@ -18,7 +18,8 @@ _TOOL_KEYS = ("tools", "functions")
 #: parts (`system`, `instructions`) or as a user message (`prompt`, `input`).
 _SYSTEM_KEYS = ("system", "instructions")
 _INPUT_KEYS = ("prompt", "input")
-_READ_KEYS = ("model", "messages", *_TOOL_KEYS, *_SYSTEM_KEYS, *_INPUT_KEYS)
+_LOOSE_KEYS = (*_SYSTEM_KEYS, *_INPUT_KEYS)
+_READ_KEYS = ("model", "messages", *_TOOL_KEYS, *_LOOSE_KEYS)
 
 
 def _loose_parts(key: str, value: Any) -> list[Part]:
@@ -82,16 +83,48 @@ def _unchanged(item: Message | Tool, decode: Any) -> bool:
     return item.raw is not None and decode(item.raw) == item
 
 
+def _is_loose_input(message: Message) -> bool:
+    """Whether `message` is the text of a non-chat route's `prompt` / `input` (not a chat message)."""
+    return message.raw is None and all(
+        isinstance(part, Text) and part.field in _INPUT_KEYS for part in message.parts
+    )
+
+
 def encode_messages(messages: list[Message]) -> list[Any]:
-    """Chat messages from `messages`: an unchanged one as the client sent it, a changed one re-encoded."""
+    """Chat messages from `messages`: an unchanged one as the client sent it, a changed or new one
+    encoded from its parts."""
     out: list[Any] = []
     for message in messages:
+        if _is_loose_input(message):
+            continue  # written back to its own `prompt` / `input` field (`encode_request`)
         if message.raw is None:
-            continue  # the text of a non-chat route's `prompt` / `input` is not a chat message
-        if _unchanged(message, decode_message):
+            out.append(encode_message(message.parts, {"role": message.role}))  # one a policy added
+        elif _unchanged(message, decode_message):
             out.append(message.raw)
         else:
             out.append(encode_message(message.parts, {**cast("Json", message.raw), "role": message.role}))
+    return out
+
+
+def _loose_fields(request: Request, original: Json) -> Json:
+    """The `system` / `instructions` / `prompt` / `input` values to send: the client's own where the
+    policy left their text alone, else the policy's text as one string (each route takes a string
+    there). A changed list is refused rather than sent unedited: its items cannot be rebuilt."""
+    inputs = [part for m in request.messages if _is_loose_input(m) for part in m.parts]
+    texts = [part for part in (*request.system, *inputs) if isinstance(part, Text)]
+    out: Json = {}
+    for key in _LOOSE_KEYS:
+        mine = [part for part in texts if part.field == key]
+        value = original.get(key)
+        if mine == _loose_parts(key, value):
+            if key in original:
+                out[key] = value
+        elif isinstance(value, list):
+            raise ValueError(
+                f"a policy changed the text of the request's {key!r} list, which cannot be re-encoded"
+            )
+        else:
+            out[key] = "\n".join(part.text for part in mine)
     return out
 
 
@@ -100,21 +133,23 @@ def encode_request(request: Request) -> Json:
     original = json_object(request.raw) or {}
     if original and decode_request(original) == request:
         return original
-    # The client's own key order, so a re-encoded body reads like the one it sent.
-    body: Json = {
-        k: v
-        for k, v in original.items()
-        if k in _READ_KEYS[:2] or k in request.params or k in _SYSTEM_KEYS + _INPUT_KEYS
-    }
-    body.update(request.params)
+    body: Json = dict(request.params)
     body["model"] = request.model
-    body["messages"] = encode_messages(request.messages)
+    body.update(_loose_fields(request, original))
+    messages = encode_messages(request.messages)
+    # System parts a policy added (not read from a `system` / `instructions` field): a system message.
+    added = [p for p in request.system if not (isinstance(p, Text) and p.field in _SYSTEM_KEYS)]
+    if added:
+        messages.insert(0, encode_message(added, {"role": "system"}))
+    if messages or "messages" in original:
+        body["messages"] = messages
     if request.tools:
         if _tools_unchanged(request, original):
             body.update({key: original[key] for key in _TOOL_KEYS if key in original})
         else:
             body["tools"] = [t.raw if _unchanged(t, _tool) else _tool_entry(t) for t in request.tools]
-    return body
+    # The client's own key order, so a re-encoded body reads like the one it sent.
+    return {**{k: body[k] for k in original if k in body}, **body}
 
 
 def _tools_unchanged(request: Request, original: Json) -> bool:

@@ -48,15 +48,16 @@ def _choice(choice: Choice) -> Json:
     calls = choice.tool_calls()
     sent = json_object(raw.get("message"))
     had_calls = sent is not None and any(sent.get(k) for k in ("tool_calls", "function_call"))
-    if choice.raw is not None and not calls and not had_calls:
-        original = message_parts(sent, []) if sent is not None else []
-        if original == choice.parts and raw.get("finish_reason") == choice.stop_reason:
-            return raw
+    original = message_parts(sent, []) if sent is not None else []
+    untouched = original == choice.parts and raw.get("finish_reason") == choice.stop_reason
+    if choice.raw is not None and not calls and not had_calls and untouched:
+        return raw
     message = sent if sent is not None else {"role": "assistant"}
     out: Json = {**raw, "index": choice.index, "message": encode_message(choice.parts, message)}
     out["finish_reason"] = finish_reason(choice.parts, choice.stop_reason)
-    if calls or had_calls:
-        out.pop("logprobs", None)  # the logprobs of a call's tokens would spell out the call
+    if calls or had_calls or original != choice.parts:
+        # Logprobs spell out the model's own tokens: a call's, or the text a policy changed.
+        out.pop("logprobs", None)
     return out
 
 
