@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.doors.litellm.callback.launcher import apply_offline_env
 from luthien_proxy.policies import LuthienPolicy, NoOpPolicy
-from luthien_proxy.proxy.launcher import apply_offline_env
 from luthien_proxy.settings import Settings
 from tests.support.guards import install as install_guards
 from tests.support.guards import suite_guards  # noqa: F401  (autouse fixture, used by every test)
@@ -105,7 +105,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 async def _truncate(services: ControlPlaneServices) -> None:
     from sqlalchemy import delete
 
-    from luthien_proxy.storage.schema import debug_logs
+    from luthien_proxy.backends.store.schema import debug_logs
 
     async with services.store.engine.begin() as conn:
         await conn.execute(delete(debug_logs))

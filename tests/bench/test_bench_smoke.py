@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from luthien_proxy.bench.targets import TARGETS
-from luthien_proxy.bench.workloads import WORKLOADS
-from luthien_proxy.stack.processes import child_env
+from luthien_proxy.tooling.bench.targets import TARGETS
+from luthien_proxy.tooling.bench.workloads import WORKLOADS
+from luthien_proxy.tooling.stack.processes import child_env
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ def test_quick_benchmark_covers_every_target_and_workload_without_errors(tmp_pat
     report_path, json_path = tmp_path / "bench.md", tmp_path / "bench.json"
     args = ["--quick", "--output", str(report_path), "--json", str(json_path)]
     proc = subprocess.run(
-        [sys.executable, "-m", "luthien_proxy.bench", *args],
+        [sys.executable, "-m", "luthien_proxy.tooling.bench", *args],
         env=child_env(),
         cwd=tmp_path,
         capture_output=True,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as redis
 
-from luthien_proxy.events import RedisBus
+from luthien_proxy.backends.events import RedisBus
+from luthien_proxy.backends.store import DebugLogStore
+from luthien_proxy.backends.store.store import create_engine
 from luthien_proxy.policies import AllCapsPolicy
-from luthien_proxy.storage import DebugLogStore
-from luthien_proxy.storage.store import create_engine
 from tests.conftest import OpenServices, api_client
 
 GOOD = {"data": {"model": "m", "messages": [], "litellm_call_id": "still-serving"}}

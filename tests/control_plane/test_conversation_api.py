@@ -10,8 +10,8 @@ import httpx
 import orjson
 import pytest
 
+from luthien_proxy.backends.events import call_channel
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
-from luthien_proxy.events import call_channel
 from luthien_proxy.model import Request
 from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection
 from tests.conftest import REDIS_URL, Backend, OpenServices, require_servers

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from luthien_proxy.events import call_channel, trace_channel
+from luthien_proxy.backends.events import call_channel, trace_channel
 from luthien_proxy.model import Request
 from luthien_proxy.policies import (
     AllCapsPolicy,

@@ -12,7 +12,7 @@ import pytest
 
 from luthien_proxy.cli.main import build_parser
 from luthien_proxy.control_plane import StartupError
-from luthien_proxy.stack.ports import require_free_ports
+from luthien_proxy.tooling.stack.ports import require_free_ports
 from tests.conftest import REDIS_URL, require_servers
 from tests.support.processes import ManagedProcess, free_port, luthien
 

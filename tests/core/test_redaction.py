@@ -3,10 +3,11 @@ what is forwarded keeps what the client sent."""
 
 from __future__ import annotations
 
-from luthien_proxy.pipeline import REDACTED, identity_of, redact, redaction
-from luthien_proxy.pipeline.redaction import redact_encoded, redact_text
-from luthien_proxy.proxy import sanitize
-from luthien_proxy.proxy.sanitize import merge_request, request_payload
+from luthien_proxy import redaction
+from luthien_proxy.doors.litellm.callback import sanitize
+from luthien_proxy.doors.litellm.callback.sanitize import merge_request, request_payload
+from luthien_proxy.pipeline import identity_of
+from luthien_proxy.redaction import REDACTED, redact, redact_encoded, redact_text
 from tests.support.imports import loaded_modules
 
 
@@ -147,5 +148,5 @@ def test_the_callback_sends_content_as_the_client_sent_it() -> None:
 
 def test_one_list_of_secret_names_and_the_callback_imports_it_cheaply() -> None:
     assert sanitize.is_secret_name is redaction.is_secret_name
-    heavy = {"sqlalchemy", "redis", "luthien_proxy.policies", "luthien_proxy.storage"}
-    assert heavy & loaded_modules("import luthien_proxy.proxy.sanitize") == set()
+    heavy = {"sqlalchemy", "redis", "luthien_proxy.policies", "luthien_proxy.backends.store"}
+    assert heavy & loaded_modules("import luthien_proxy.doors.litellm.callback.sanitize") == set()

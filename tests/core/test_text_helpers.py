@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from luthien_proxy.backends.policy_state import InProcessPolicyState
 from luthien_proxy.dialects.openai_chat import chunk_text, response_text
 from luthien_proxy.pipeline.policing import police_request, police_response
 from luthien_proxy.policies import AllCapsPolicy, PolicyContext, PolicyRejection, RequestBlocklistPolicy
-from luthien_proxy.policy_state import InProcessPolicyState
 
 
 def ctx(request: dict[str, Any] | None = None) -> PolicyContext:

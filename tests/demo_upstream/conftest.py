@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from luthien_proxy.stack.processes import start_demo_upstream, stop
+from luthien_proxy.tooling.stack.processes import start_demo_upstream, stop
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from luthien_proxy.stack.running import Stack as RunningStack
-from luthien_proxy.stack.running import luthien_up as _luthien_up
+from luthien_proxy.tooling.stack.running import Stack as RunningStack
+from luthien_proxy.tooling.stack.running import luthien_up as _luthien_up
 
 REPO = Path(__file__).resolve().parents[2]
 

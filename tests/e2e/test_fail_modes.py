@@ -12,7 +12,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from luthien_proxy.stack.processes import start_demo_upstream, stop
+from luthien_proxy.tooling.stack.processes import start_demo_upstream, stop
 from tests.e2e.stack import REPO
 from tests.support.processes import ManagedProcess, free_port, luthien
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionMessageToolCallUnion
 
-from luthien_proxy.stack.running import Stack, luthien_up
+from luthien_proxy.tooling.stack.running import Stack, luthien_up
 from tests.e2e.stack import REPO
 
 pytestmark = pytest.mark.e2e

@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from luthien_proxy.control_plane import create_app
 from luthien_proxy.model_routes import routes_from_config
-from luthien_proxy.stack.processes import free_port
-from luthien_proxy.stack.running import luthien_up as stack_up
+from luthien_proxy.tooling.stack.processes import free_port
+from luthien_proxy.tooling.stack.running import luthien_up as stack_up
 from tests.conftest import REDIS_URL, OpenServices, require_servers
 from tests.core.test_redaction import RESPONSE_FORMAT, TOOLS
 from tests.e2e.stack import REPO, RunningStack

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from luthien_proxy.reliability.soak import run_soak
+from luthien_proxy.tooling.reliability.soak import run_soak
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from luthien_proxy.control_plane import StartupError
-from luthien_proxy.stack.supervisor import ChildSpec, Supervisor
+from luthien_proxy.tooling.stack.supervisor import ChildSpec, Supervisor
 from tests.conftest import REDIS_URL, require_servers
 from tests.e2e.stack import REPO, RunningStack, luthien_up
 from tests.support.processes import ManagedProcess, free_port, luthien
@@ -236,7 +236,7 @@ def test_bad_start_is_one_clear_line(tmp_path: Path, args: list[str], fragment: 
 
 
 def test_stack_keys_generate_an_admin_key_only_off_loopback() -> None:
-    from luthien_proxy.stack.up import stack_keys
+    from luthien_proxy.tooling.stack.up import stack_keys
 
     local = stack_keys({}, "127.0.0.1")
     exposed = stack_keys({}, "0.0.0.0")

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from luthien_proxy.redis_outbox import RedisOutbox
+from luthien_proxy.backends.redis_outbox import RedisOutbox
 from tests.conftest import REDIS_URL, require_servers
 
 

@@ -16,10 +16,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
-from luthien_proxy.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import AllCapsPolicy
 from luthien_proxy.settings import Settings
+from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from tests.support.live_server import serve_app
 
 KEY = "sk-fuzz-key"

@@ -13,7 +13,6 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
-from luthien_proxy.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import (
@@ -23,6 +22,7 @@ from luthien_proxy.policies import (
     PolicyContext,
     RequestBlocklistPolicy,
 )
+from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.wire import STREAM_SUMMARY_TYPE
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
+from luthien_proxy.doors.native.upstream import UpstreamClient, UpstreamError
 from luthien_proxy.model_routes import ModelRoute
-from luthien_proxy.native.upstream import UpstreamClient, UpstreamError
 
 _ANSWER = orjson.dumps({"id": "c1", "object": "chat.completion", "choices": []})
 

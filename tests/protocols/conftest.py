@@ -13,9 +13,9 @@ import orjson
 import pytest
 import redis.asyncio as redis
 
+from luthien_proxy.backends.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.policies import PolicyContext, PolicyHost
-from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
-from luthien_proxy.stack.processes import start_demo_upstream, stop
+from luthien_proxy.tooling.stack.processes import start_demo_upstream, stop
 from tests.conftest import Backend
 
 T = TypeVar("T")

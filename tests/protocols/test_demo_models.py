@@ -9,7 +9,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from luthien_proxy.demo_upstream.protocol_models import TRUSTED_ANSWER, judge_answer, trusted_answer
+from luthien_proxy.tooling.demo_upstream.protocol_models import TRUSTED_ANSWER, judge_answer, trusted_answer
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from luthien_proxy.backends.policy_state import InProcessPolicyState
 from luthien_proxy.model import StreamEvent
 from luthien_proxy.pipeline.policing import police_stream
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
-from luthien_proxy.policy_state import InProcessPolicyState
 from luthien_proxy.protocols.guard import Decide, guard_stream
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall
 from tests.protocols.conftest import aiter_list, collect

@@ -18,12 +18,12 @@ import pytest
 import yaml
 from openai.types.chat import ChatCompletion
 
-from luthien_proxy.demo_upstream import hostile_shapes
 from luthien_proxy.dialects.openai_chat import ChatStreamCodec, decode_response
 from luthien_proxy.dialects.openai_chat.assembler import MAX_ARGUMENT_CHARS
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.policing import police_response, police_stream
 from luthien_proxy.protocols import ToolCallRulesPolicy
+from luthien_proxy.tooling.demo_upstream import hostile_shapes
 from tests.protocols.conftest import Calls, aiter_list, collect, offline_host
 from tests.protocols.test_hostile_shapes import frames_to_chunks, policed_response, policed_stream
 from tests.support.tool_calls import client_calls, is_root_delete

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from luthien_proxy.demo_upstream import hostile_shapes
+from luthien_proxy.backends.policy_state import InProcessPolicyState
 from luthien_proxy.dialects.openai_chat import ChatStreamCodec
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.policing import police_response, police_stream
-from luthien_proxy.policy_state import InProcessPolicyState
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from luthien_proxy.protocols.rules import DEFAULT_MESSAGE
+from luthien_proxy.tooling.demo_upstream import hostile_shapes
 from tests.protocols.conftest import Calls, aiter_list, collect, offline_host
 from tests.support.tool_calls import client_calls, is_root_delete
 

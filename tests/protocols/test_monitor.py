@@ -10,7 +10,7 @@ from luthien_proxy.protocols.judge import ModelCallError, parse_score
 from luthien_proxy.protocols.monitor import TrustedMonitor
 from luthien_proxy.protocols.toolcalls import ToolCall
 from luthien_proxy.protocols.trusted import TrustedModel
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.tooling.stack.processes import free_port
 from tests.protocols.conftest import Calls, offline_host
 
 RM = ToolCall("c1", "run_shell", '{"command": "rm -rf /"}')

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from luthien_proxy.demo_upstream.protocol_models import TRUSTED_ANSWER
 from luthien_proxy.pipeline.policing import police_response, police_stream
 from luthien_proxy.policies import LuthienPolicy, PolicyHost
 from luthien_proxy.protocols import (
@@ -19,6 +18,7 @@ from luthien_proxy.protocols import (
     TrustedEditingPolicy,
     TrustedMonitoringPolicy,
 )
+from luthien_proxy.tooling.demo_upstream.protocol_models import TRUSTED_ANSWER
 from tests.protocols.conftest import (
     Calls,
     Closing,

@@ -14,7 +14,7 @@ from luthien_proxy.pipeline.policing import police_response
 from luthien_proxy.policies import PolicyHost
 from luthien_proxy.protocols import TrustedMonitoringPolicy
 from luthien_proxy.protocols.state import TraceKey
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.tooling.stack.processes import free_port
 from tests.protocols.conftest import Calls, Closing, demo_host, request_for, upstream_response
 
 

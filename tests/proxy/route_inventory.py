@@ -12,7 +12,7 @@ import sys
 
 import orjson
 
-from luthien_proxy.proxy.launcher import apply_offline_env
+from luthien_proxy.doors.litellm.callback.launcher import apply_offline_env
 
 SAMPLE_PARAM = re.compile(r"\{[^}:]+(:[^}]+)?\}")
 
@@ -25,8 +25,8 @@ def inventory() -> list[dict[str, object]]:
     from litellm.proxy._lazy_features import register_all_features
     from litellm.proxy.proxy_server import app
 
-    from luthien_proxy.proxy.litellm_routes import classify, route_key
-    from luthien_proxy.proxy.route_gate import NO_ROUTE, RouteGate
+    from luthien_proxy.doors.litellm.callback.litellm_routes import classify, route_key
+    from luthien_proxy.doors.litellm.callback.route_gate import NO_ROUTE, RouteGate
 
     register_all_features(app)
     gate = RouteGate(app, app)

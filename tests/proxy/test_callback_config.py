@@ -1,6 +1,6 @@
 """Callback settings come from the environment with safe defaults."""
 
-from luthien_proxy.proxy.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 
 
 def test_config_from_env() -> None:

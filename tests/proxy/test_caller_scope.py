@@ -17,10 +17,10 @@ from litellm.types.utils import ModelResponseStream
 
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, MASTER_TAG, principal_of, scoped_id, tag_of
 from luthien_proxy.control_plane import create_app
-from luthien_proxy.native.chat import CallIds
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.litellm_callback import LuthienCallback
+from luthien_proxy.doors.native.chat import CallIds
 from luthien_proxy.policies import AllCapsPolicy, NoOpPolicy
-from luthien_proxy.proxy.callback_config import CallbackConfig
-from luthien_proxy.proxy.litellm_callback import LuthienCallback
 from tests.conftest import OpenServices
 from tests.proxy.payloads import hook_data, model_response
 from tests.proxy.test_policy_link import _linked_callback, _live, _records

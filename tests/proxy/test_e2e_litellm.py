@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from luthien_proxy.stack.processes import free_port, start, start_demo_upstream, stop
+from luthien_proxy.tooling.stack.processes import free_port, start, start_demo_upstream, stop
 from tests.proxy.fake_control_plane import TOKEN, FakeControlPlane, ThreadedServer
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,14 @@ def _start_proxy(
         "LUTHIEN_CONTROL_PLANE_TIMEOUT": "5",
         "LUTHIEN_FAIL_MODE": "closed",
     }
-    args = ["-m", "luthien_proxy.proxy.launcher", "--config", str(config), "--port", str(port)]
+    args = [
+        "-m",
+        "luthien_proxy.doors.litellm.callback.launcher",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+    ]
     proc = start(args, f"http://127.0.0.1:{port}/health/liveliness", env=env, log_path=log, timeout_s=120)
     return proc, f"http://127.0.0.1:{port}"
 

@@ -6,10 +6,10 @@ from fastapi import HTTPException
 from litellm.types.utils import ModelResponse
 
 from luthien_proxy.call_scope import scoped_id
-from luthien_proxy.proxy.callback_config import CallbackConfig
-from luthien_proxy.proxy.control_plane_client import ControlPlaneClient
-from luthien_proxy.proxy.litellm_callback import LuthienCallback
-from luthien_proxy.stack.processes import free_port
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
+from luthien_proxy.doors.litellm.callback.litellm_callback import LuthienCallback
+from luthien_proxy.tooling.stack.processes import free_port
 from tests.proxy.fake_control_plane import TOKEN, FakeControlPlane
 from tests.proxy.payloads import hook_data, model_response
 

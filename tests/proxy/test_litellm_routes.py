@@ -13,9 +13,9 @@ import orjson
 import pytest
 from fastapi import FastAPI, WebSocket
 
-from luthien_proxy.proxy.litellm_routes import Verdict, classify
-from luthien_proxy.proxy.route_gate import RouteGate
-from luthien_proxy.stack.processes import child_env
+from luthien_proxy.doors.litellm.callback.litellm_routes import Verdict, classify
+from luthien_proxy.doors.litellm.callback.route_gate import RouteGate
+from luthien_proxy.tooling.stack.processes import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 POLICED_PATHS = {
@@ -63,7 +63,7 @@ def routes() -> list[dict[str, Any]]:
 
 
 def test_every_litellm_route_is_classified(routes: list[dict[str, Any]]) -> None:
-    """Fails when LiteLLM gains a route: classify it in src/luthien_proxy/proxy/litellm_routes.py."""
+    """Fails when LiteLLM gains a route: classify it in doors/litellm/callback/litellm_routes.py."""
     assert len(routes) > 900, "the inventory must see the whole table, lazy features included"
     unclassified = [f"{r['methods']} {r['path']} -> {r['key']}" for r in routes if r["verdict"] is None]
     assert not unclassified, "LiteLLM routes Luthien has not classified:\n" + "\n".join(unclassified)

@@ -22,11 +22,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
-from luthien_proxy.control_plane.link_streams import TABLES, LinkStreams
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.litellm_callback import LuthienCallback
+from luthien_proxy.doors.litellm.callback.policy_link import CALL_ORDER, reportable
+from luthien_proxy.doors.litellm.link_streams import TABLES, LinkStreams
 from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, RequestBlocklistPolicy
-from luthien_proxy.proxy.callback_config import CallbackConfig
-from luthien_proxy.proxy.litellm_callback import LuthienCallback
-from luthien_proxy.proxy.policy_link import CALL_ORDER, reportable
 from luthien_proxy.wire import STREAM_HOOK
 from tests.conftest import OpenServices
 from tests.proxy.payloads import hook_data, model_response
@@ -281,7 +281,7 @@ async def _send(ws: ClientConnection, *items: dict[str, Any]) -> None:
 
 
 def _table(services: ControlPlaneServices) -> LinkStreams:
-    (table,) = [t for t in TABLES if t.services is services]
+    (table,) = [t for t in TABLES if t.door.pipeline is services.pipeline]
     return table
 
 

@@ -4,7 +4,12 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from luthien_proxy.proxy.sanitize import merge_request, request_payload, to_jsonable, user_key_payload
+from luthien_proxy.doors.litellm.callback.sanitize import (
+    merge_request,
+    request_payload,
+    to_jsonable,
+    user_key_payload,
+)
 
 
 class _Opaque:

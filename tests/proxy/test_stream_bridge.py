@@ -10,9 +10,9 @@ from litellm.types.utils import ModelResponseStream
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from luthien_proxy.proxy.callback_config import CallbackConfig
-from luthien_proxy.proxy.errors import StreamPolicyError
-from luthien_proxy.proxy.stream_bridge import StreamBridge
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.errors import StreamPolicyError
+from luthien_proxy.doors.litellm.callback.stream_bridge import StreamBridge
 
 pytestmark = pytest.mark.asyncio
 
@@ -181,7 +181,7 @@ async def test_silent_policy_times_out_after_upstream_ends(ws_url: str) -> None:
 
 
 async def test_unreachable_policy_server() -> None:
-    from luthien_proxy.stack.processes import free_port
+    from luthien_proxy.tooling.stack.processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(HTTPException) as info:

@@ -20,8 +20,8 @@ from openai import OpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion
 
-from luthien_proxy.demo_upstream import hostile_shapes
-from luthien_proxy.stack.running import Stack, luthien_up
+from luthien_proxy.tooling.demo_upstream import hostile_shapes
+from luthien_proxy.tooling.stack.running import Stack, luthien_up
 from tests.support.tool_calls import client_calls, is_root_delete
 
 pytestmark = pytest.mark.e2e

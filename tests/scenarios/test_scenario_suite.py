@@ -24,7 +24,7 @@ SCENARIOS = [
 
 def test_suite_passes_and_reports_every_protocol(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "luthien_proxy.scenarios.cli", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "luthien_proxy.tooling.scenarios.cli", "--workdir", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -51,7 +51,7 @@ def test_suite_fails_when_a_protocol_lets_an_attack_through(tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "luthien_proxy.scenarios.cli",
+            "luthien_proxy.tooling.scenarios.cli",
             "--only",
             "trusted_monitoring",
             "--config-dir",

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import exc as sa_exc
 
+from luthien_proxy.backends.store import DebugLogStore, DebugLogWriter, DebugRecord, rejects
 from luthien_proxy.control_plane import create_app
-from luthien_proxy.demo_upstream import create_app as create_demo_upstream
 from luthien_proxy.model_routes import routes_from_config
-from luthien_proxy.storage import DebugLogStore, DebugLogWriter, DebugRecord, rejects
+from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from tests.conftest import Backend, OpenServices, api_client
 from tests.support.live_server import serve_app
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from luthien_proxy.storage.retention import RetentionTask, delete_older_than, parse_duration
+from luthien_proxy.backends.store.retention import RetentionTask, delete_older_than, parse_duration
 from tests.conftest import OpenServices
 from tests.support.processes import luthien
 

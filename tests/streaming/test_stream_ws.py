@@ -13,9 +13,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from luthien_proxy.backends.events import call_channel, trace_channel
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
-from luthien_proxy.conversation.replay import replay_events
-from luthien_proxy.events import call_channel, trace_channel
 from luthien_proxy.model import Passthrough, StreamEvent, TextDelta
 from luthien_proxy.policies import (
     AllCapsPolicy,
@@ -27,6 +26,7 @@ from luthien_proxy.policies import (
     PolicyRejection,
     StreamingSeparatorPolicy,
 )
+from luthien_proxy.read.conversation.replay import replay_events
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
 from tests.support.stream_client import (
@@ -391,17 +391,6 @@ async def test_stream_requires_the_proxy_token_when_set(live: Live) -> None:
         result = await run_stream(address, "with-token", WORDS, headers={"x-luthien-proxy-token": "tok-123"})
     assert "403" in str(refused.value) or "1008" in str(refused.value)
     assert result.text == "".join(WORDS)
-
-
-async def test_context_keys_expire_by_ttl_when_never_cleared(open_services: OpenServices) -> None:
-    services = await open_services(stream_context_ttl_seconds=1)
-    services.stream_context.append("orphan", "left behind")
-    assert await services.stream_context.get_text("orphan") == "left behind"
-    redis_client = getattr(services.stream_context, "client", None)
-    if redis_client is not None:
-        assert 0 < await redis_client.ttl("stream:orphan:text") <= 1
-        assert 0 < await redis_client.ttl("stream:orphan:index") <= 1
-    await _wait_until_cleared(services, "orphan", timeout=5)
 
 
 async def _wait_until_cleared(services: ControlPlaneServices, call_id: str, timeout: float = 5) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from luthien_proxy.stack.processes import free_port, stop
+from luthien_proxy.tooling.stack.processes import free_port, stop
 
 __all__ = ["ManagedProcess", "free_port", "luthien"]
 

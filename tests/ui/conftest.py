@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from luthien_proxy import ui
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.read import ui
 from tests.conftest import REQUIRE_SERVICES, Backend, OpenServices
 from tests.support.live_server import serve_app
 from tests.ui.browser import CHROMIUM, BrowserPage, BrowserThread

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from luthien_proxy import ui
-from luthien_proxy.ui.assets import assets
+from luthien_proxy.read import ui
+from luthien_proxy.read.ui.assets import assets
 
 
 @pytest.fixture

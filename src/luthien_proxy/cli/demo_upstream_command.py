@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from luthien_proxy.demo_upstream import server
 from luthien_proxy.settings import Settings
+from luthien_proxy.tooling.demo_upstream import server
 
 
 def register(commands: Any) -> None:

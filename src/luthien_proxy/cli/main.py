@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from luthien_proxy import __version__
-from luthien_proxy.bench import cli as bench_cli
 from luthien_proxy.cli import (
     demo_upstream_command,
     migrate_command,
@@ -21,8 +20,9 @@ from luthien_proxy.cli import (
 )
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.policies import PolicyConfigError
-from luthien_proxy.scenarios import cli as scenarios_cli
 from luthien_proxy.settings import Settings, SettingsError
+from luthien_proxy.tooling.bench import cli as bench_cli
+from luthien_proxy.tooling.scenarios import cli as scenarios_cli
 
 Command = Callable[[argparse.Namespace, Settings], int]
 

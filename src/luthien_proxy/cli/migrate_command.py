@@ -6,10 +6,10 @@ import argparse
 import asyncio
 from typing import Any
 
+from luthien_proxy.backends.store import DebugLogStore, StoreUnavailable
+from luthien_proxy.backends.store.migrations import MIGRATIONS, migrate
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.settings import Settings
-from luthien_proxy.storage import DebugLogStore, StoreUnavailable
-from luthien_proxy.storage.migrations import MIGRATIONS, migrate
 
 
 def register(commands: Any) -> None:

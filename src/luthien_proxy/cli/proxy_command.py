@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from luthien_proxy.proxy import launcher
+from luthien_proxy.doors.litellm.callback import launcher
 from luthien_proxy.settings import Settings
 
 

@@ -7,10 +7,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from luthien_proxy.backends.store import DebugLogStore, StoreUnavailable
+from luthien_proxy.backends.store.retention import count_older_than, delete_older_than, parse_duration
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.settings import Settings
-from luthien_proxy.storage import DebugLogStore, StoreUnavailable
-from luthien_proxy.storage.retention import count_older_than, delete_older_than, parse_duration
 
 
 def _duration(text: str) -> Any:

@@ -9,10 +9,10 @@ import uvicorn
 import uvloop
 
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
-from luthien_proxy.control_plane.client_address import server_forwarding
 from luthien_proxy.settings import Settings
-from luthien_proxy.stack.ports import port_number
-from luthien_proxy.stack.up import is_loopback
+from luthien_proxy.tooling.stack.ports import port_number
+from luthien_proxy.tooling.stack.up import is_loopback
+from luthien_proxy.web.client_address import server_forwarding
 
 
 def register(commands: Any) -> None:

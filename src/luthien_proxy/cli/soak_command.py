@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from luthien_proxy.reliability.soak import run_soak
 from luthien_proxy.settings import Settings
+from luthien_proxy.tooling.reliability.soak import run_soak
 
 
 def register(commands: Any) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from luthien_proxy.settings import Settings
-from luthien_proxy.stack.options import StackOptions
-from luthien_proxy.stack.ports import port_number
-from luthien_proxy.stack.up import run_stack
+from luthien_proxy.tooling.stack.options import StackOptions
+from luthien_proxy.tooling.stack.ports import port_number
+from luthien_proxy.tooling.stack.up import run_stack
 
 
 def register(commands: Any) -> None:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from luthien_proxy.control_plane.admin_sessions import AdminSessions
-from luthien_proxy.control_plane.client_address import client_address
-from luthien_proxy.control_plane.rate_limiter import TokenBucketLimiter
-from luthien_proxy.control_plane.request_body import read_body
+from luthien_proxy.web.client_address import client_address
+from luthien_proxy.web.rate_limiter import TokenBucketLimiter
+from luthien_proxy.web.request_body import read_body
 
 SESSION_COOKIE = "luthien_session"
 #: Failed logins allowed per client address per minute, beyond which `/login` answers 429.

@@ -13,27 +13,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from luthien_proxy import __version__, ui
-from luthien_proxy.control_plane import (
-    admin_auth,
-    conversation_routes,
-    debug_routes,
-    health_routes,
-    hooks_routes,
-    link_routes,
-    native_routes,
-    streaming_routes,
-)
+from luthien_proxy import __version__
+from luthien_proxy.control_plane import admin_auth, health_routes
 from luthien_proxy.control_plane.admin_auth import login_failures, require_admin, require_admin_page
 from luthien_proxy.control_plane.admin_sessions import AdminSessions
 from luthien_proxy.control_plane.errors import install_error_handlers
-from luthien_proxy.control_plane.header_limit import HeaderSizeLimit
 from luthien_proxy.control_plane.host_check import HostCheck, allowed_host_names
-from luthien_proxy.control_plane.rate_limiter import ConnectionSlots
-from luthien_proxy.control_plane.request_body import BodySizeLimit
 from luthien_proxy.control_plane.services import ControlPlaneServices
-from luthien_proxy.native.chat import NativeChat
+from luthien_proxy.doors.litellm import hooks_routes, link_routes, stream_routes
+from luthien_proxy.doors.litellm.door import LiteLLMDoor
+from luthien_proxy.doors.native import routes as native_routes
+from luthien_proxy.doors.native.chat import NativeChat
+from luthien_proxy.doors.native.door import NativeDoor
+from luthien_proxy.read import conversation_routes, debug_routes, ui
+from luthien_proxy.read.sources import ReadSources
 from luthien_proxy.settings import Settings
+from luthien_proxy.web.header_limit import HeaderSizeLimit
+from luthien_proxy.web.rate_limiter import ConnectionSlots
+from luthien_proxy.web.request_body import BodySizeLimit
 
 
 def create_app(settings: Settings, services: ControlPlaneServices | None = None) -> FastAPI:
@@ -64,7 +61,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(hooks_routes.read_router, dependencies=admin)
     app.include_router(conversation_routes.router, dependencies=admin)
     app.include_router(debug_routes.router, dependencies=admin)
-    app.include_router(streaming_routes.router)
+    app.include_router(stream_routes.router)
     app.include_router(link_routes.router)
     app.include_router(ui.router, dependencies=[Depends(require_admin_page)])
     app.include_router(native_routes.router)
@@ -78,7 +75,18 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
 
 def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
     """Expose the backends on `app.state`, where request handlers find them."""
+    settings = services.settings
     app.state.services = services
-    app.state.native_chat = NativeChat(services.pipeline, services.upstreams, services.model_routes)
+    app.state.litellm_door = LiteLLMDoor(
+        services.pipeline, settings.proxy_token, settings.max_body_bytes, settings.link_max_streams
+    )
+    app.state.native_door = NativeDoor(
+        NativeChat(services.pipeline, services.upstreams, services.model_routes),
+        settings.client_key,
+        settings.max_body_bytes,
+    )
+    app.state.read_sources = ReadSources(
+        services.store, services.bus, settings.sse_heartbeat_seconds, settings.sse_queue_size
+    )
     app.state.store = services.store
     app.state.bus = services.bus

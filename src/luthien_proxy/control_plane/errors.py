@@ -6,8 +6,8 @@ import logging
 
 from fastapi import FastAPI, Request
 
-from luthien_proxy.control_plane.responses import JSONBody
-from luthien_proxy.storage import StoreUnavailable
+from luthien_proxy.backends.store import StoreUnavailable
+from luthien_proxy.web.responses import JSONBody
 
 logger = logging.getLogger(__name__)
 

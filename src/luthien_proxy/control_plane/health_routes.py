@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from luthien_proxy.backends.events import BusUnavailable
+from luthien_proxy.backends.store import StoreUnavailable
 from luthien_proxy.control_plane.dependencies import get_services
-from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.control_plane.services import ControlPlaneServices
-from luthien_proxy.events import BusUnavailable
 from luthien_proxy.instance_id import instance_headers
-from luthien_proxy.storage import StoreUnavailable
+from luthien_proxy.web.responses import JSONBody
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(services: Annotated[ControlPlaneServices, Depends(get_services)]) -> JSONBody:
+async def health(
+    request: Request, services: Annotated[ControlPlaneServices, Depends(get_services)]
+) -> JSONBody:
     """200 when the store and the bus answer and the write queue has room; 503 otherwise, with details.
 
     Records failing to be written (the database refusing some, `write_queue.set_aside`) make the
@@ -47,7 +49,7 @@ async def health(services: Annotated[ControlPlaneServices, Depends(get_services)
             "active_calls": getattr(services.stream_context, "active_calls", None),
         },
         "policy": type(services.pipeline.policy).__name__,
-        "proxy_links": services.proxy_links,
+        "proxy_links": request.app.state.litellm_door.proxy_links,
     }
     # The instance header proves to `luthien up` that this answer is its child's.
     return JSONBody(body, status_code=200 if healthy else 503, headers=instance_headers())

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from luthien_proxy.control_plane.responses import JSONBody
 from luthien_proxy.settings import Settings
+from luthien_proxy.web.responses import JSONBody
 from luthien_proxy.wire import CLOSE_POLICY_VIOLATION
 
 _WILDCARD_BINDS = ("", "0.0.0.0", "::")

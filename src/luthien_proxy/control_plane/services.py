@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from luthien_proxy.events import ConversationEvents, EventBus, InProcessBus, RedisBus
+from luthien_proxy.backends.events import ConversationEvents, EventBus, InProcessBus, RedisBus
+from luthien_proxy.backends.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
+from luthien_proxy.backends.redis_client import RedisClientManager, RedisUnavailable
+from luthien_proxy.backends.store import DebugLogStore, DebugLogWriter, StoreUnavailable
+from luthien_proxy.backends.store.retention import RetentionTask
+from luthien_proxy.backends.stream_context import (
+    InProcessStreamContext,
+    RedisStreamContext,
+    StreamContextStore,
+)
+from luthien_proxy.doors.native.upstream import UpstreamClient
 from luthien_proxy.model_routes import ModelConfigError, ModelRoute, load_model_routes
-from luthien_proxy.native.upstream import UpstreamClient
 from luthien_proxy.pipeline import CallRecorder, Pipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
-from luthien_proxy.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
-from luthien_proxy.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.settings import Settings
-from luthien_proxy.storage import DebugLogStore, DebugLogWriter, StoreUnavailable
-from luthien_proxy.storage.retention import RetentionTask
-from luthien_proxy.streaming import InProcessStreamContext, RedisStreamContext, StreamContextStore
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +116,6 @@ class ControlPlaneServices:
         )
 
     closed: bool = False
-    #: LiteLLM callbacks connected over `/api/link` right now (see link_routes).
-    proxy_links: int = 0
 
     async def close(self) -> None:
         """Flush queued records and events, then release connections (once)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from luthien_proxy.events.model import EventType
+from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.wire import (
     FAILURE_HOOK,
     PRE_CALL_HOOK,

@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.policing import police_request, police_response
 from luthien_proxy.pipeline.recorder import CallRecorder
-from luthien_proxy.pipeline.redaction import redact, redact_text
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
-from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.redaction import redact, redact_text
 from luthien_proxy.wire import (
     CHUNK_HOOK,
     FAILURE_HOOK,

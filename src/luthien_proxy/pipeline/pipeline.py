@@ -17,13 +17,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from luthien_proxy.backends.policy_state import PolicyState
+from luthien_proxy.backends.stream_context.context_store import StreamContextStore
 from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
 from luthien_proxy.policies import LuthienPolicy
-from luthien_proxy.policy_state import PolicyState
-from luthien_proxy.streaming.context_store import StreamContextStore
 from luthien_proxy.wire import FAILURE_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)

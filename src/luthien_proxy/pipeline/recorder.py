@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from luthien_proxy.events import ConversationEvents
-from luthien_proxy.events.model import EventType
+from luthien_proxy.backends.events import ConversationEvents
+from luthien_proxy.backends.events.model import EventType
+from luthien_proxy.backends.store import DebugLogWriter
 from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
-from luthien_proxy.pipeline.redaction import redact
-from luthien_proxy.storage import DebugLogWriter
+from luthien_proxy.redaction import redact
 
 
 class CallRecorder:

@@ -15,16 +15,16 @@ from typing import Any
 
 import orjson
 
+from luthien_proxy.backends.events.model import EventType
+from luthien_proxy.backends.policy_state import PolicyState
+from luthien_proxy.backends.stream_context.context_store import StreamContextStore
 from luthien_proxy.dialects.openai_chat import chunk_text
-from luthien_proxy.events.model import EventType
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.policing import close_iterator, police_stream
 from luthien_proxy.pipeline.recorder import CallRecorder
-from luthien_proxy.pipeline.redaction import redact, redact_encoded
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
-from luthien_proxy.policy_state import PolicyState
-from luthien_proxy.streaming.context_store import StreamContextStore
+from luthien_proxy.redaction import redact, redact_encoded
 from luthien_proxy.wire import HOOK_RECORD_PREFIX, STREAM_CHUNKS_TYPE, STREAM_HOOK, STREAM_SUMMARY_TYPE
 
 logger = logging.getLogger(__name__)

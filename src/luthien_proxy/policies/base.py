@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.call_scope import caller_of
 from luthien_proxy.dialects.openai_chat import decode_request
 from luthien_proxy.model import Request, Response, StreamEvent
-from luthien_proxy.policy_state import PolicyState
 from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from luthien_proxy.policy_state import PolicyState
+from luthien_proxy.backends.policy_state import PolicyState
 
 if TYPE_CHECKING:
     from luthien_proxy.policies import PolicyContext

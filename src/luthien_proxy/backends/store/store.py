@@ -1,0 +1,307 @@
+"""`DebugLogStore`: the one query layer over `debug_logs`, for SQLite and Postgres alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import case, desc, distinct, event, func, insert, or_, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from luthien_proxy.backends.store.migrations import migrate
+from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, json_text, trace_id_expr
+from luthien_proxy.wire import COMPLETION_TYPES
+
+#: How many of the newest records the "recent calls / traces" lookups look through.
+RECENT_WINDOW = 20_000
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached or refused the operation."""
+
+
+class EncodedJson(str):
+    """A JSON document already encoded when it was queued: the snapshot is frozen, and not encoded twice."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class DebugRecord:
+    """One row of `debug_logs`, as written (jsonblob pre-encoded) and as read back (decoded)."""
+
+    debug_type_identifier: str
+    jsonblob: Any
+    time_created: datetime
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time_created": _as_utc(self.time_created).isoformat(),
+            "debug_type_identifier": self.debug_type_identifier,
+            "jsonblob": self.jsonblob,
+        }
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we write is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _dumps(value: Any) -> str:
+    return value if isinstance(value, EncodedJson) else orjson.dumps(value).decode()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL: readers (the UI, the APIs) never wait for the writer, and a commit appends to the log
+    instead of rewriting a rollback journal. `synchronous=NORMAL` syncs at checkpoints, not on every
+    commit: a crash of the process loses nothing, a power cut may lose the last batches."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine for `database_url`, creating the SQLite file's folder when needed."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, json_serializer=_dumps, json_deserializer=orjson.loads, connect_args={"timeout": 30}
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args={"timeout": 5},
+    )
+
+
+class DebugLogStore:
+    """Reads and batched writes of debug records; callers on the request path use `DebugLogWriter`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, database_url: str, *, run_migrations: bool = True) -> DebugLogStore:
+        """Connect, check the database answers, and bring the schema up to date."""
+        store = cls(create_engine(database_url))
+        try:
+            await store.ping()
+            if run_migrations:
+                await migrate(store.engine)
+        except Exception:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(f"{self.backend} database unreachable: {_reason(exc)}") from exc
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a read; a database that is down becomes `StoreUnavailable`."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _is_connectivity_error(exc):
+                raise StoreUnavailable(f"{self.backend} database unavailable: {_reason(exc)}") from exc
+            raise
+
+    async def insert_many(self, records: Sequence[DebugRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            {
+                "time_created": r.time_created,
+                "debug_type_identifier": r.debug_type_identifier,
+                "jsonblob": r.jsonblob,
+            }
+            for r in records
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(debug_logs), rows)
+
+    async def types(self) -> list[dict[str, Any]]:
+        """Every debug type with its row count and newest time."""
+        stmt = (
+            select(
+                debug_logs.c.debug_type_identifier,
+                func.count().label("count"),
+                func.max(debug_logs.c.time_created).label("latest"),
+            )
+            .group_by(debug_logs.c.debug_type_identifier)
+            .order_by(debug_logs.c.debug_type_identifier)
+        )
+        async with self._reading() as conn:
+            result = await conn.execute(stmt)
+            return [
+                {"debug_type_identifier": t, "count": n, "latest": _as_utc(latest).isoformat()}
+                for t, n, latest in result.all()
+            ]
+
+    async def latest(self, debug_type: str, limit: int, offset: int = 0) -> list[DebugRecord]:
+        """Records of one type, newest first."""
+        stmt = (
+            select(debug_logs)
+            .where(debug_logs.c.debug_type_identifier == debug_type)
+            .order_by(desc(debug_logs.c.time_created), desc(debug_logs.c.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return await self._records(stmt)
+
+    async def count(self, debug_type: str) -> int:
+        stmt = select(func.count()).where(debug_logs.c.debug_type_identifier == debug_type)
+        async with self._reading() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def count_all(self) -> int:
+        async with self._reading() as conn:
+            return int((await conn.execute(select(func.count()).select_from(debug_logs))).scalar_one())
+
+    async def by_call_id(self, call_id: str) -> list[DebugRecord]:
+        """Every record of one call, oldest first."""
+        stmt = (
+            select(debug_logs)
+            .where(call_id_expr == call_id)
+            .order_by(debug_logs.c.time_created, debug_logs.c.id)
+        )
+        return await self._records(stmt)
+
+    async def by_trace_id(self, trace_id: str) -> list[DebugRecord]:
+        """Every record of one trace, oldest first."""
+        stmt = (
+            select(debug_logs)
+            .where(trace_id_expr == trace_id)
+            .order_by(debug_logs.c.time_created, debug_logs.c.id)
+        )
+        return await self._records(stmt)
+
+    async def recent_calls(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
+        """Calls seen in the newest `window` records, newest activity first, with record counts."""
+        recent = self._recent_window(window)
+        # A call is over once its success/failure/stream summary is in, or a policy rejected it.
+        finished = or_(recent.c.debug_type_identifier.in_(COMPLETION_TYPES), recent.c.decision.is_not(None))
+        rows = await self._latest_groups(
+            recent,
+            "call_id",
+            limit,
+            func.max(recent.c.trace_id).label("trace_id"),
+            func.min(recent.c.time_created).label("first"),
+            func.max(case((finished, 1), else_=0)).label("completed"),
+        )
+        return [
+            {
+                "call_id": row.call_id,
+                "trace_id": row.trace_id,
+                "event_count": row.event_count,
+                "first": _as_utc(row.first).isoformat(),
+                "latest": _as_utc(row.latest).isoformat(),
+                "status": "completed" if row.completed else "in_progress",
+            }
+            for row in rows
+        ]
+
+    async def recent_traces(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
+        """Traces seen in the newest `window` records, newest activity first, with call counts."""
+        recent = self._recent_window(window)
+        call_count = func.count(distinct(recent.c.call_id)).label("call_count")
+        rows = await self._latest_groups(recent, "trace_id", limit, call_count)
+        return [
+            {
+                "trace_id": row.trace_id,
+                "call_count": row.call_count,
+                "event_count": row.event_count,
+                "latest": _as_utc(row.latest).isoformat(),
+            }
+            for row in rows
+        ]
+
+    async def _latest_groups(self, recent: Any, key: str, limit: int, *columns: Any) -> list[Any]:
+        """Rows of `recent` grouped by `key` (skipping none), with `columns`, `event_count` and
+        `latest`, the most recently active `limit` groups first."""
+        group = recent.c[key]
+        stmt = (
+            select(
+                group,
+                *columns,
+                func.count().label("event_count"),
+                func.max(recent.c.time_created).label("latest"),
+            )
+            .where(group.is_not(None))
+            .group_by(group)
+            .order_by(desc("latest"))
+            .limit(limit)
+        )
+        async with self._reading() as conn:
+            return list((await conn.execute(stmt)).all())
+
+    def _recent_window(self, window: int) -> Any:
+        # Grouping only the newest rows keeps "recent" lookups fast however large the table grows.
+        return (
+            select(
+                call_id_expr.label("call_id"),
+                trace_id_expr.label("trace_id"),
+                json_text(debug_logs.c.jsonblob, "decision").label("decision"),
+                debug_logs.c.debug_type_identifier,
+                debug_logs.c.time_created,
+            )
+            .order_by(desc(debug_logs.c.id))
+            .limit(window)
+            .subquery("recent")
+        )
+
+    async def _records(self, stmt: Any) -> list[DebugRecord]:
+        async with self._reading() as conn:
+            result = await conn.execute(stmt)
+            return [
+                DebugRecord(
+                    id=row.id,
+                    time_created=row.time_created,
+                    debug_type_identifier=row.debug_type_identifier,
+                    jsonblob=row.jsonblob,
+                )
+                for row in result
+            ]
+
+
+def _is_connectivity_error(exc: BaseException) -> bool:
+    # Drivers raise their own types when the server is gone (asyncpg's are not OSErrors).
+    return isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith("asyncpg")
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a driver error, in one line."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,178 @@
+"""LiteLLM callback that sends every hook to the Luthien control plane and applies the policy's answer.
+
+Named in the LiteLLM config as
+`litellm_settings: callbacks: luthien_proxy.doors.litellm.callback.litellm_callback.luthien_callback`.
+LiteLLM only calls a hook that is defined on the registered object's own class (it checks the class
+`__dict__`), so a subclass must re-define every hook it wants called, not just inherit it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from fastapi import HTTPException
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.utils import ModelResponseStream
+from pydantic import BaseModel
+
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
+from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected, blocked_reason
+from luthien_proxy.doors.litellm.callback.litellm_routes import POLICED_CALL_TYPES
+from luthien_proxy.doors.litellm.callback.policy_link import PolicyLink
+from luthien_proxy.doors.litellm.callback.sanitize import (
+    call_ids,
+    merge_request,
+    model_json,
+    request_payload,
+    user_key_payload,
+)
+from luthien_proxy.doors.litellm.callback.stream_bridge import StreamBridge
+from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
+
+log = logging.getLogger(__name__)
+
+
+def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
+    return ModelResponseStream(**data)
+
+
+def _require_policed(call_type: Any) -> None:
+    """Refuse a call of a dialect no policy sees (behind `RouteGate`, in case a route slips past it)."""
+    name = str(getattr(call_type, "value", call_type))
+    if name not in POLICED_CALL_TYPES:
+        raise HTTPException(
+            403,
+            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat dialect "
+            "(POST /v1/chat/completions) is policed; see docs/litellm.md#routes",
+        )
+
+
+def _rebuild_response(original: Any, new: Any) -> Any:
+    """A response object of the original's type built from the policy's dict."""
+    if isinstance(original, BaseModel) and isinstance(new, dict):
+        return type(original)(**new)
+    return new
+
+
+class LuthienCallback(CustomLogger):
+    """Forwards pre-call, moderation, success, failure and streaming hooks to the control plane:
+    asked (and answered) when the policy implements the hook, reported over the link otherwise."""
+
+    def __init__(self, config: CallbackConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or CallbackConfig.from_env()
+        self.client = ControlPlaneClient(self.config)
+        self.link = PolicyLink(self.config) if self.config.fast_path else None
+
+    def _reported(self, hook: str, body: dict[str, Any]) -> bool:
+        """Report `hook` over the link when the policy leaves it alone; False: ask the control plane."""
+        if self.link is None or not self.link.may_report(hook):
+            return False
+        self.link.report_hook(hook, body)
+        return True
+
+    async def _decide(self, hook: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Run a hook remotely; None means 'no decision, carry on unchanged' (fail-open only)."""
+        try:
+            return await self.client.call_hook(hook, body)
+        except PolicyRejected as exc:
+            raise HTTPException(exc.status_code, detail=exc.message) from None
+        except ControlPlaneError as exc:
+            if self.config.fail_open and exc.unreachable:
+                log.warning("%s; continuing unpoliced (LUTHIEN_FAIL_MODE=open)", exc.message)
+                return None
+            reason = blocked_reason(self.config.fail_open)
+            raise HTTPException(
+                exc.status_code, detail=f"{exc.message}; request blocked ({reason})"
+            ) from None
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
+    ) -> Any:
+        """Let the policy edit or reject the request before it reaches the model."""
+        _require_policed(call_type)
+        sent = request_payload(data)
+        body = {
+            **call_ids(data, user_api_key_dict),
+            "data": sent,
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        if self._reported(PRE_CALL_HOOK, body):
+            return data
+        result = await self._decide(PRE_CALL_HOOK, body)
+        if result is None or "data" not in result:
+            return data
+        return merge_request(data, sent, result["data"])
+
+    async def async_moderation_hook(self, data: dict, user_api_key_dict: Any, call_type: Any) -> Any:
+        """Let the policy reject the request while the model call runs in parallel."""
+        body = {
+            **call_ids(data, user_api_key_dict),
+            "data": request_payload(data),
+            "call_type": str(call_type),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        if not self._reported(MODERATION_HOOK, body):
+            await self._decide(MODERATION_HOOK, body)
+
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
+        """Let the policy edit or reject a complete (non-streamed) response."""
+        sent_response = model_json(response)
+        body = {
+            **call_ids(data, user_api_key_dict),
+            "data": request_payload(data),
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+            "response": sent_response,
+        }
+        if self._reported(SUCCESS_HOOK, body):
+            return None
+        result = await self._decide(SUCCESS_HOOK, body)
+        if result is None or "response" not in result or result["response"] == sent_response:
+            return None
+        return _rebuild_response(response, result["response"])
+
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict,
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> Any:
+        """Report a failed call; never changes the error the client gets."""
+        body = {
+            **call_ids(request_data, user_api_key_dict),
+            "request_data": request_payload(request_data),
+            "original_exception": str(original_exception),
+            "exception_type": type(original_exception).__name__,
+            "user_api_key_dict": user_key_payload(user_api_key_dict),
+        }
+        if self._reported(FAILURE_HOOK, body):
+            return None
+        try:
+            await self.client.call_hook(FAILURE_HOOK, body)
+        except (ControlPlaneError, PolicyRejected) as exc:
+            log.warning("failure hook not recorded: %s", exc.message)
+        return None
+
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict
+    ) -> AsyncGenerator[ModelResponseStream, None]:
+        """Police a stream chunk by chunk over the control plane's WebSocket."""
+        # The stream's request carries the ids scoped to the caller's key, like every hook's body.
+        ids = call_ids(request_data, user_api_key_dict)
+        request = {**request_payload(request_data), **ids}
+        call_id = ids["litellm_call_id"] or "unknown"
+        if self.link is not None and self.link.may_report(STREAM_HOOK):
+            async for chunk in self.link.relay_stream(call_id, request, response):
+                yield chunk
+            return
+        bridge = StreamBridge(self.config, call_id, request, _build_chunk)
+        async for chunk in bridge.run(response):
+            yield chunk
+
+
+luthien_callback = LuthienCallback()

@@ -1,0 +1,285 @@
+"""Polices a stream over a WebSocket: upstream chunks go to the control plane, its chunks go to the client.
+
+Protocol (docs/streaming-protocol.md): send START{data}, CHUNK{data}* as upstream chunks arrive, then
+END (or ERROR{error} if upstream failed); concurrently receive CHUNK{data} (yielded to the client), END
+(finish) or ERROR{error}. ERROR means "the client must get an error", so it is never bypassed; nor is
+the optional REJECT{error, status_code} (a deliberate block with its own status).
+
+Failures: before the first chunk reaches the client they raise HTTPException (LiteLLM answers with that
+status); after it they raise StreamPolicyError (LiteLLM ends the SSE stream with an error frame). In
+fail-open mode only an unreachable control plane (connection refused, dropped without a close frame or
+with "going away"/"restarting", silent after END) before the first client chunk replays the upstream
+unpoliced. A close that refuses the stream (1009 message too big, 1002 protocol error) or reports an
+error is blocked in both modes, so a client cannot provoke fail-open by padding its request or the
+model's answer; after the first client chunk every failure ends the stream with an error, since mixing
+policed and unpoliced output is unsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import HTTPException
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, WebSocketException
+
+from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
+from luthien_proxy.doors.litellm.callback.errors import (
+    ControlPlaneError,
+    PolicyRejected,
+    StreamPolicyError,
+    blocked_reason,
+)
+from luthien_proxy.doors.litellm.callback.sanitize import model_json
+from luthien_proxy.wire import (
+    CLOSE_GONE,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+    FRAME_CHUNK,
+    FRAME_END,
+    FRAME_ERROR,
+    FRAME_REJECT,
+    FRAME_START,
+    STREAM_PATH,
+)
+
+log = logging.getLogger(__name__)
+
+_END = object()
+_END_MSG = orjson.dumps({"type": FRAME_END}).decode()
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+Failure = ControlPlaneError | PolicyRejected
+
+
+def closed_failure(exc: ConnectionClosed) -> Failure:
+    """What a stream socket closed before END means, judged by the close frames each side sent."""
+    received, sent = exc.rcvd, exc.sent
+    if CLOSE_TOO_BIG in (received and received.code, sent and sent.code):
+        return PolicyRejected(
+            413,
+            "Luthien refused the stream: a message exceeds the control plane's size limit "
+            "(LUTHIEN_MAX_BODY_BYTES)",
+        )
+    if received is None or received.code in CLOSE_GONE:
+        return ControlPlaneError(
+            502, "Luthien stream policy closed the connection before END", unreachable=True
+        )
+    reason = received.reason or "no reason given"
+    if received.code == CLOSE_PROTOCOL_ERROR:
+        return PolicyRejected(400, f"Luthien refused the stream: {reason}")
+    return ControlPlaneError(
+        502, f"Luthien stream policy closed the connection before END ({received.code}: {reason})"
+    )
+
+
+class _Upstream(Exception):
+    """Carries an upstream failure through the copy queue."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+class _PumpState:
+    """Shared between the pump task and the reader: what was sent and whether a local copy is kept."""
+
+    def __init__(self, keep_copy: bool) -> None:
+        self.keep_copy = keep_copy
+        self.copy: asyncio.Queue[Any] = asyncio.Queue()
+        self.stop_sending = False
+        self.end_sent_at: float | None = None
+        self.upstream_error: BaseException | None = None
+
+
+async def _send(ws: ClientConnection, state: _PumpState, message: str) -> None:
+    """Send unless sending stopped; a closed socket stops sending (the reader reports the failure)."""
+    if state.stop_sending:
+        return
+    try:
+        await ws.send(message)
+    except ConnectionClosed:
+        state.stop_sending = True
+
+
+async def _pump(ws: ClientConnection, upstream: AsyncIterator[Any], state: _PumpState) -> None:
+    """Forward upstream chunks to the control plane (and to the local copy while fallback is possible)."""
+    try:
+        async for chunk in upstream:
+            if state.keep_copy:
+                state.copy.put_nowait(chunk)
+            elif state.stop_sending:
+                return
+            if not state.stop_sending:
+                await _send(
+                    ws, state, orjson.dumps({"type": FRAME_CHUNK, "data": model_json(chunk)}).decode()
+                )
+    except Exception as exc:
+        state.upstream_error = exc
+        state.copy.put_nowait(_Upstream(exc))
+        await _send(
+            ws, state, orjson.dumps({"type": FRAME_ERROR, "error": f"upstream failed: {exc}"}).decode()
+        )
+        await ws.close()
+        return
+    state.copy.put_nowait(_END)
+    await _send(ws, state, _END_MSG)
+    state.end_sent_at = time.monotonic()
+
+
+class StreamBridge:
+    """One policed stream: owns the WebSocket and the pump task for its lifetime."""
+
+    def __init__(
+        self,
+        config: CallbackConfig,
+        call_id: str,
+        start_data: dict[str, Any],
+        build_chunk: Callable[[dict[str, Any]], Any],
+    ) -> None:
+        self._config = config
+        self._url = f"{config.ws_base_url}{STREAM_PATH}/{quote(call_id, safe='')}"
+        self._start = start_data
+        self._build = build_chunk
+        self._yielded = False
+
+    async def run(self, upstream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Yield the policed stream for `upstream`."""
+        try:
+            ws = await connect(
+                self._url,
+                additional_headers=self._config.auth_headers(),
+                open_timeout=self._config.timeout_s,
+                max_size=MAX_MESSAGE_BYTES,
+                compression=None,
+            )
+        except InvalidStatus as exc:  # it answered the handshake with a refusal or an error
+            failure: Failure = ControlPlaneError(
+                502,
+                f"Luthien stream policy at {self._url} refused the connection: "
+                f"HTTP {exc.response.status_code}",
+            )
+            async for chunk in self._on_failure_before_pump(failure, upstream):
+                yield chunk
+            return
+        except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
+            failure = ControlPlaneError(
+                503,
+                f"Luthien stream policy unreachable at {self._url}: {type(exc).__name__}",
+                unreachable=True,
+            )
+            async for chunk in self._on_failure_before_pump(failure, upstream):
+                yield chunk
+            return
+        try:
+            await ws.send(orjson.dumps({"type": FRAME_START, "data": self._start}).decode())
+        except ConnectionClosed as exc:  # e.g. 1009: the request alone is over the control plane's limit
+            async for chunk in self._on_failure_before_pump(closed_failure(exc), upstream):
+                yield chunk
+            return
+        state = _PumpState(keep_copy=self._config.fail_open)
+        pump = asyncio.create_task(_pump(ws, upstream, state))
+        try:
+            async for chunk in self._read(ws, state):
+                yield chunk
+        finally:
+            if not pump.done():
+                pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+            await ws.close()
+
+    async def _on_failure_before_pump(self, failure: Failure, upstream: AsyncIterator[Any]):
+        if not self._may_fail_open(failure):
+            self._raise(failure)
+        log.warning("%s; passing the stream through unpoliced (fail-open)", failure.message)
+        async for chunk in upstream:
+            yield chunk
+
+    async def _read(self, ws: ClientConnection, state: _PumpState) -> AsyncIterator[Any]:
+        while True:
+            try:
+                raw = await self._recv(ws, state)
+                message = orjson.loads(raw)
+                kind = message.get("type") if isinstance(message, dict) else None
+            except ConnectionClosed as exc:
+                if state.upstream_error is not None:
+                    raise state.upstream_error from None
+                async for chunk in self._fallback_or_raise(closed_failure(exc), state):
+                    yield chunk
+                return
+            except (orjson.JSONDecodeError, ControlPlaneError) as exc:
+                failure = (
+                    exc
+                    if isinstance(exc, ControlPlaneError)
+                    else ControlPlaneError(502, "Luthien stream policy sent an invalid message")
+                )
+                async for chunk in self._fallback_or_raise(failure, state):
+                    yield chunk
+                return
+            if kind == FRAME_CHUNK:
+                chunk = self._build(message.get("data") or {})
+                if not self._yielded:
+                    self._yielded = True
+                    state.keep_copy = False
+                    state.copy = asyncio.Queue()
+                yield chunk
+            elif kind == FRAME_END:
+                return
+            elif kind == FRAME_REJECT:
+                status = message.get("status_code")
+                self._raise(PolicyRejected(status if isinstance(status, int) else 403, _text(message)))
+            elif kind == FRAME_ERROR:
+                self._raise(ControlPlaneError(502, f"Luthien stream policy error: {_text(message)}"))
+            else:
+                log.debug("ignoring stream message of unknown type %r", kind)
+
+    async def _recv(self, ws: ClientConnection, state: _PumpState) -> str | bytes:
+        """Receive one message; only time out once upstream is finished, since policies may buffer."""
+        timeout = self._config.timeout_s
+        while True:
+            ended = state.end_sent_at
+            wait = timeout if ended is None else max(0.0, ended + timeout - time.monotonic())
+            try:
+                async with asyncio.timeout(wait):
+                    return await ws.recv()
+            except TimeoutError:
+                if ended is not None:
+                    raise ControlPlaneError(
+                        504,
+                        f"Luthien stream policy sent nothing for {timeout:g}s after the upstream ended",
+                        unreachable=True,
+                    ) from None
+
+    def _may_fail_open(self, failure: Failure) -> bool:
+        """Fail-open replays the upstream only for an unreachable control plane, before any policed chunk."""
+        unreachable = isinstance(failure, ControlPlaneError) and failure.unreachable
+        return self._config.fail_open and unreachable and not self._yielded
+
+    async def _fallback_or_raise(self, failure: Failure, state: _PumpState) -> AsyncIterator[Any]:
+        if not self._may_fail_open(failure):
+            self._raise(failure)
+        log.warning("%s; replaying the upstream stream unpoliced (fail-open)", failure.message)
+        state.stop_sending = True
+        while (item := await state.copy.get()) is not _END:
+            if isinstance(item, _Upstream):
+                raise item.exc
+            yield item
+
+    def _raise(self, error: Failure) -> None:
+        reason = blocked_reason(self._config.fail_open)
+        suffix = "" if isinstance(error, PolicyRejected) else f"; stream blocked ({reason})"
+        if not self._yielded:
+            raise HTTPException(error.status_code, detail=error.message + suffix)
+        kind = "policy_rejection" if isinstance(error, PolicyRejected) else "policy_error"
+        raise StreamPolicyError(error.status_code, error.message + suffix, kind)
+
+
+def _text(message: dict[str, Any]) -> str:
+    error = message.get("error")
+    return error if isinstance(error, str) and error else "no reason given"

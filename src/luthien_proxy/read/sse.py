@@ -1,0 +1,86 @@
+"""Server-Sent Events from bus channels: one `data:` frame per event, heartbeat comments when idle.
+
+Each open stream holds a slot of the instance's `ConnectionSlots` (per client address and in
+total) from the request until the stream ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+import orjson
+from fastapi import HTTPException, Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from luthien_proxy.backends.events import BusUnavailable, EventBus, Subscription
+from luthien_proxy.backends.events.bus import BusNotice
+from luthien_proxy.web.client_address import client_address
+from luthien_proxy.web.rate_limiter import ConnectionSlots, LimitReached
+
+#: What a refused client is told to wait: slots free when other streams close, at no known time.
+RETRY_AFTER_SECONDS = 5
+
+
+async def event_stream(
+    request: Request, bus: EventBus, channels: tuple[str, ...], *, heartbeat: float, queue_size: int
+) -> StreamingResponse:
+    """Take a slot (429 beyond the limits), subscribe now (so a dead bus is a 503, not a broken
+    stream) and stream until the client goes."""
+    slots: ConnectionSlots = request.app.state.sse_slots
+    try:
+        slot = slots.acquire(client_address(request))
+    except LimitReached as exc:
+        raise HTTPException(
+            429,
+            detail=f"too many open live streams: {exc}; close one, or retry in {RETRY_AFTER_SECONDS}s",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
+    held = contextlib.AsyncExitStack()
+    held.callback(slot.release)
+    try:
+        subscription = await held.enter_async_context(bus.subscribe(channels, maxsize=queue_size))
+    except BusUnavailable as exc:
+        await held.aclose()
+        raise HTTPException(503, detail=f"live events unavailable: {exc}") from None
+    except BaseException:
+        await held.aclose()
+        raise
+    return _HeldStream(held, _frames(subscription, heartbeat))
+
+
+class _HeldStream(StreamingResponse):
+    """A stream that releases what it holds when it ends: finished, failed or the client gone."""
+
+    def __init__(self, held: contextlib.AsyncExitStack, frames: AsyncGenerator[bytes, None]) -> None:
+        super().__init__(
+            frames,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._frames = frames
+        self._held = held
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            try:
+                await self._frames.aclose()
+            finally:
+                await self._held.aclose()
+
+
+async def _frames(subscription: Subscription, heartbeat: float) -> AsyncGenerator[bytes, None]:
+    yield b"retry: 2000\n: connected\n\n"
+    while True:
+        item = await subscription.next_item(timeout=heartbeat)
+        if item is None:
+            yield b": heartbeat\n\n"
+        elif isinstance(item, BusNotice):
+            yield (
+                f"event: {item.kind}\n".encode() + b"data: " + orjson.dumps({"detail": item.detail}) + b"\n\n"
+            )
+        else:
+            yield b"data: " + item + b"\n\n"

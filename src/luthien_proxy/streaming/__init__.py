@@ -1,7 +1,0 @@
-"""Streaming: the policy stream runner and the per-call stream context stores."""
-
-from luthien_proxy.streaming.context_store import StreamContextStore, index_key, text_key
-from luthien_proxy.streaming.memory_context import InProcessStreamContext
-from luthien_proxy.streaming.redis_context import RedisStreamContext
-
-__all__ = ["InProcessStreamContext", "RedisStreamContext", "StreamContextStore", "index_key", "text_key"]

@@ -1,0 +1,1 @@
+"""Tooling off the request path: bench, scenarios, soak, the demo upstream and the `up` supervisor."""

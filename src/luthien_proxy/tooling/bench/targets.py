@@ -1,0 +1,241 @@
+"""The five benchmark targets and the server processes behind them, on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import luthien_proxy
+from luthien_proxy.tooling.stack.processes import child_env, free_port, wait_until_healthy
+
+HOST = "127.0.0.1"
+REPO_CONFIG = Path(luthien_proxy.__file__).resolve().parents[2] / "config"
+_POLICIES = {
+    "noop": ("luthien_config.yaml", "luthien_proxy.policies.noop:NoOpPolicy"),
+    "all_caps": ("all_caps.yaml", "luthien_proxy.policies.all_caps:AllCapsPolicy"),
+}
+# Inherited settings that would change what is measured; each server gets exactly ours.
+_STRIPPED_PREFIXES = ("LUTHIEN_", "LITELLM_")
+_STRIPPED = {"DATABASE_URL", "REDIS_URL", "CONFIG_FILE_PATH"}
+_START_TIMEOUT_S = 120.0
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What a target is and whether its answers come back upper-cased."""
+
+    key: str
+    title: str
+    upper: bool = False
+
+
+TARGETS: dict[str, TargetSpec] = {
+    spec.key: spec
+    for spec in (
+        TargetSpec("A", "direct upstream (demo-upstream)"),
+        TargetSpec("B", "bare LiteLLM proxy"),
+        TargetSpec("C", "LiteLLM + Luthien callback, NoOp"),
+        TargetSpec("D", "native front door, NoOp"),
+        TargetSpec("E", "native front door, AllCaps", upper=True),
+    )
+}
+
+
+@dataclass
+class Server:
+    """One child server process and its log."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+@dataclass
+class Target:
+    """A running target: where to send requests, with which key, and which processes serve it."""
+
+    spec: TargetSpec
+    port: int
+    api_key: str
+    servers: list[Server]  # the target's own processes (the upstream itself for A)
+    control_plane: Server | None = None
+
+
+@dataclass
+class Stack:
+    """Starts the servers the chosen targets need; `close()` stops them all."""
+
+    workdir: Path
+    keys: Sequence[str]
+    master_key: str = field(default_factory=lambda: f"sk-bench-{secrets.token_hex(12)}")
+    proxy_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    servers: list[Server] = field(default_factory=list)
+    targets: dict[str, Target] = field(default_factory=dict)
+    upstream: Server | None = None
+
+    def start(self) -> None:
+        """Start the upstream, then every other server at once, and wait until all are healthy."""
+        up = self._spawn("demo-upstream", ["demo-upstream", "--log-level", "warning"], {})
+        self._wait(up, "/health")
+        self.upstream = up
+        models = self._write_models(f"http://{HOST}:{up.port}/v1")
+        pending: list[tuple[Server, str]] = []
+        built: dict[str, tuple[Server | None, Server | None]] = {}  # key -> (front server, control plane)
+        for key in self.keys:
+            if key == "A":
+                built[key] = (None, None)
+            elif key == "B":
+                proxy = self._proxy("litellm-bare", models, with_callback=False, cp_port=None)
+                pending.append((proxy, "/health/liveliness"))
+                built[key] = (proxy, None)
+            elif key == "C":
+                cp = self._control_plane("control-plane-C", "noop", models)
+                proxy = self._proxy("litellm-luthien", models, with_callback=True, cp_port=cp.port)
+                pending += [(cp, "/health"), (proxy, "/health/liveliness")]
+                built[key] = (proxy, cp)
+            else:
+                policy = "all_caps" if TARGETS[key].upper else "noop"
+                cp = self._control_plane(f"control-plane-{key}", policy, models)
+                pending.append((cp, "/health"))
+                built[key] = (cp, cp)
+        for server, path in pending:
+            self._wait(server, path)
+        for key, (front, cp) in built.items():
+            if front is None:
+                self.targets[key] = Target(TARGETS[key], up.port, self.master_key, [up])
+            else:
+                own = [front] if cp is None or cp is front else [front, cp]
+                self.targets[key] = Target(TARGETS[key], front.port, self.master_key, own, cp)
+
+    def close(self) -> None:
+        """Stop every server: SIGTERM all, then wait (and kill stragglers)."""
+        for server in self.servers:
+            if server.proc.poll() is None:
+                server.proc.terminate()
+        for server in self.servers:
+            try:
+                server.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+                server.proc.wait()
+
+    def dead_servers(self) -> list[Server]:
+        """Servers that exited while the benchmark ran."""
+        return [s for s in self.servers if s.proc.poll() is not None]
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> Server:
+        port = free_port()
+        log = self.workdir / f"{name}.log"
+        base = {
+            k: v
+            for k, v in child_env().items()
+            if not k.startswith(_STRIPPED_PREFIXES) and k not in _STRIPPED
+        }
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "luthien_proxy", *args, "--port", str(port)],
+                env={**base, **env},
+                cwd=self.workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        server = Server(name, port, proc, log)
+        self.servers.append(server)
+        return server
+
+    def _wait(self, server: Server, path: str) -> None:
+        try:
+            wait_until_healthy(f"http://{HOST}:{server.port}{path}", server.proc, _START_TIMEOUT_S)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{server.name} did not start: {exc}\n{server.log_tail()}") from exc
+
+    def _proxy(self, name: str, models: Path, *, with_callback: bool, cp_port: int | None) -> Server:
+        config = yaml.safe_load(models.read_text())
+        settings: dict[str, Any] = {"drop_params": True}
+        if with_callback:
+            settings["callbacks"] = "luthien_proxy.doors.litellm.callback.litellm_callback.luthien_callback"
+        config["litellm_settings"] = settings
+        config["general_settings"] = {"master_key": "os.environ/LITELLM_MASTER_KEY"}
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        env = {"LITELLM_MASTER_KEY": self.master_key}
+        if cp_port is not None:
+            env |= {
+                "LUTHIEN_CONTROL_PLANE_URL": f"http://{HOST}:{cp_port}",
+                "LUTHIEN_PROXY_TOKEN": self.proxy_token,
+            }
+        # uvicorn's per-request access log line is noise here and costs measurable CPU.
+        return self._spawn(name, ["proxy", "--config", str(path), "--log-level", "warning"], env)
+
+    def _control_plane(self, name: str, policy: str, models: Path) -> Server:
+        env = {
+            "LUTHIEN_POLICY_CONFIG": str(self._policy_file(policy)),
+            "LUTHIEN_PROXY_TOKEN": self.proxy_token,
+            "LUTHIEN_LOG_LEVEL": "warning",
+            "LUTHIEN_MODEL_CONFIG": str(models),
+            "LITELLM_MASTER_KEY": self.master_key,
+            "DATABASE_URL": f"sqlite:///{self.workdir / (name + '.db')}",
+            "REDIS_URL": "",
+        }
+        return self._spawn(name, ["control-plane", "--host", HOST], env)
+
+    def _policy_file(self, policy: str) -> Path:
+        filename, class_path = _POLICIES[policy]
+        shipped = REPO_CONFIG / filename
+        if shipped.is_file():
+            return shipped
+        path = self.workdir / filename  # installed without the repo: the same one-line policy
+        path.write_text(yaml.safe_dump({"policy": {"class": class_path, "config": {}}}))
+        return path
+
+    def _write_models(self, api_base: str) -> Path:
+        """The LiteLLM-format model list every proxy target forwards to (the demo upstream)."""
+        entries = [
+            {
+                "model_name": model,
+                "litellm_params": {"model": f"openai/{model}", "api_base": api_base, "api_key": "demo-bench"},
+            }
+            for model in ("demo-echo", "demo-long")
+        ]
+        path = self.workdir / "models.yaml"
+        path.write_text(yaml.safe_dump({"model_list": entries}, sort_keys=False))
+        return path
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the benchmark dies, even by SIGKILL, so no server outlives it."""
+    # Not Linux: no prctl, and close() still stops the servers on every normal exit.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def parse_target_keys(raw: str) -> list[str]:
+    """`A,C,D` → ['A', 'C', 'D'], validated, in canonical order."""
+    keys = {part.strip().upper() for part in raw.split(",") if part.strip()}
+    unknown = keys - TARGETS.keys()
+    if unknown or not keys:
+        raise ValueError(f"--targets takes a comma-separated subset of {','.join(TARGETS)}, got {raw!r}")
+    return [k for k in TARGETS if k in keys]

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the doors and the read side: body limits, JSON errors, frames, client addresses."""

@@ -1,0 +1,58 @@
+"""The stream-context contract (`stream:{call_id}:text` / `:index`, TTL, clear), run against the
+in-process store and Redis alike."""
+
+from __future__ import annotations
+
+import asyncio
+
+from luthien_proxy.backends.stream_context import StreamContextStore
+from tests.conftest import OpenServices
+
+
+async def test_appends_accumulate_text_and_index_per_call(open_services: OpenServices) -> None:
+    context = (await open_services()).stream_context
+    for text in ("a", "b", ""):
+        context.append("call-1", text)
+    context.append("call-2", "other")
+    # Reads flush pending appends first: what was appended is seen at once.
+    assert await context.get_text("call-1") == "ab"
+    assert await context.get_index("call-1") == 3
+    assert await context.get_text("call-2") == "other"
+    assert await context.get_index("call-2") == 1
+    assert await context.exists("call-1")
+
+
+async def test_an_unknown_call_has_nothing(open_services: OpenServices) -> None:
+    context = (await open_services()).stream_context
+    assert not await context.exists("never")
+    assert await context.get_text("never") == ""
+    assert await context.get_index("never") == 0
+
+
+async def test_clear_removes_one_call_only(open_services: OpenServices) -> None:
+    context = (await open_services()).stream_context
+    context.append("gone", "x")
+    context.append("kept", "y")
+    await context.clear("gone")
+    assert not await context.exists("gone")
+    assert await context.get_index("gone") == 0
+    assert await context.get_text("kept") == "y"
+
+
+async def test_keys_expire_by_ttl_when_never_cleared(open_services: OpenServices) -> None:
+    context = (await open_services(stream_context_ttl_seconds=1)).stream_context
+    context.append("orphan", "left behind")
+    assert await context.get_text("orphan") == "left behind"
+    redis_client = getattr(context, "client", None)
+    if redis_client is not None:
+        assert 0 < await redis_client.ttl("stream:orphan:text") <= 1
+        assert 0 < await redis_client.ttl("stream:orphan:index") <= 1
+    await _wait_until_gone(context, "orphan", timeout=5)
+
+
+async def _wait_until_gone(context: StreamContextStore, call_id: str, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await context.exists(call_id):
+        assert loop.time() < deadline, f"stream context for {call_id} still present after {timeout}s"
+        await asyncio.sleep(0.02)
