@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
+
 #: LiteLLM's identity for its master key (`LITELLM_PROXY_MASTER_KEY_ALIAS`: the `token` of the
 #: master key's `UserAPIKeyAuth`). The native door serves only the master key, so it is its principal.
 MASTER_PRINCIPAL = "litellm_proxy_master_key"
@@ -76,16 +78,16 @@ def request_ids(request: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The (call id, trace id) a request carries: `litellm_call_id`, and `litellm_trace_id` or
     `metadata.trace_id`. The one reading both doors and the control plane share."""
     metadata = request.get("metadata")
-    trace = _text(request.get("litellm_trace_id"))
+    trace = _text(request.get(TRACE_ID_KEY))
     if trace is None and isinstance(metadata, Mapping):
         trace = _text(metadata.get("trace_id"))
-    return _text(request.get("litellm_call_id")), trace
+    return _text(request.get(CALL_ID_KEY)), trace
 
 
 def scoped_ids(request: Mapping[str, Any], principal: str | None) -> dict[str, str | None]:
     """The request's ids in `principal`'s namespace, as the hook API's top-level fields."""
     call_id, trace_id = request_ids(request)
     return {
-        "litellm_call_id": scoped_id(principal, call_id),
-        "litellm_trace_id": scoped_id(principal, trace_id),
+        CALL_ID_KEY: scoped_id(principal, call_id),
+        TRACE_ID_KEY: scoped_id(principal, trace_id),
     }

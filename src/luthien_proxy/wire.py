@@ -19,6 +19,13 @@ STREAM_PATH: Final = "/stream"
 #: WebSocket: the callback's standing link, for the hooks the policy leaves alone.
 LINK_PATH: Final = "/api/link"
 
+# --- Identity -------------------------------------------------------------------------------
+#: The identity fields LiteLLM puts in a request and every record carries at its top level, where
+#: the call-id and trace-id indexes look (`docs/architecture.md`, "Identity").
+CALL_ID_KEY: Final = "litellm_call_id"
+TRACE_ID_KEY: Final = "litellm_trace_id"
+ID_KEYS: Final = (CALL_ID_KEY, TRACE_ID_KEY)
+
 # --- Headers ----------------------------------------------------------------------------------
 #: Authenticates the callback to the control plane when `LUTHIEN_PROXY_TOKEN` is set.
 PROXY_TOKEN_HEADER: Final = "x-luthien-proxy-token"

@@ -10,11 +10,13 @@ from typing import Any, cast
 
 from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.wire import (
+    CALL_ID_KEY,
     FAILURE_HOOK,
     PRE_CALL_HOOK,
     RESULT_RECORD_PREFIX,
     STREAM_SUMMARY_TYPE,
     SUCCESS_HOOK,
+    TRACE_ID_KEY,
 )
 
 DerivedEvent = tuple[EventType, dict[str, Any]]
@@ -39,7 +41,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
         decision = body.get("decision")
         return [("policy_decision", decision)] if isinstance(decision, dict) else []
     if debug_type == STREAM_SUMMARY_TYPE:
-        summary = {k: v for k, v in body.items() if k not in ("litellm_call_id", "litellm_trace_id")}
+        summary = {k: v for k, v in body.items() if k not in (CALL_ID_KEY, TRACE_ID_KEY)}
         return [("request_completed", {"streamed": True, **summary})]
     if not debug_type.startswith(RESULT_RECORD_PREFIX):
         return []

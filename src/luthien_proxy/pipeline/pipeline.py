@@ -24,7 +24,7 @@ from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
 from luthien_proxy.policies import LuthienPolicy
-from luthien_proxy.wire import FAILURE_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import CALL_ID_KEY, FAILURE_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK, TRACE_ID_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class Pipeline:
                 logger.exception("stream %s: recording the summary failed", stream.call_id)
 
 
-_ID_FIELDS = ("litellm_call_id", "litellm_trace_id")
+_ID_FIELDS = (CALL_ID_KEY, TRACE_ID_KEY)
 
 
 def _ids(ids: CallIdentity) -> Payload:

@@ -19,6 +19,7 @@ from luthien_proxy.backends.store import DebugLogWriter
 from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.redaction import redact
+from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
 
 
 class CallRecorder:
@@ -32,7 +33,7 @@ class CallRecorder:
         now = time.time()
         self.writer.record(
             debug_type,
-            {"litellm_call_id": ids.call_id, "litellm_trace_id": ids.trace_id, **body},
+            {CALL_ID_KEY: ids.call_id, TRACE_ID_KEY: ids.trace_id, **body},
             at=datetime.fromtimestamp(now, UTC),
         )
         # A call without an id has no channel anyone could subscribe to.

@@ -13,13 +13,13 @@ from luthien_proxy.backends.store import DebugRecord
 from luthien_proxy.read.conversation import call_view, replay_events
 from luthien_proxy.read.sources import ReadSources, read_sources
 from luthien_proxy.read.sse import event_stream
-from luthien_proxy.wire import HOOKS_PATH
+from luthien_proxy.wire import CALL_ID_KEY, HOOKS_PATH, TRACE_ID_KEY
 
 router = APIRouter(prefix=HOOKS_PATH, tags=["conversations"])
 
 Sources = Annotated[ReadSources, Depends(read_sources)]
-CallId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_call_id")]
-TraceId = Annotated[str, Query(min_length=1, max_length=256, description="litellm_trace_id")]
+CallId = Annotated[str, Query(min_length=1, max_length=256, description=CALL_ID_KEY)]
+TraceId = Annotated[str, Query(min_length=1, max_length=256, description=TRACE_ID_KEY)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -55,7 +55,7 @@ async def trace_by_call_id(call_id: CallId, sources: Sources) -> dict[str, Any]:
         }
         for record in records
     ]
-    return {"call_id": call_id, "trace_id": records[0].jsonblob.get("litellm_trace_id"), "entries": entries}
+    return {"call_id": call_id, "trace_id": records[0].jsonblob.get(TRACE_ID_KEY), "entries": entries}
 
 
 @router.get("/conversation")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from luthien_proxy.backends.store.schema import JsonBlob, RowId, json_text
+from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def _create_debug_logs(conn: Connection) -> None:
     for index in (
         Index("ix_debug_logs_type_time", table.c.debug_type_identifier, table.c.time_created),
         Index("ix_debug_logs_time", table.c.time_created),
-        Index("ix_debug_logs_call_id", json_text(table.c.jsonblob, "litellm_call_id")),
-        Index("ix_debug_logs_trace_id", json_text(table.c.jsonblob, "litellm_trace_id")),
+        Index("ix_debug_logs_call_id", json_text(table.c.jsonblob, CALL_ID_KEY)),
+        Index("ix_debug_logs_trace_id", json_text(table.c.jsonblob, TRACE_ID_KEY)),
     ):
         conn.execute(CreateIndex(index, if_not_exists=True))
 

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import exc as sa_exc
 
 from luthien_proxy.backends.store.store import DebugRecord, EncodedJson
+from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
 
 NUL = "\x00"
 NUL_REPLACEMENT = "\ufffd"
@@ -104,6 +105,6 @@ def placeholder(record: DebugRecord, exc: BaseException) -> DebugRecord:
 
 
 def _placeholder(blob: dict[str, Any], debug_type: str, exc: BaseException) -> dict[str, Any]:
-    kept = {key: blob.get(key) for key in ("litellm_call_id", "litellm_trace_id", "hook")}
+    kept = {key: blob.get(key) for key in (CALL_ID_KEY, TRACE_ID_KEY, "hook")}
     ids = {key: value if isinstance(value, str) else None for key, value in kept.items()}
     return {**ids, "set_aside": {"debug_type": debug_type, "error": describe(exc)}}

@@ -12,6 +12,8 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Text
 
+from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
+
 metadata = MetaData()
 
 #: JSONB on Postgres (indexable, compact), JSON text on SQLite.
@@ -62,5 +64,5 @@ def _json_text_sqlite(element: json_text, compiler: Any, **kw: Any) -> str:
     return f"json_extract({compiler.process(element.column, **kw)}, '$.{element.key}')"
 
 
-call_id_expr = json_text(debug_logs.c.jsonblob, "litellm_call_id")
-trace_id_expr = json_text(debug_logs.c.jsonblob, "litellm_trace_id")
+call_id_expr = json_text(debug_logs.c.jsonblob, CALL_ID_KEY)
+trace_id_expr = json_text(debug_logs.c.jsonblob, TRACE_ID_KEY)

@@ -13,7 +13,7 @@ from typing import Any
 
 from luthien_proxy.backends.store import DebugRecord
 from luthien_proxy.pipeline.derived_events import derive_events
-from luthien_proxy.wire import STREAM_CHUNKS_TYPE
+from luthien_proxy.wire import CALL_ID_KEY, STREAM_CHUNKS_TYPE, TRACE_ID_KEY
 
 
 def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for record in records:
         blob = record.jsonblob if isinstance(record.jsonblob, dict) else {}
-        call_id = blob.get("litellm_call_id")
+        call_id = blob.get(CALL_ID_KEY)
         if not call_id:
             continue
         for kind, timestamp, payload in _events_of(record, blob, originals):
@@ -31,7 +31,7 @@ def replay_events(records: Iterable[DebugRecord]) -> list[dict[str, Any]]:
                 {
                     "type": kind,
                     "call_id": call_id,
-                    "trace_id": blob.get("litellm_trace_id"),
+                    "trace_id": blob.get(TRACE_ID_KEY),
                     "sequence": sequences[call_id],
                     "timestamp": timestamp,
                     "hook": blob.get("hook", ""),
@@ -51,7 +51,7 @@ def _events_of(
     same index, recorded before it (`PolicyStream._record_chunk`); `originals` keeps those.
     """
     if record.debug_type_identifier == STREAM_CHUNKS_TYPE:
-        call_id = str(blob.get("litellm_call_id"))
+        call_id = str(blob.get(CALL_ID_KEY))
         for kind, index, timestamp, *body in blob.get("chunks") or ():
             chunk = body[0] if body else originals.get((call_id, index))
             if kind == "original_chunk":

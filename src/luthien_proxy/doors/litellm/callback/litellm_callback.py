@@ -30,7 +30,14 @@ from luthien_proxy.doors.litellm.callback.sanitize import (
     user_key_payload,
 )
 from luthien_proxy.doors.litellm.callback.stream_bridge import StreamBridge
-from luthien_proxy.wire import FAILURE_HOOK, MODERATION_HOOK, PRE_CALL_HOOK, STREAM_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import (
+    CALL_ID_KEY,
+    FAILURE_HOOK,
+    MODERATION_HOOK,
+    PRE_CALL_HOOK,
+    STREAM_HOOK,
+    SUCCESS_HOOK,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +172,7 @@ class LuthienCallback(CustomLogger):
         # The stream's request carries the ids scoped to the caller's key, like every hook's body.
         ids = call_ids(request_data, user_api_key_dict)
         request = {**request_payload(request_data), **ids}
-        call_id = ids["litellm_call_id"] or "unknown"
+        call_id = ids[CALL_ID_KEY] or "unknown"
         if self.link is not None and self.link.may_report(STREAM_HOOK):
             async for chunk in self.link.relay_stream(call_id, request, response):
                 yield chunk

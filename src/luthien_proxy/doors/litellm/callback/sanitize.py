@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from luthien_proxy.call_scope import principal_of, scoped_ids
 from luthien_proxy.redaction import is_secret_name
-from luthien_proxy.wire import CONTENT_KEYS
+from luthien_proxy.wire import CALL_ID_KEY, CONTENT_KEYS, TRACE_ID_KEY
 
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
 INTERNAL_REQUEST_KEYS = frozenset(
@@ -21,8 +21,8 @@ INTERNAL_REQUEST_KEYS = frozenset(
         "proxy_server_request",
         "litellm_logging_obj",
         "secret_fields",
-        "litellm_call_id",
-        "litellm_trace_id",
+        CALL_ID_KEY,
+        TRACE_ID_KEY,
         "litellm_session_id",
         "shared_session",
         "deployment",
