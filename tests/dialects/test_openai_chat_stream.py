@@ -164,3 +164,34 @@ async def test_a_passthrough_that_carries_a_call_is_refused() -> None:
     smuggled = call_chunk(id="x", type="function", function={"name": "run", "arguments": "{}"})
     with pytest.raises(MalformedToolCall):
         codec.encode(Passthrough(smuggled))
+
+
+async def test_an_edited_text_delta_drops_the_logprobs_that_spell_the_original() -> None:
+    logprobs = {"content": [{"token": "secret", "logprob": -0.1}]}
+    source = chunk({"content": "secret"})
+    source["choices"][0]["logprobs"] = logprobs
+    (edited,) = await round_trip([source], upper)
+    assert edited["choices"][0]["delta"] == {"content": "SECRET"}
+    assert "logprobs" not in edited["choices"][0]
+    assert await round_trip([source]) == [source], "untouched, the logprobs stay"
+
+
+async def test_a_split_reasoning_and_content_chunk_sends_its_logprobs_once() -> None:
+    source = chunk({"reasoning_content": "think", "content": "say"})
+    source["choices"][0]["logprobs"] = {"content": [{"token": "say", "logprob": -0.2}]}
+    reasoning, text = await round_trip([source])
+    assert "logprobs" not in reasoning["choices"][0]
+    assert text["choices"][0]["logprobs"] == source["choices"][0]["logprobs"]
+
+
+async def test_text_a_policy_adds_mid_stream_carries_the_streams_id_and_model() -> None:
+    codec, events = await events_of([chunk({"content": "a"}), chunk({"content": "b"})])
+    added = codec.encode(TextDelta("[note]", 0, "content"))
+    assert {k: added[k] for k in ("id", "object", "created", "model")} == {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+    }
+    assert added["choices"][0]["delta"] == {"content": "[note]"}
+    assert len(events) == 2

@@ -50,6 +50,8 @@ class StreamCallAssembler:
         self._calls: dict[tuple[int, int], _Fragments] = {}
         self._finish: dict[int, str] = {}
         self._templates: dict[int, Chunk] = {}
+        #: The stream's first chunk with choices: what a new chunk copies when its choice has none.
+        self._first: Chunk | None = None
         self._pure_finishes: list[Chunk] = []
         self._trailing: list[Chunk] = []
         self._held_chars = 0
@@ -71,6 +73,8 @@ class StreamCallAssembler:
         if not isinstance(choices, list):
             raise MalformedToolCall("choices must be a list")
         choices = cast("list[Any]", choices)
+        if self._first is None:
+            self._first = chunk
         if not any(_carries_call_or_finish(choice) or self._spells_held_call(choice) for choice in choices):
             return chunk
         passing: list[dict[str, Any]] = []
@@ -188,9 +192,8 @@ class StreamCallAssembler:
 
     def template(self, choice: int) -> Chunk:
         """A chunk of `choice` (or of the stream) whose id, model and created a new chunk copies."""
-        empty: Chunk = {}
-        fallback = next(iter(self._templates.values()), None) or next(iter(self._trailing), empty)
-        return self._templates.get(choice, fallback)
+        found = self._templates.get(choice) or self._first
+        return found if found is not None else next(iter(self._trailing), {})
 
     def stops(self) -> list[tuple[int, str | None, Chunk | None]]:
         """For every choice that called or finished, in order: its finish reason as the model sent it,

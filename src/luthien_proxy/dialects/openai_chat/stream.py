@@ -52,7 +52,9 @@ def _choice_events(chunk: Chunk, choice: Chunk) -> list[StreamEvent]:
     text_field = "refusal" if delta.get("content") is None and delta.get("refusal") else "content"
     reasoning_field = next((k for k in REASONING_FIELDS if delta.get(k)), REASONING_FIELDS[0])
     if text and reasoning:  # one event per chunk, so an edit to one cannot resend the other
-        first = _single(chunk, choice, {k: v for k, v in delta.items() if k not in _TEXT_FIELDS})
+        # The logprobs are the content's tokens: they go with the text half only.
+        reasoning_choice = {k: v for k, v in choice.items() if k != "logprobs"}
+        first = _single(chunk, reasoning_choice, {k: v for k, v in delta.items() if k not in _TEXT_FIELDS})
         second = _single(chunk, choice, {k: v for k, v in delta.items() if k in _TEXT_FIELDS})
         return [
             ReasoningDelta(reasoning, index, reasoning_field, raw=first, original=reasoning),
@@ -110,6 +112,10 @@ class ChatStreamCodec:
             return delta_chunk(self.assembler.template(event.choice), event.choice, {}, reason)
         return _checked_passthrough(event.raw)  # pyright: ignore[reportUnnecessaryIsInstance]
 
+    def encode_frames(self, event: StreamEvent) -> list[Chunk]:
+        """`encode` as the `StreamCodec` interface has it: every event is exactly one chunk."""
+        return [self.encode(event)]
+
     def _text_chunk(self, event: TextDelta | ReasoningDelta) -> Chunk:
         raw = json_object(event.raw)
         if raw is None:
@@ -121,7 +127,9 @@ class ChatStreamCodec:
         for name in _TEXT_FIELDS if isinstance(event, TextDelta) else REASONING_FIELDS:
             delta.pop(name, None)
         delta[event.field] = event.text
-        return {**raw, "choices": [{**choice, "delta": delta}]}
+        # The model's logprobs spell out the text the policy replaced: they do not go with the edit.
+        kept = {k: v for k, v in choice.items() if k != "logprobs"}
+        return {**raw, "choices": [{**kept, "delta": delta}]}
 
     def _call_chunk(self, call: ToolCall) -> Chunk:
         written = self._written.setdefault(call.choice, [])
