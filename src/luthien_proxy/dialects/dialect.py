@@ -16,7 +16,10 @@ class StreamCodec(Protocol):
 
     def decode(self, chunks: AsyncIterator[Json]) -> AsyncIterator[StreamEvent]: ...
 
-    def encode(self, event: StreamEvent) -> Json: ...
+    def encode_frames(self, event: StreamEvent) -> list[Json]:
+        """Every frame that carries `event` to the client, in order: one in OpenAI chat, none or
+        several where the dialect's blocks need opening and closing (Anthropic Messages)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ async def police_stream(
     events = policy.on_stream(codec.decode(chunks), ctx)
     try:
         async for event in events:
-            yield codec.encode(event)
+            for frame in codec.encode_frames(event):
+                yield frame
     finally:
         await close_iterator(events)
 
