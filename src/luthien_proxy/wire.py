@@ -26,6 +26,13 @@ CALL_ID_KEY: Final = "litellm_call_id"
 TRACE_ID_KEY: Final = "litellm_trace_id"
 ID_KEYS: Final = (CALL_ID_KEY, TRACE_ID_KEY)
 
+# --- Dialects -------------------------------------------------------------------------------
+#: A hook payload's (or stream start's) top-level field naming the client's wire dialect; absent
+#: means OpenAI chat.
+DIALECT_KEY: Final = "luthien_dialect"
+DIALECT_OPENAI_CHAT: Final = "openai_chat"
+DIALECT_ANTHROPIC_MESSAGES: Final = "anthropic_messages"
+
 # --- Headers ----------------------------------------------------------------------------------
 #: Authenticates the callback to the control plane when `LUTHIEN_PROXY_TOKEN` is set.
 PROXY_TOKEN_HEADER: Final = "x-luthien-proxy-token"

@@ -32,3 +32,10 @@ class Dialect:
     decode_response: Callable[[Json], Response]
     encode_response: Callable[[Response], Json]
     stream_codec: Callable[[], StreamCodec]
+    #: The text one stream frame carries to the client (what the stream context and records keep).
+    frame_text: Callable[[Json], str]
+    #: The text of a whole response (what the read side shows).
+    response_text: Callable[[Json], str]
+    #: What its responses and streams are called in an error message ("chat completion").
+    response_noun: str = "response"
+    stream_noun: str = "stream"

@@ -11,6 +11,7 @@ from typing import Any, cast
 from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.wire import (
     CALL_ID_KEY,
+    DIALECT_KEY,
     FAILURE_HOOK,
     PRE_CALL_HOOK,
     RESULT_RECORD_PREFIX,
@@ -28,7 +29,13 @@ DECISION_TYPE = "policy_decision"
 def _request_summary(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
-    return {key: data[key] for key in ("model", "messages", "tools", "stream") if key in data}
+    return {key: data[key] for key in ("model", "system", "messages", "tools", "stream") if key in data}
+
+
+def _dialect(payload: Any) -> dict[str, Any]:
+    """The payload's dialect field, when it names one (absent: OpenAI chat)."""
+    name = _part(payload, DIALECT_KEY)
+    return {DIALECT_KEY: name} if isinstance(name, str) else {}
 
 
 def _part(payload: Any, key: str) -> Any:
@@ -59,6 +66,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
             (
                 "request_started",
                 {
+                    **_dialect(original),
                     "original": _request_summary(_part(original, "data")),
                     "final": _request_summary(_part(result, "data")),
                 },
@@ -66,6 +74,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
         ]
     if hook == SUCCESS_HOOK:
         final = {
+            **_dialect(original),
             "status": "success",
             "original": _part(original, "response"),
             "final": _part(result, "response"),

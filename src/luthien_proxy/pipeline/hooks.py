@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from luthien_proxy.backends.policy_state import PolicyState
+from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.policing import police_request, police_response
@@ -21,6 +23,7 @@ from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection
 from luthien_proxy.redaction import redact, redact_text
 from luthien_proxy.wire import (
     CHUNK_HOOK,
+    DIALECT_KEY,
     FAILURE_HOOK,
     HOOK_RECORD_PREFIX,
     LOG_FAILURE_HOOK,
@@ -49,7 +52,7 @@ class HookOutcome:
     rejection: PolicyRejection | None = None
 
 
-Runner = Callable[[LuthienPolicy, Payload, PolicyContext, str], Awaitable[Payload]]
+Runner = Callable[[LuthienPolicy, Payload, PolicyContext, str, Dialect], Awaitable[Payload]]
 
 #: The policy method each LiteLLM hook runs (`STREAM_HOOK` runs in `pipeline.stream`); the hooks
 #: not here are recorded, never policed. Only this adapter knows LiteLLM's hook names.
@@ -79,33 +82,37 @@ def _require_object(payload: Payload, key: str, hook: str) -> dict[str, Any]:
     return cast("dict[str, Any]", value)
 
 
-async def _pre_call(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
+async def _pre_call(
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str, dialect: Dialect
+) -> Payload:
     _require_object(payload, "data", hook)
-    new_request = await police_request(policy, ctx)
+    new_request = await police_request(policy, ctx, dialect)
     return payload if new_request is None else {**payload, "data": new_request}
 
 
 async def _post_call_success(
-    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str, dialect: Dialect
 ) -> Payload:
     original = _require_object(payload, "response", hook)
     if not overrides(policy, "on_response"):
         return payload  # nothing judges the response: it passes as the model sent it
     try:
-        encoded = await police_response(policy, original, ctx)
+        encoded = await police_response(policy, original, ctx, dialect)
     except MalformedToolCall as exc:
-        raise HookInputError(f"{hook}: the response is not a valid chat completion: {exc}") from None
+        raise HookInputError(f"{hook}: the response is not a valid {dialect.response_noun}: {exc}") from None
     return payload if encoded == original else {**payload, "response": encoded}
 
 
 async def _post_call_failure(
-    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str, dialect: Dialect
 ) -> Payload:
     await policy.on_failure(str(payload.get("original_exception", "")), ctx)
     return payload
 
 
-async def _observe_only(policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str) -> Payload:
+async def _observe_only(
+    policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str, dialect: Dialect
+) -> Payload:
     return payload
 
 
@@ -141,18 +148,23 @@ class HookPipeline:
         payload = raw_payload
         recorded = redact(raw_payload)
         ids = identity_of(payload)
+        try:
+            dialect = dialect_named(payload.get(DIALECT_KEY))
+        except UnknownDialect as exc:
+            raise HookInputError(str(exc)) from None
         ctx = PolicyContext(
             call_id=ids.call_id or "",
             trace_id=ids.trace_id,
             raw_request=_optional_object(payload, "request_data" if hook == FAILURE_HOOK else "data"),
             state=self.policy_state,
             _decisions=self.recorder.decision_sink(ids, hook),
+            _decode=dialect.decode_request,
         )
         self.counters[hook] += 1
         self.recorder.record(HOOK_RECORD_PREFIX + hook, ids, {"hook": hook, "payload": recorded})
         started = time.perf_counter()
         try:
-            result = await runner(self.policy, payload, ctx, hook)
+            result = await runner(self.policy, payload, ctx, hook, dialect)
         except PolicyRejection as rejection:
             self._record_rejection(hook, ids, recorded, rejection, started)
             return HookOutcome(result=None, rejection=rejection)

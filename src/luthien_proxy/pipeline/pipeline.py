@@ -19,6 +19,9 @@ from typing import Any
 
 from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.backends.stream_context.context_store import StreamContextStore
+from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
+from luthien_proxy.dialects.registry import dialect_field
 from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
@@ -147,17 +150,30 @@ class Pipeline:
     # the call's ids and its request and response, and never builds the LiteLLM door's payloads.
     # They are recorded exactly as that door's hooks are, so both doors' calls read the same.
 
-    async def police_request(self, ids: CallIdentity, request: Payload) -> HookOutcome:
+    async def police_request(
+        self, ids: CallIdentity, request: Payload, dialect: Dialect = OPENAI_CHAT
+    ) -> HookOutcome:
         """The request before it goes upstream; the outcome's `result["data"]` is what goes."""
-        return await self.run_hook(PRE_CALL_HOOK, {**_ids(ids), "data": {**request, **_ids(ids)}})
+        payload = {**_ids(ids), **dialect_field(dialect), "data": {**request, **_ids(ids)}}
+        return await self.run_hook(PRE_CALL_HOOK, payload)
 
-    async def police_response(self, ids: CallIdentity, request: Payload, response: Payload) -> HookOutcome:
+    async def police_response(
+        self, ids: CallIdentity, request: Payload, response: Payload, dialect: Dialect = OPENAI_CHAT
+    ) -> HookOutcome:
         """A complete response; the outcome's `result["response"]` is what the client gets."""
-        return await self.run_hook(SUCCESS_HOOK, {**_ids(ids), "data": request, "response": response})
+        payload = {**_ids(ids), **dialect_field(dialect), "data": request, "response": response}
+        return await self.run_hook(SUCCESS_HOOK, payload)
 
-    async def record_failure(self, ids: CallIdentity, request: Payload, message: str) -> None:
+    async def record_failure(
+        self, ids: CallIdentity, request: Payload, message: str, dialect: Dialect = OPENAI_CHAT
+    ) -> None:
         """The call failed (`message` says why): record it as its outcome; never raises."""
-        payload = {**_ids(ids), "request_data": request, "original_exception": message}
+        payload = {
+            **_ids(ids),
+            **dialect_field(dialect),
+            "request_data": request,
+            "original_exception": message,
+        }
         try:
             await self.run_hook(FAILURE_HOOK, payload)
         except Exception:
@@ -165,7 +181,7 @@ class Pipeline:
 
     @asynccontextmanager
     async def stream(
-        self, stream_id: str, request: dict[str, Any], *, source: str
+        self, stream_id: str, request: dict[str, Any], *, source: str, dialect: Dialect = OPENAI_CHAT
     ) -> AsyncGenerator[StreamCall]:
         """A stream for `request`: run it with `StreamCall.run`, write its end, leave the block.
 
@@ -180,6 +196,7 @@ class Pipeline:
             stream_id=stream_id,
             request=request,
             policy_state=self.policy_state,
+            dialect=dialect,
         )
         call = StreamCall(stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source)
         try:

@@ -18,7 +18,8 @@ import orjson
 from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.backends.stream_context.context_store import StreamContextStore
-from luthien_proxy.dialects.openai_chat import chunk_text
+from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.dialects.registry import dialect_field
 from luthien_proxy.model import MalformedToolCall
 from luthien_proxy.pipeline.identity import CallIdentity, identity_of
 from luthien_proxy.pipeline.policing import close_iterator, police_stream
@@ -107,12 +108,14 @@ class PolicyStream:
         stream_id: str,
         request: dict[str, Any],
         policy_state: PolicyState,
+        dialect: Dialect,
     ) -> None:
         # The policy sees the request as sent (a resampling protocol sends it again); the record is redacted.
         found = identity_of({"data": request})
         self.ids = CallIdentity(found.call_id or stream_id, found.trace_id)
         self.call_id: str = self.ids.call_id or stream_id
         self.policy = policy
+        self.dialect = dialect
         self.recorder = recorder
         self.context = context
         self.started = time.perf_counter()
@@ -131,11 +134,17 @@ class PolicyStream:
             state=policy_state,
             _read_text=self.accumulated_text,
             _decisions=self._record_decision,
+            _decode=dialect.decode_request,
         )
         recorder.record(
             HOOK_RECORD_PREFIX + STREAM_HOOK,
             self.ids,
-            {"hook": STREAM_HOOK, "stream_id": stream_id, "payload": redact(request)},
+            {
+                "hook": STREAM_HOOK,
+                "stream_id": stream_id,
+                "payload": redact(request),
+                **dialect_field(dialect),
+            },
         )
 
     async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> None:
@@ -144,7 +153,7 @@ class PolicyStream:
         # is what the client gets; one that leaves streams alone passes them as the model sent them.
         observed = self._observe(chunks)
         output = (
-            police_stream(self.policy, observed, self.ctx)
+            police_stream(self.policy, observed, self.ctx, self.dialect)
             if overrides(self.policy, "on_stream")
             else observed
         )
@@ -153,7 +162,7 @@ class PolicyStream:
                 encoded = orjson.dumps(chunk)
                 index = self.ctx.chunks_sent
                 self.ctx.chunks_sent += 1
-                text = chunk_text(chunk)
+                text = self.dialect.frame_text(chunk)
                 self.final_parts.append(text)
                 self.context.append(self.call_id, text)
                 self._record_chunk(
@@ -166,7 +175,9 @@ class PolicyStream:
         except StreamAborted:
             raise
         except MalformedToolCall as exc:
-            raise UpstreamFailed(f"the model's stream is not a valid chat stream: {exc}") from exc
+            raise UpstreamFailed(
+                f"the model's stream is not a valid {self.dialect.name} stream: {exc}"
+            ) from exc
         except PolicyRejection as rejection:
             raise StreamRejected(rejection.message, rejection.status_code) from rejection
         except Exception as exc:
@@ -180,7 +191,7 @@ class PolicyStream:
         async for chunk in _attributed(chunks):
             index = self.ctx.chunks_received
             self.ctx.chunks_received += 1
-            self.original_parts.append(chunk_text(chunk))
+            self.original_parts.append(self.dialect.frame_text(chunk))
             encoded = orjson.dumps(chunk)
             self._last_original = (index, encoded)
             self._record_chunk("original_chunk", index, encoded)

@@ -6,14 +6,19 @@ from luthien_proxy.dialects.anthropic_messages.response import decode_response, 
 from luthien_proxy.dialects.anthropic_messages.stream import MessagesStreamCodec
 from luthien_proxy.dialects.anthropic_messages.text import frame_text, message_text
 from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.wire import DIALECT_ANTHROPIC_MESSAGES
 
 ANTHROPIC_MESSAGES = Dialect(
-    "anthropic_messages",
+    DIALECT_ANTHROPIC_MESSAGES,
     decode_request,
     encode_request,
     decode_response,
     encode_response,
     MessagesStreamCodec,
+    frame_text,
+    message_text,
+    response_noun="Messages response",
+    stream_noun="Messages stream",
 )
 
 __all__ = [

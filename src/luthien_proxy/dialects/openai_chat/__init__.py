@@ -6,9 +6,19 @@ from luthien_proxy.dialects.openai_chat.request import decode_request, encode_me
 from luthien_proxy.dialects.openai_chat.response import decode_response, encode_response
 from luthien_proxy.dialects.openai_chat.stream import ChatStreamCodec
 from luthien_proxy.dialects.openai_chat.text import chunk_text, response_text
+from luthien_proxy.wire import DIALECT_OPENAI_CHAT
 
 OPENAI_CHAT = Dialect(
-    "openai_chat", decode_request, encode_request, decode_response, encode_response, ChatStreamCodec
+    DIALECT_OPENAI_CHAT,
+    decode_request,
+    encode_request,
+    decode_response,
+    encode_response,
+    ChatStreamCodec,
+    chunk_text,
+    response_text,
+    response_noun="chat completion",
+    stream_noun="chat stream",
 )
 
 __all__ = [

@@ -193,7 +193,8 @@ class StreamCallAssembler:
     def template(self, choice: int) -> Chunk:
         """A chunk of `choice` (or of the stream) whose id, model and created a new chunk copies."""
         found = self._templates.get(choice) or self._first
-        return found if found is not None else next(iter(self._trailing), {})
+        empty: Chunk = {}
+        return found if found is not None else next(iter(self._trailing), empty)
 
     def stops(self) -> list[tuple[int, str | None, Chunk | None]]:
         """For every choice that called or finished, in order: its finish reason as the model sent it,

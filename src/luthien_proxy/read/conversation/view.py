@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from luthien_proxy.dialects.openai_chat.text import chunk_text, response_text
+from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.dialects.registry import DIALECTS, dialect_named
+from luthien_proxy.wire import DIALECT_KEY
 
 
 def _timestamp_iso(value: Any) -> str | None:
@@ -21,6 +23,7 @@ def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "status": "pending",
         "streamed": False,
         "model": None,
+        "dialect": None,
         "started_at": None,
         "completed_at": None,
         "request": {"original": [], "final": []},
@@ -38,8 +41,14 @@ def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return view
 
 
+def _dialect(view: dict[str, Any]) -> Dialect:
+    return dialect_named(view["dialect"])
+
+
 def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
     kind, payload = event.get("type"), event.get("payload") or {}
+    if payload.get(DIALECT_KEY) in DIALECTS:  # a record of a dialect not (or no longer) known reads as OpenAI
+        view["dialect"] = payload[DIALECT_KEY]
     if kind == "request_started":
         original, final = payload.get("original") or {}, payload.get("final") or {}
         view["model"] = final.get("model") or original.get("model")
@@ -48,7 +57,7 @@ def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
             view["status"] = "started"
     elif kind in ("original_chunk", "final_chunk"):
         side = "original" if kind == "original_chunk" else "final"
-        view["chunks"][side].append(chunk_text(payload.get("chunk") or {}))
+        view["chunks"][side].append(_dialect(view).frame_text(payload.get("chunk") or {}))
         view["streamed"] = True
         if view["status"] in ("pending", "started"):
             view["status"] = "streaming"
@@ -68,6 +77,6 @@ def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
             }
         elif isinstance(payload.get("original"), dict):
             view["response"] = {
-                "original": response_text(payload["original"]),
-                "final": response_text(payload.get("final") or {}),
+                "original": _dialect(view).response_text(payload["original"]),
+                "final": _dialect(view).response_text(payload.get("final") or {}),
             }
