@@ -59,6 +59,8 @@ class Settings:
     model_config: Path
     model_config_explicit: bool
     upstream_timeout_seconds: float
+    #: Anthropic streams: a `ping` when nothing was sent for this long (a judge at work).
+    stream_keepalive_seconds: float
     fail_mode: FailMode
     hook_fast_path: bool
     log_level: str
@@ -106,6 +108,7 @@ class Settings:
             model_config=Path(env.get("LUTHIEN_MODEL_CONFIG") or DEFAULT_MODEL_CONFIG),
             model_config_explicit=bool(env.get("LUTHIEN_MODEL_CONFIG")),
             upstream_timeout_seconds=_positive_float(env, "LUTHIEN_UPSTREAM_TIMEOUT_SECONDS", 600.0),
+            stream_keepalive_seconds=_positive_float(env, "LUTHIEN_STREAM_KEEPALIVE_SECONDS", 5.0),
             fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
             hook_fast_path=_choice(env, "LUTHIEN_HOOK_FAST_PATH", "on", ("on", "off")) == "on",
             log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),

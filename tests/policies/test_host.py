@@ -12,6 +12,7 @@ from luthien_proxy.config_values import expand_vars
 from luthien_proxy.model_routes import ModelConfigError
 from luthien_proxy.policies import AllCapsPolicy, PolicyConfigError, PolicyHost, load_policy
 from luthien_proxy.protocols import ChainPolicy, ToolCallRulesPolicy, TrustedMonitoringPolicy
+from luthien_proxy.wire import DIALECT_OPENAI_CHAT
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "protocols"
 
@@ -82,7 +83,8 @@ def test_model_routes_are_read_once_from_the_hosts_config(tmp_path: Path) -> Non
     )
     host = PolicyHost(environ={"LUTHIEN_MODEL_CONFIG": str(config), "AGENT_KEY": "sk-agent"})
     routes = host.model_routes()
-    route = routes["agent"]
+    route = routes.find(DIALECT_OPENAI_CHAT, "agent")
+    assert route is not None
     assert (route.upstream_model, route.base_url, route.api_key) == (
         "agent-v1",
         "http://127.0.0.1:1/v1",
@@ -93,7 +95,8 @@ def test_model_routes_are_read_once_from_the_hosts_config(tmp_path: Path) -> Non
 
 
 def test_model_routes_keep_their_errors(tmp_path: Path) -> None:
-    assert PolicyHost(environ={"LUTHIEN_MODEL_CONFIG": str(tmp_path / "absent.yaml")}).model_routes() == {}
+    absent = PolicyHost(environ={"LUTHIEN_MODEL_CONFIG": str(tmp_path / "absent.yaml")}).model_routes()
+    assert absent.by_dialect == {}
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_list: [\n")
     with pytest.raises(ModelConfigError, match="not valid YAML"):

@@ -19,7 +19,7 @@ from luthien_proxy.call_scope import MASTER_PRINCIPAL, MASTER_TAG, principal_of,
 from luthien_proxy.control_plane import create_app
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.litellm_callback import LuthienCallback
-from luthien_proxy.doors.native.chat import CallIds
+from luthien_proxy.doors.native.calls import CallIds
 from luthien_proxy.policies import AllCapsPolicy, NoOpPolicy
 from tests.conftest import OpenServices
 from tests.proxy.payloads import hook_data, model_response

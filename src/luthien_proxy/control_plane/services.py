@@ -20,7 +20,7 @@ from luthien_proxy.backends.stream_context import (
     StreamContextStore,
 )
 from luthien_proxy.doors.native.upstream import UpstreamClient
-from luthien_proxy.model_routes import ModelConfigError, ModelRoute, load_model_routes
+from luthien_proxy.model_routes import ModelConfigError, ModelRoutes, load_model_routes
 from luthien_proxy.pipeline import CallRecorder, Pipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
 from luthien_proxy.settings import Settings
@@ -44,7 +44,7 @@ class ControlPlaneServices:
     policy_state: PolicyState
     redis: RedisClientManager
     pipeline: Pipeline
-    model_routes: dict[str, ModelRoute]
+    model_routes: ModelRoutes
     upstreams: UpstreamClient
     retention: RetentionTask | None = None
 

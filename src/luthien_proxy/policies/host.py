@@ -19,7 +19,7 @@ import httpx
 
 from luthien_proxy.config_values import expand_vars, resolve_env
 from luthien_proxy.http_client import LoopBoundClient
-from luthien_proxy.model_routes import ModelRoute, load_model_routes
+from luthien_proxy.model_routes import ModelRoutes, load_model_routes
 from luthien_proxy.settings import DEFAULT_MODEL_CONFIG
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ class PolicyHost:
     #: Wall-clock seconds (state windows and timestamps); a test passes a fake one.
     clock: Callable[[], float] = time.time
     #: The untrusted model's routes; None: read once, on first use, from `LUTHIEN_MODEL_CONFIG`.
-    routes: Mapping[str, ModelRoute] | None = None
+    routes: ModelRoutes | None = None
     #: The one persistent HTTP client every section of the policy sends through.
     http: LoopBoundClient = field(default_factory=lambda: LoopBoundClient(_shared_client))
 
@@ -62,8 +62,8 @@ class PolicyHost:
         """`text` with its set `${NAME}` references expanded (unset ones left as written)."""
         return expand_vars(text, self.environ)
 
-    def model_routes(self) -> Mapping[str, ModelRoute]:
-        """The OpenAI-compatible routes of the model config (none when it does not exist)."""
+    def model_routes(self) -> ModelRoutes:
+        """The routes of the model config (none when it does not exist)."""
         if self.routes is None:
             path = Path(self.environ.get("LUTHIEN_MODEL_CONFIG") or DEFAULT_MODEL_CONFIG)
             self.routes = load_model_routes(path, required=False, environ=self.environ)

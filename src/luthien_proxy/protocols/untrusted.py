@@ -14,6 +14,7 @@ from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.judge import ChatResult, ModelCallError, ModelClient
+from luthien_proxy.wire import DIALECT_OPENAI_CHAT
 
 _SAMPLE_KEYS = ("messages", "tools", "tool_choice", "temperature", "max_tokens")
 
@@ -49,11 +50,11 @@ class UntrustedSampler(ConfigSection):
         if self.override is not None:
             return self.override
         routes = self.host.model_routes()
-        route = routes.get(model)
+        route = routes.find(DIALECT_OPENAI_CHAT, model)
         if route is None:
             # Through LiteLLM the request may carry the provider-prefixed name.
             bare = model.split("/", 1)[-1]
-            route = next((r for r in routes.values() if r.upstream_model == bare), None)
+            route = next((r for r in routes.of(DIALECT_OPENAI_CHAT) if r.upstream_model == bare), None)
         if route is None:
             raise ModelCallError(f"no OpenAI-compatible upstream known for model {model!r}")
         return route

@@ -19,9 +19,12 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from luthien_proxy.dialects.dialect import Dialect
+from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
+from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.doors.litellm.door import LiteLLMDoor
 from luthien_proxy.pipeline.stream import StreamAborted
-from luthien_proxy.wire import LINK_STREAM_CHUNK, LINK_STREAM_END, LINK_STREAM_START
+from luthien_proxy.wire import DIALECT_KEY, LINK_STREAM_CHUNK, LINK_STREAM_END, LINK_STREAM_START
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +64,12 @@ class RelayedStream:
         stream_id: str,
         request: dict[str, Any],
         ended: Callable[[], None],
+        dialect: Dialect = OPENAI_CHAT,
     ) -> None:
         self.inbox: asyncio.Queue[dict[str, Any] | tuple[str, str | None]] = asyncio.Queue()
         self._ended = ended
         self.task = asyncio.create_task(
-            self._record(door, stream_id, request), name=f"luthien-relayed-stream-{stream_id[:40]}"
+            self._record(door, stream_id, request, dialect), name=f"luthien-relayed-stream-{stream_id[:40]}"
         )
 
     def push(self, chunk: dict[str, Any]) -> None:
@@ -81,8 +85,10 @@ class RelayedStream:
         if status != "success":
             raise ReportedEnd(status, error)
 
-    async def _record(self, door: LiteLLMDoor, stream_id: str, request: dict[str, Any]) -> None:
-        async with door.pipeline.stream(stream_id, request, source="the proxy") as call:
+    async def _record(
+        self, door: LiteLLMDoor, stream_id: str, request: dict[str, Any], dialect: Dialect
+    ) -> None:
+        async with door.pipeline.stream(stream_id, request, source="the proxy", dialect=dialect) as call:
             await call.run(self._chunks(), _discard)
             self._ended()
 
@@ -102,7 +108,7 @@ class LinkStreams:
         """Apply one stream item; raises `LinkViolation` only for an item no open stream owns."""
         stream = self.open.get(stream_id)
         if kind == LINK_STREAM_START:
-            self._start(stream_id, stream, item.get("request"))
+            self._start(stream_id, stream, item.get("request"), item.get(DIALECT_KEY))
         elif stream is None:
             if kind not in (LINK_STREAM_CHUNK, LINK_STREAM_END):
                 raise LinkViolation(f"bad stream item {str(kind)[:20]!r} for stream {stream_id[:40]!r}")
@@ -126,7 +132,14 @@ class LinkStreams:
         else:
             self._fail(stream_id, f"malformed stream item: unknown kind {str(kind)[:20]!r}")
 
-    def _start(self, stream_id: str, live: RelayedStream | None, request: Any) -> None:
+    def _start(self, stream_id: str, live: RelayedStream | None, request: Any, dialect_name: Any) -> None:
+        try:
+            dialect = dialect_named(dialect_name)
+        except UnknownDialect as exc:
+            self._refuse(
+                stream_id, request if isinstance(request, dict) else {}, f"malformed stream item: {exc}"
+            )
+            return
         if live is not None:
             self._fail(stream_id, "the stream was started again before it ended")
         elif not isinstance(request, dict):
@@ -138,7 +151,9 @@ class LinkStreams:
                 f"too many open streams on this proxy link (LUTHIEN_LINK_MAX_STREAMS={self.max_streams})",
             )
         else:
-            stream = RelayedStream(self.door, stream_id, request, lambda: self._forget(stream_id, stream))
+            stream = RelayedStream(
+                self.door, stream_id, request, lambda: self._forget(stream_id, stream), dialect
+            )
             self.open[stream_id] = stream
             self._track(stream)
 

@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.doors.litellm.door import LiteLLMDoor, proxy_allowed
 from luthien_proxy.pipeline.pipeline import StreamEnd
 from luthien_proxy.pipeline.stream import ClientGone, PeerBrokeProtocol, StreamAborted, UpstreamFailed
@@ -29,6 +30,7 @@ from luthien_proxy.wire import (
     CLOSE_NORMAL,
     CLOSE_POLICY_VIOLATION,
     CLOSE_PROTOCOL_ERROR,
+    DIALECT_KEY,
     FRAME_CHUNK,
     FRAME_END,
     FRAME_ERROR,
@@ -111,6 +113,10 @@ async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
         start = _parse(await asyncio.wait_for(websocket.receive(), door.pipeline.stream_idle_timeout_s))
         if start["type"] != FRAME_START:
             raise PeerBrokeProtocol(f"first frame must be START, got {start['type']}")
+        try:
+            dialect = dialect_named(start.get(DIALECT_KEY))
+        except UnknownDialect as exc:
+            raise PeerBrokeProtocol(str(exc)) from None
     except PeerBrokeProtocol as exc:
         await websocket.close(CLOSE_PROTOCOL_ERROR, reason=exc.reason)
         return
@@ -126,7 +132,9 @@ async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
     receiver = asyncio.create_task(_receive_frames(websocket, inbox))
     close_code, close_reason = CLOSE_NORMAL, ""
     try:
-        async with door.pipeline.stream(stream_id, start["data"], source="the proxy") as call:
+        async with door.pipeline.stream(
+            stream_id, start["data"], source="the proxy", dialect=dialect
+        ) as call:
             end = await call.run(_drain(inbox), send_chunk)
             if end.status == "success":
                 with contextlib.suppress(Exception):  # a proxy gone after the last chunk missed only END

@@ -1,5 +1,5 @@
-"""What the native door's routes get from their host (`app.state.native_door`): the chat service,
-the client key and the body limit — nothing else of the control plane."""
+"""What the native door's routes get from their host (`app.state.native_door`): a call service per
+dialect, the client key, the body limit — nothing else of the control plane."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from luthien_proxy.doors.native.chat import NativeChat
+from luthien_proxy.doors.native.calls import NativeCalls
 
 
 @dataclass(frozen=True)
 class NativeDoor:
-    chat: NativeChat
-    #: The key clients must present (`LITELLM_MASTER_KEY`); `None` disables the door.
+    #: OpenAI chat (`/v1/chat/completions`) and Anthropic Messages (`/v1/messages`).
+    chat: NativeCalls
+    messages: NativeCalls
+    #: The key clients must present (`LITELLM_MASTER_KEY`); `None` disables the door, except for
+    #: models whose callers' own key goes upstream.
     client_key: str | None
     max_body_bytes: int
 

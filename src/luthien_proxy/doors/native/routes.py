@@ -12,8 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from luthien_proxy.doors.native.chat import CallIds, ChatError, NativeChat
+from luthien_proxy.doors.native.calls import CallIds, NativeCalls
 from luthien_proxy.doors.native.door import native_door
+from luthien_proxy.doors.native.forms import OPENAI_CHAT_FORM, CallError
+from luthien_proxy.doors.native.upstream_wire import NO_CLIENT, ClientRequest
 from luthien_proxy.web.frame_writer import FrameWriter
 from luthien_proxy.web.request_body import read_json_object
 from luthien_proxy.web.responses import JSONBody
@@ -21,31 +23,31 @@ from luthien_proxy.web.responses import JSONBody
 router = APIRouter(prefix="/v1", tags=["native front door"])
 
 
-def _error(error: ChatError, headers: dict[str, str] | None = None) -> JSONBody:
-    return JSONBody(error.body(), status_code=error.status_code, headers=headers)
+def _error(error: CallError, headers: dict[str, str] | None = None) -> JSONBody:
+    return JSONBody(OPENAI_CHAT_FORM.error_body(error), status_code=error.status_code, headers=headers)
 
 
 def _authorize(request: Request) -> None:
     """Clients use the same key as the LiteLLM front door (`LITELLM_MASTER_KEY`)."""
     expected = native_door(request).client_key
     if expected is None:
-        raise ChatError(
+        raise CallError(
             503, "the native front door is disabled: set LITELLM_MASTER_KEY", "configuration_error"
         )
     supplied = request.headers.get("authorization", "")
     token = supplied[7:] if supplied[:7].lower() == "bearer " else request.headers.get("api-key", "")
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise ChatError(401, "missing or wrong API key (Authorization: Bearer <key>)", "authentication_error")
+        raise CallError(401, "missing or wrong API key (Authorization: Bearer <key>)", "authentication_error")
 
 
 def _validate(body: dict[str, Any]) -> None:
     if not isinstance(body.get("model"), str) or not body["model"]:
-        raise ChatError(400, "'model' must be a non-empty string", "invalid_request_error")
+        raise CallError(400, "'model' must be a non-empty string", "invalid_request_error")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise ChatError(400, "'messages' must be a non-empty list", "invalid_request_error")
+        raise CallError(400, "'messages' must be a non-empty list", "invalid_request_error")
     if "stream" in body and not isinstance(body["stream"], bool):
-        raise ChatError(400, "'stream' must be true or false", "invalid_request_error")
+        raise CallError(400, "'stream' must be true or false", "invalid_request_error")
 
 
 _CHAT_SCHEMA = {
@@ -69,8 +71,13 @@ _CHAT_SCHEMA = {
 }
 
 
-async def _stream(
-    chat: NativeChat, body: dict[str, Any], ids: CallIds, receive: Receive, out: FrameWriter
+async def stream_in_task(
+    calls: NativeCalls,
+    body: dict[str, Any],
+    ids: CallIds,
+    receive: Receive,
+    out: FrameWriter,
+    client: ClientRequest = NO_CLIENT,
 ) -> None:
     """Run the stream in this task; a client that hangs up mid-stream cancels it (uvicorn's `send`
     drops frames silently once the client is gone, so only `receive` can tell)."""
@@ -88,7 +95,7 @@ async def _stream(
 
     watcher = asyncio.create_task(watch())
     try:
-        await chat.stream(body, ids, out)
+        await calls.stream(body, ids, out, client)
     except asyncio.CancelledError:
         if not gone:
             raise
@@ -112,7 +119,7 @@ class ChatCompletions:
 
 async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
-    chat: NativeChat = native_door(request).chat
+    chat: NativeCalls = native_door(request).chat
     ids = CallIds.new(request.headers.get("x-litellm-trace-id"))
     headers = {"x-litellm-call-id": ids.call_id}
     try:
@@ -120,14 +127,14 @@ async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
         try:
             body = await read_json_object(request, native_door(request).max_body_bytes)
         except HTTPException as exc:
-            raise ChatError(exc.status_code, str(exc.detail), "invalid_request_error") from None
+            raise CallError(exc.status_code, str(exc.detail), "invalid_request_error") from None
         _validate(body)
         if body.get("stream"):
-            # A `ChatError` from here means nothing was sent yet (see `NativeChat.stream`).
-            await _stream(chat, body, ids, receive, FrameWriter(send, headers))
+            # A `CallError` from here means nothing was sent yet (see `NativeCalls.stream`).
+            await stream_in_task(chat, body, ids, receive, FrameWriter(send, headers))
             return
         response: Response = JSONBody(await chat.complete(body, ids), headers=headers)
-    except ChatError as error:
+    except CallError as error:
         response = _error(error, headers)
     await response(scope, receive, send)
 
@@ -153,12 +160,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
 @router.get("/models", response_model=None)
 async def list_models(request: Request) -> Response:
     """The models this front door serves."""
-    chat: NativeChat = native_door(request).chat
+    chat: NativeCalls = native_door(request).chat
     try:
         _authorize(request)
-    except ChatError as error:
+    except CallError as error:
         return _error(error)
-    data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": "luthien"} for name in sorted(chat.routes)
-    ]
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": "luthien"} for name in chat.served()]
     return JSONBody({"object": "list", "data": data})

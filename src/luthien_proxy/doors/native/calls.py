@@ -1,4 +1,5 @@
-"""`NativeChat`: a chat completion served by the control plane itself, through the same pipeline.
+"""`NativeCalls`: a model call served by the control plane itself, through the same pipeline, in
+the client's dialect (`DoorForm`: OpenAI chat or Anthropic Messages).
 
 Non-streamed: the policy's `on_request` → upstream → `on_response`, each recorded and published
 exactly as for a call through LiteLLM. Streamed: `on_request`, then the upstream chunks run
@@ -10,17 +11,19 @@ error; after it, the stream ends with an error event.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
-
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
-from luthien_proxy.doors.native.upstream import UpstreamClient, UpstreamError
-from luthien_proxy.model_routes import ModelRoute
+from luthien_proxy.doors.native.forms import CallError, DoorForm
+from luthien_proxy.doors.native.upstream import ClientRequest, UpstreamClient, UpstreamError
+from luthien_proxy.doors.native.upstream_wire import NO_CLIENT
+from luthien_proxy.model_routes import ModelRoute, ModelRoutes
 from luthien_proxy.pipeline import CallIdentity, HookInputError, HookOutcome, Pipeline, StreamEnd
 from luthien_proxy.pipeline.pipeline import without_call_ids
 from luthien_proxy.pipeline.stream import UpstreamFailed
@@ -28,25 +31,6 @@ from luthien_proxy.redaction import redact_text
 from luthien_proxy.wire import PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
-
-_DONE = b"data: [DONE]\n\n"
-
-
-class ChatError(Exception):
-    """What the client gets instead of an answer: an OpenAI-style error with `status_code`."""
-
-    def __init__(self, status_code: int, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.kind = kind
-        # The pipeline records a rejection as the call's outcome; anything else `_failed` records.
-        self.recorded = kind == "policy_rejection"
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "error": {"message": self.message, "type": self.kind, "param": None, "code": self.status_code}
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +46,18 @@ class CallIds(CallIdentity):
         return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
 
 
-def _client_error(end: StreamEnd) -> ChatError | None:
+def _client_error(end: StreamEnd) -> CallError | None:
     """What the client gets for a stream that ended early; None when it ended well or the client is gone."""
     if end.status in ("success", "disconnected"):
         return None
     kind = {"rejected": "policy_rejection", "upstream_error": "upstream_error", "timeout": "timeout"}.get(
         end.status, "policy_error"
     )
-    return ChatError(end.status_code, end.error or end.status, kind)
+    return CallError(end.status_code, end.error or end.status, kind)
 
 
-def _upstream_error(exc: UpstreamError) -> ChatError:
-    return ChatError(exc.status_code, exc.message, "upstream_error")
-
-
-def _error_frame(error: ChatError) -> bytes:
-    return b"data: " + orjson.dumps(error.body()) + b"\n\n"
+def _upstream_error(exc: UpstreamError) -> CallError:
+    return CallError(exc.status_code, exc.message, "upstream_error", exc.kind)
 
 
 class FrameSink(Protocol):
@@ -95,25 +75,63 @@ class FrameSink(Protocol):
         ...
 
 
-class NativeChat:
-    """Serves chat completions for the models in `routes`, policed by `pipeline`."""
+@contextlib.asynccontextmanager
+async def keepalive(out: FrameSink, frame: bytes | None, every_s: float) -> AsyncIterator[None]:
+    """While the block runs, `frame` every `every_s` seconds once the response has started (a
+    judge's wait must not look like a dead connection); nothing before: until the policy's first
+    output a failure can still be a proper HTTP error."""
+    if frame is None:
+        yield
+        return
 
-    def __init__(self, pipeline: Pipeline, upstreams: UpstreamClient, routes: dict[str, ModelRoute]) -> None:
+    async def ping() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            if out.started:
+                await out.send(frame)
+
+    task = asyncio.create_task(ping())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class NativeCalls:
+    """Serves one dialect's calls for the models of `routes` in that dialect, policed by `pipeline`."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        upstreams: UpstreamClient,
+        routes: ModelRoutes,
+        form: DoorForm,
+        keepalive_s: float = 5.0,
+    ) -> None:
         self.pipeline = pipeline
+        self.keepalive_s = keepalive_s
         self.upstreams = upstreams
         self.routes = routes
+        self.form = form
+        self.dialect = form.dialect
+
+    def served(self) -> list[str]:
+        """The model names this dialect's door serves."""
+        return self.routes.names(self.dialect.name)
 
     def route_for(self, model: str) -> ModelRoute:
-        route = self.routes.get(model)
+        route = self.routes.find(self.dialect.name, model)
         if route is None:
-            served = ", ".join(sorted(self.routes)) or "none"
-            raise ChatError(
+            served = ", ".join(self.served()) or "none"
+            raise CallError(
                 404, f"model {model!r} is not served by this front door (served: {served})", "model_not_found"
             )
         return route
 
     async def _policed(self, hook: str, outcome: Awaitable[HookOutcome]) -> dict[str, Any]:
-        """The result of a policed step; a rejection or a policy failure becomes a `ChatError`.
+        """The result of a policed step; a rejection or a policy failure becomes a `CallError`.
 
         Never fails open: the policy runs in this process, so a failure here is the policy failing
         on this call — which a client or a model can provoke — not an unreachable control plane.
@@ -121,20 +139,20 @@ class NativeChat:
         try:
             done = await outcome
         except HookInputError as exc:
-            raise ChatError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
+            raise CallError(502, f"the upstream's answer was refused: {exc}", "upstream_error") from None
         except Exception as exc:
-            raise ChatError(
+            raise CallError(
                 500, redact_text(f"policy failed in {hook}: {type(exc).__name__}: {exc}"), "policy_error"
             ) from exc
         if done.rejection is not None:
             rejection = done.rejection
-            raise ChatError(rejection.status_code, rejection.message, "policy_rejection")
+            raise CallError(rejection.status_code, rejection.message, "policy_rejection")
         assert done.result is not None
         return done.result
 
     async def _request(self, body: dict[str, Any], ids: CallIds) -> tuple[dict[str, Any], ModelRoute]:
         """The policed request, and where it goes."""
-        result = await self._policed(PRE_CALL_HOOK, self.pipeline.police_request(ids, body))
+        result = await self._policed(PRE_CALL_HOOK, self.pipeline.police_request(ids, body, self.dialect))
         rewritten = result.get("data")
         data = rewritten if isinstance(rewritten, dict) else body
         return data, self.route_for(str(data.get("model")))
@@ -144,46 +162,56 @@ class NativeChat:
         body["model"] = route.upstream_model
         return body
 
-    async def _failed(self, data: dict[str, Any], ids: CallIds, error: ChatError) -> ChatError:
-        await self.pipeline.record_failure(ids, data, error.message)
+    async def _failed(self, data: dict[str, Any], ids: CallIds, error: CallError) -> CallError:
+        await self.pipeline.record_failure(ids, data, error.message, self.dialect)
         error.recorded = True
         return error
 
-    async def complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
-        """A policed non-streamed completion; raises `ChatError` for anything but success, with
-        the call recorded as failed (an unknown model too), so no call stays "in progress"."""
+    async def complete(
+        self, body: dict[str, Any], ids: CallIds, client: ClientRequest = NO_CLIENT
+    ) -> dict[str, Any]:
+        """A policed non-streamed answer; raises `CallError` for anything but success, with the
+        call recorded as failed (an unknown model too), so no call stays "in progress"."""
         try:
-            return await self._complete(body, ids)
-        except ChatError as error:
+            return await self._complete(body, ids, client)
+        except CallError as error:
             raise (error if error.recorded else await self._failed(body, ids, error)) from None
 
-    async def stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
-        """A policed stream, written frame by frame to `out` (see `_stream`); a `ChatError` raised
+    async def stream(
+        self, body: dict[str, Any], ids: CallIds, out: FrameSink, client: ClientRequest = NO_CLIENT
+    ) -> None:
+        """A policed stream, written frame by frame to `out` (see `_stream`); a `CallError` raised
         before the first frame is recorded as the call's outcome first."""
         try:
-            await self._stream(body, ids, out)
-        except ChatError as error:
+            await self._stream(body, ids, out, client)
+        except CallError as error:
             raise (error if error.recorded else await self._failed(body, ids, error)) from None
 
-    async def _complete(self, body: dict[str, Any], ids: CallIds) -> dict[str, Any]:
+    async def _complete(self, body: dict[str, Any], ids: CallIds, client: ClientRequest) -> dict[str, Any]:
         data, route = await self._request(body, ids)
         try:
-            response = await self.upstreams.complete(route, self._upstream_body(data, route))
+            response = await self.upstreams.complete(route, self._upstream_body(data, route), client)
         except UpstreamError as exc:
             raise await self._failed(data, ids, _upstream_error(exc)) from None
-        result = await self._policed(SUCCESS_HOOK, self.pipeline.police_response(ids, data, response))
+        policed = self.pipeline.police_response(ids, data, response, self.dialect)
+        result = await self._policed(SUCCESS_HOOK, policed)
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
-    async def _stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink) -> None:
+    async def _stream(
+        self, body: dict[str, Any], ids: CallIds, out: FrameSink, client: ClientRequest
+    ) -> None:
         """A policed stream, written frame by frame to `out`.
 
-        Raises `ChatError` if it fails before the first frame (nothing has been sent, so the client
+        Raises `CallError` if it fails before the first frame (nothing has been sent, so the client
         can get a proper HTTP error); after that, a failure ends the stream with an error frame.
         """
         data, route = await self._request(body, ids)
-        failure: ChatError | None = None
-        async with self.pipeline.stream(ids.call_id, data, source="the upstream") as call:
+        failure: CallError | None = None
+        frame = self.form.frame
+        async with self.pipeline.stream(
+            ids.call_id, data, source="the upstream", dialect=self.dialect
+        ) as call:
             first_token_sent = False
 
             async def send(encoded: bytes) -> None:
@@ -191,22 +219,23 @@ class NativeChat:
                 # is what a user feels. `final_parts[-1]` is the text of the chunk being sent.
                 nonlocal first_token_sent
                 if first_token_sent:
-                    await out.send(b"data: " + encoded + b"\n\n")
+                    await out.send(frame(encoded))
                 else:
                     first_token_sent = bool(call.stream.final_parts[-1])
-                    await out.send(b"data: " + encoded + b"\n\n", urgent=True)
+                    await out.send(frame(encoded), urgent=True)
 
             try:
-                async with self.upstreams.stream(route, self._upstream_body(data, route)) as chunks:
+                upstream = self.upstreams.stream(route, self._upstream_body(data, route), client)
+                async with upstream as chunks, keepalive(out, self.form.keepalive, self.keepalive_s):
                     end = await call.run(chunks, send)
             except UpstreamError as exc:
                 end = call.abort(UpstreamFailed(exc.message, exc.status_code))
                 # Nothing reached the policy: the call failed as a non-streamed one would.
                 failure = await self._failed(data, ids, _upstream_error(exc))
             if end.status == "success":
-                await out.end(_DONE)
+                await out.end(self.form.done)
             failure = failure or _client_error(end)
         if failure is not None:
             if not out.started:
                 raise failure
-            await out.end(_error_frame(failure))
+            await out.end(self.form.error_frame(failure))
