@@ -1,7 +1,9 @@
-"""Deterministic OpenAI-compatible demo upstream: no keys, no network, behaviour picked by model name.
+"""Deterministic demo upstream speaking OpenAI chat and Anthropic Messages: no keys, no network.
 
 Endpoints: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions` (also `/chat/completions`),
-streaming (`data: {...}\\n\\n` frames ending in `data: [DONE]`) and non-streaming.
+streaming (`data: {...}\\n\\n` frames ending in `data: [DONE]`) and non-streaming; `POST
+/v1/messages` (Message JSON or its SSE events, see `anthropic_app`) and `/v1/messages/count_tokens`.
+Each model is scripted once (`answers`) and written by both encoders, so it answers alike in both.
 
 Models:
 - `demo-echo`: replies "You said: <last user message text>"; streams word by word.
@@ -11,12 +13,14 @@ Models:
 - `demo-tool`: a `run_shell` tool call with arguments `{"command": "ls -la"}`, `finish_reason`
   "tool_calls"; when streaming, id/name come in the first delta and the arguments are split across
   several deltas.
-- `demo-error`: an OpenAI-style error body with HTTP 500, or the status in body key `demo_status`
+- `demo-error`: an error body of the dialect with HTTP 500, or the status in body key `demo_status`
   (400..599).
+- `demo-agent`: one `Bash` call `{"command": ...}` for the last `run: <command>` line of the last user
+  message; `done: <start of the result>` when the conversation ends on a tool result; else an echo.
 - `demo-judge`, `demo-trusted`, and `demo-tool` with an `[agent:<behaviour>]` marker in the last
   user message: the scripted judge, trusted model and untrusted agent behaviours of the control
   protocols (see `protocol_models`; markers without a known behaviour leave demo-tool unchanged).
-- any other model: HTTP 404 with error code `model_not_found`.
+- any other model: HTTP 404 (`model_not_found`; Anthropic: `not_found_error`).
 
 `POST /alerts` (also `/v1/alerts`) stores a JSON alert and `GET /alerts` lists them: a webhook sink
 for protocol alerts; `POST /alerts/fail` always answers 500.

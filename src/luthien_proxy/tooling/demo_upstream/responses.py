@@ -1,10 +1,10 @@
-"""Pure builders for the demo upstream's OpenAI-shaped bodies, kept free of I/O so they are easy to test."""
+"""Pure helpers for the demo upstream's OpenAI-shaped bodies, kept free of I/O so they are easy to test."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -47,11 +47,6 @@ def prompt_tokens(messages: Sequence[Any]) -> int:
     return sum(count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping))
 
 
-def echo_text(messages: Sequence[Any]) -> str:
-    """The demo-echo reply for a conversation."""
-    return f"You said: {last_user_text(messages)}"
-
-
 def long_pieces(chunks: int) -> list[str]:
     """The demo-long reply as `chunks` pieces."""
     return [f"chunk {i} " for i in range(chunks)]
@@ -66,42 +61,6 @@ def words(text: str) -> list[str]:
 def usage(prompt: int, completion: int) -> dict[str, int]:
     """An OpenAI usage object."""
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def tool_call(call_id: str) -> dict[str, Any]:
-    """The demo-tool call as a complete (non-stream) tool_calls entry."""
-    return {"id": call_id, "type": "function", "function": {"name": TOOL_NAME, "arguments": TOOL_ARGUMENTS}}
-
-
-def completion(
-    model: str,
-    *,
-    content: str | None,
-    prompt: int,
-    tool_calls: list[dict[str, Any]] | None = None,
-) -> bytes:
-    """Serialize a full chat.completion body."""
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    body = {
-        "id": new_completion_id(),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": "tool_calls" if tool_calls else "stop",
-                "logprobs": None,
-            }
-        ],
-        "usage": usage(
-            prompt, count_tokens(content or "") + (count_tokens(TOOL_ARGUMENTS) if tool_calls else 0)
-        ),
-    }
-    return orjson.dumps(body)
 
 
 class ChunkWriter:
@@ -136,37 +95,6 @@ class ChunkWriter:
 
 
 DONE_FRAME = b"data: [DONE]\n\n"
-
-
-def text_frames(writer: ChunkWriter, pieces: Sequence[str]) -> Iterator[bytes]:
-    """Frames for a streamed text reply: role, one frame per piece, then the stop frame."""
-    yield writer.frame({"role": "assistant", "content": ""})
-    for piece in pieces:
-        yield writer.frame({"content": piece})
-    yield writer.frame({}, "stop")
-
-
-def tool_frames(writer: ChunkWriter, call_id: str, arg_pieces: int = 4) -> Iterator[bytes]:
-    """Frames for a streamed tool call: id/name first, arguments split across several deltas."""
-    yield writer.frame(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "index": 0,
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": TOOL_NAME, "arguments": ""},
-                }
-            ],
-        }
-    )
-    size = max(1, -(-len(TOOL_ARGUMENTS) // arg_pieces))
-    for start in range(0, len(TOOL_ARGUMENTS), size):
-        fragment = TOOL_ARGUMENTS[start : start + size]
-        yield writer.frame({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
-    yield writer.frame({}, "tool_calls")
 
 
 def error_body(message: str, status: int, err_type: str = "server_error", code: str | None = None) -> bytes:
