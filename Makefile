@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format install clean soak bench scenarios
+.PHONY: demo test lint format install clean soak bench scenarios clients
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/luthien up --demo $(if $(POLICY),--policy $(POLICY))
 
+## The pinned real clients the end-to-end tests drive (the Claude Code CLI, from npm, into .cache/clients/).
+clients: $(STAMP)
+	@$(BIN)/python -c "from tests.support.claude_code import claude_code_binary; print('claude code:', claude_code_binary())"
+
 ## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
-test: $(STAMP) lint
+test: $(STAMP) lint clients
 	$(BIN)/python -m pytest
 
 ## Benchmark upstream vs LiteLLM vs Luthien side by side (~4 min); rewrites docs/benchmarks.md.

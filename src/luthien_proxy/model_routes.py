@@ -47,11 +47,12 @@ class ModelRoute:
     forward_client_key: bool = False
 
     def for_model(self, model: str) -> ModelRoute:
-        """This route for the requested `model`: a wildcard route (`claude-*` → `anthropic/*`)
-        sends the name the client asked for."""
-        if self.upstream_model == "*":
-            return replace(self, model_name=model, upstream_model=model)
-        return self
+        """This route for the requested `model`: a wildcard route sends what the client's `*` matched
+        in place of its own (`claude-*` → `anthropic/claude-*` sends `claude-sonnet-4-5` unchanged)."""
+        if not self.model_name.endswith("*") or "*" not in self.upstream_model:
+            return self
+        matched = model[len(self.model_name) - 1 :]
+        return replace(self, model_name=model, upstream_model=self.upstream_model.replace("*", matched))
 
 
 @dataclass(frozen=True)
