@@ -15,6 +15,7 @@ def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:
     proxy = f"http://{host}:{options.proxy_port}/v1"
     control_plane = f"http://{host}:{options.control_plane_port}"
     model = "demo-echo" if options.demo else "<a model from your LiteLLM config>"
+    agent_model = " --model demo-agent" if options.demo else ""
     key_note = (
         "generated for this run; set LITELLM_MASTER_KEY to choose one"
         if keys.master_key_generated
@@ -34,8 +35,10 @@ def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:
 Luthien is up. Policy: {settings.policy_config if settings.policy_config_explicit else "NoOpPolicy (default)"}
 
   OpenAI API (LiteLLM proxy)   {proxy}
-  OpenAI API (native, faster)  {control_plane}/v1   (OpenAI-compatible models only)
-  API key (both)               {keys.master_key}
+  OpenAI API (native, faster)  {control_plane}/v1   (openai/ models of the config)
+  Anthropic API (LiteLLM)      {proxy.removesuffix("/v1")}   (set as ANTHROPIC_BASE_URL)
+  Anthropic API (native)       {control_plane}   (anthropic/ models of the config)
+  API key (all)                {keys.master_key}
                                ({key_note})
   Control plane                {control_plane}   (health: {control_plane}/health)
   Live view and history        {control_plane}/ui
@@ -49,6 +52,10 @@ messages = [{{"role": "user", "content": "hello from luthien"}}]
 reply = client.chat.completions.create(model="{model}", messages=messages)
 print(reply.choices[0].message.content)
 PY
+
+Claude Code through Luthien (either door):
+
+ANTHROPIC_BASE_URL={control_plane} ANTHROPIC_API_KEY={keys.master_key} claude{agent_model}
 
 Press Ctrl-C to stop.
 """
