@@ -14,7 +14,7 @@ from typing import Any
 from luthien_proxy.settings import Settings
 from luthien_proxy.tooling.bench.report import render_markdown, to_json
 from luthien_proxy.tooling.bench.runner import Options, run_benchmark
-from luthien_proxy.tooling.bench.targets import parse_target_keys
+from luthien_proxy.tooling.bench.targets import TARGETS, parse_target_keys
 
 DEFAULT_ROUNDS = 5
 
@@ -29,9 +29,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--requests", type=int, help="requests per target, workload and round (default: per workload)"
     )
     p.add_argument("--quick", action="store_true", help="a few requests per target: a smoke run, not figures")
-    p.add_argument(
-        "--targets", default="A,B,C,D,E", help="comma-separated subset of A,B,C,D,E (default: all)"
-    )
+    every = ",".join(TARGETS)
+    p.add_argument("--targets", default=every, help=f"comma-separated subset of {every} (default: all)")
     p.add_argument("--output", help="write the markdown report here too (e.g. docs/benchmarks.md)")
     p.add_argument("--json", dest="json_path", help="write the figures as JSON here")
     return p

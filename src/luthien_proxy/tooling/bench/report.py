@@ -11,7 +11,7 @@ import subprocess
 from importlib import metadata, resources
 from typing import Any
 
-from luthien_proxy.tooling.bench.results import RATIOS, goals, ratios
+from luthien_proxy.tooling.bench.results import DOORS, LATENCY_BAR_MS, RATIOS, added, goals, ratios
 from luthien_proxy.tooling.bench.runner import BenchResult
 from luthien_proxy.tooling.bench.targets import REPO_CONFIG, TARGETS
 from luthien_proxy.tooling.bench.workloads import STREAM_CHUNKS, WORKLOADS
@@ -106,7 +106,7 @@ def render_markdown(result: BenchResult, output: str | None = None) -> str:
         + _goal_table(result)
         + _memory_table(result)
     )
-    lines += _error_section(result) + HOW_TO_READ.splitlines() + ["", *WHAT_MATTERED.splitlines()]
+    lines += [*_error_section(result), "", *HOW_TO_READ.splitlines(), "", *WHAT_MATTERED.splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -154,25 +154,60 @@ def _ratio_table(result: BenchResult) -> list[str]:
     rows = ratios(result.cells)
     if not rows:
         return []
+    found = {(key, a, b): (p, t) for key, a, b, p, t in rows}
+    head = " | ".join(w.title for w in WORKLOADS)
     lines = [
         "",
         "## Ratios",
         "",
-        "Latency ratio: p50 of the first over p50 of the second (lower is better for the first); "
-        "throughput ratio: req/s likewise (higher is better for the first).",
-        "",
-        "| workload | "
-        + " | ".join(f"{a}/{b} p50" for a, b in RATIOS)
-        + " | "
-        + " | ".join(f"{a}/{b} req/s" for a, b in RATIOS)
-        + " |",
-        "|---|" + "--:|" * (2 * len(RATIOS)),
+        "The first target's p50 over the second's (lower is better for the first), then its req/s over "
+        "the second's (higher is better for the first).",
     ]
-    for workload in WORKLOADS:
-        found = {(a, b): (p, t) for key, a, b, p, t in rows if key == workload.key}
-        lat = [_f(found[pair][0]) if pair in found else "–" for pair in RATIOS]
-        thr = [_f(found[pair][1]) if pair in found else "–" for pair in RATIOS]
-        lines.append(f"| {workload.title} | " + " | ".join(lat + thr) + " |")
+    for label, at in (("p50 ratio", 0), ("req/s ratio", 1)):
+        lines += ["", f"| {label} | {head} |", "|---|" + "--:|" * len(WORKLOADS)]
+        for a, b, what in RATIOS:
+            if not any((w.key, a, b) in found for w in WORKLOADS):
+                continue
+            cells = [_f(found[(w.key, a, b)][at]) if (w.key, a, b) in found else "–" for w in WORKLOADS]
+            lines.append(f"| {a}/{b} ({what}) | " + " | ".join(cells) + " |")
+    return lines + _added_table(result)
+
+
+def _added_table(result: BenchResult) -> list[str]:
+    """Door minus upstream in ms, with the bar marked where it applies (c=1)."""
+    rows = added(result.cells)
+    if not rows:
+        return []
+    columns: list[tuple[str, str, bool]] = []  # (workload, "p50"/"ttfc", bar applies)
+    for w in WORKLOADS:
+        if w.stream:
+            columns.append((w.key, "ttfc", w.concurrency == 1))
+        columns.append((w.key, "p50", w.concurrency == 1 and not w.stream))
+    found = {(r.door, r.workload): r for r in rows}
+    head = " | ".join(
+        f"{_TITLES[key]} {'TTFC' if figure == 'ttfc' else 'p50'}{' (bar)' if bar else ''}"
+        for key, figure, bar in columns
+    )
+    lines = [
+        "",
+        f"What each native door adds to its upstream's latency, in ms (door − upstream). The bar: within "
+        f"{LATENCY_BAR_MS:g} ms of the upstream at c=1, for the non-streamed p50 and the stream's time to "
+        "first chunk (✓ within, ✗ over). At concurrency the difference is mostly queueing on the "
+        "machine's cores, so it has no bar.",
+        "",
+        f"| door − upstream | {head} |",
+        "|---|" + "--:|" * len(columns),
+    ]
+    for door, upstream, what in DOORS:
+        if not any(d == door for d, _ in found):
+            continue
+        cells = []
+        for key, figure, bar in columns:
+            row = found.get((door, key))
+            value = None if row is None else (row.ttfc_ms if figure == "ttfc" else row.p50_ms)
+            mark = "" if not bar or row is None else (" ✓" if row.within_bar else " ✗")
+            cells.append(_f(value) + mark)
+        lines.append(f"| {door} − {upstream} ({what}) | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -212,41 +247,8 @@ def _error_section(result: BenchResult) -> list[str]:
 #: Hand-written notes on what the profiles showed; kept beside the code so `make bench` keeps them.
 WHAT_MATTERED = (resources.files("luthien_proxy.tooling.bench") / "what_mattered.md").read_text()
 
-HOW_TO_READ = """
-## How to read this
-
-- **Targets.** A is the demo upstream alone: the floor every proxy adds to. B is LiteLLM with no
-  callback; C is LiteLLM with the Luthien callback and a control plane running NoOp (NoOp
-  implements no hook, so every hook is reported over the proxy link rather than asked); D is the
-  control plane's own OpenAI-style front door with NoOp, E the same with AllCaps (a policy that
-  touches every chunk).
-- **Alternating rounds.** Each round runs every workload on every target in turn (the target order
-  rotates per round), so slow drift of the machine hits all targets alike; each figure is the median
-  over rounds of that round's value. Before round 1, every target gets a few warm-up requests.
-- **Latency** is measured by the client from the first byte sent to the last byte of the verified
-  answer. **TTFC** (time to first chunk) is the time to the first SSE event carrying non-empty
-  content. **req/s** is requests completed over the wall time of the round at that concurrency.
-- **CPU** is the on-CPU time of every thread of the processes serving the target
-  (`/proc/<pid>/task/*/schedstat`, in nanoseconds; `/proc/<pid>/stat`'s 10 ms ticks are too
-  coarse for a 50-request run, but they are used when threads that exited during the run, which
-  schedstat no longer shows, used more than their rounding: LiteLLM's logging threads), before and
-  after the run (after a short settle, so deferred work
-  such as batched debug-log writes is counted), divided by requests (and by 20 for a stream's
-  per-chunk cost, so a stream's fixed cost, its pre-call hook and records included, is spread over
-  its chunks). "server" is the target's own processes (LiteLLM and/or the control plane; the
-  upstream itself for A), "upstream" the demo upstream behind it.
-- **Client cost.** The load generator is one process: a hand-written HTTP/1.1 keep-alive client on
-  asyncio streams (uvloop), one persistent connection per concurrent worker, every answer parsed
-  and checked. Its CPU per request is in the table; on a 2-core machine it competes with the
-  servers, so subtract it mentally when a target's figures are close to A's.
-- **Background load** is the CPU other processes on the machine used while the rounds ran (from
-  `/proc/stat`, minus the benchmark's own processes). On 2 cores, anything above ~0.1 cores skews the
-  figures (latency tails first); rerun on a quiet machine before drawing conclusions.
-- **Errors.** Every answer is verified: the echo text (upper-cased for E), and for streams exactly
-  20 content chunks, the right text, and a final `[DONE]`. Any error is listed above and makes the
-  command exit non-zero.
-- **Goals** are what the team must eventually meet; FAIL marks work to do, not a broken run.
-"""
+#: How the figures are made and what they mean; a resource beside the code like WHAT_MATTERED.
+HOW_TO_READ = (resources.files("luthien_proxy.tooling.bench") / "how_to_read.md").read_text()
 
 
 def to_json(result: BenchResult, output: str | None = None) -> dict[str, Any]:
@@ -258,6 +260,14 @@ def to_json(result: BenchResult, output: str | None = None) -> dict[str, Any]:
         "workloads": [w.key for w in WORKLOADS],
         "cells": [dataclasses.asdict(c) for c in result.cells],
         "goals": [dataclasses.asdict(g) for g in goals(result.cells, _control_plane_rss(result))],
+        "ratios": [
+            {"workload": w, "first": a, "second": b, "p50_ratio": p, "rps_ratio": t}
+            for w, a, b, p, t in ratios(result.cells)
+        ],
+        "added_ms": [
+            {**dataclasses.asdict(r), "barred": r.barred, "within_bar": r.within_bar}
+            for r in added(result.cells)
+        ],
         "rss_mb": result.rss_mb,
         "control_planes": result.control_planes,
         "warmup_errors": dict(result.warmup_errors),

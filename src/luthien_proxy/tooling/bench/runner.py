@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from luthien_proxy.tooling.bench import procstats
+from luthien_proxy.tooling.bench.apis import APIS
 from luthien_proxy.tooling.bench.exchange import run_one
 from luthien_proxy.tooling.bench.http_client import Pool
 from luthien_proxy.tooling.bench.results import Cell, RoundRun, aggregate
@@ -72,7 +73,7 @@ class Bench:
         self.stack = stack
         self.options = options
         self.pools = {
-            key: Pool(HOST, target.port, {"authorization": f"Bearer {target.api_key}"})
+            key: Pool(HOST, target.port, APIS[target.spec.api].auth(target.api_key))
             for key, target in stack.targets.items()
         }
         self.indexes = itertools.count()
@@ -82,6 +83,7 @@ class Bench:
     async def measure(self, target: Target, workload: Workload, count: int, round_no: int) -> RoundRun:
         """Run `count` requests of `workload` against `target` with `workload.concurrency` workers."""
         pool = self.pools[target.spec.key]
+        api = APIS[target.spec.api]
         await pool.prepare(workload.concurrency)
         latencies: list[float] = []
         firsts: list[float] = []
@@ -93,7 +95,7 @@ class Bench:
             while remaining > 0:
                 remaining -= 1
                 conn = await pool.acquire()
-                sample = await run_one(pool, conn, workload, next(self.indexes), target.spec.upper)
+                sample = await run_one(pool, conn, api, workload, next(self.indexes), target.spec.upper)
                 if sample.error is not None:
                     errors[sample.error] += 1
                     continue

@@ -1,4 +1,4 @@
-"""The five benchmark targets and the server processes behind them, on free loopback ports."""
+"""The benchmark targets (each server in each API) and the processes behind them, on free loopback ports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 import luthien_proxy
+from luthien_proxy.tooling.bench.apis import ANTHROPIC, OPENAI
 from luthien_proxy.tooling.stack.processes import child_env, free_port, wait_until_healthy
 
 HOST = "127.0.0.1"
@@ -33,21 +34,31 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """What a target is and whether its answers come back upper-cased."""
+    """What a target is: which server answers (`kind`), in which API, under which policy."""
 
     key: str
     title: str
-    upper: bool = False
+    kind: str  # "upstream", "litellm", "litellm+luthien" or "native"
+    api: str = OPENAI
+    policy: str | None = None  # a key of _POLICIES, for targets with a control plane
+
+    @property
+    def upper(self) -> bool:
+        """Whether its answers come back upper-cased."""
+        return self.policy == "all_caps"
 
 
 TARGETS: dict[str, TargetSpec] = {
     spec.key: spec
     for spec in (
-        TargetSpec("A", "direct upstream (demo-upstream)"),
-        TargetSpec("B", "bare LiteLLM proxy"),
-        TargetSpec("C", "LiteLLM + Luthien callback, NoOp"),
-        TargetSpec("D", "native front door, NoOp"),
-        TargetSpec("E", "native front door, AllCaps", upper=True),
+        TargetSpec("A", "direct upstream (demo-upstream), OpenAI chat", "upstream"),
+        TargetSpec("B", "bare LiteLLM proxy", "litellm"),
+        TargetSpec("C", "LiteLLM + Luthien callback, NoOp", "litellm+luthien", policy="noop"),
+        TargetSpec("D", "native front door, OpenAI chat, NoOp", "native", policy="noop"),
+        TargetSpec("E", "native front door, OpenAI chat, AllCaps", "native", policy="all_caps"),
+        TargetSpec("F", "direct upstream (demo-upstream), Anthropic Messages", "upstream", ANTHROPIC),
+        TargetSpec("G", "native front door, Anthropic Messages, NoOp", "native", ANTHROPIC, "noop"),
+        TargetSpec("H", "native front door, Anthropic Messages, AllCaps", "native", ANTHROPIC, "all_caps"),
     )
 }
 
@@ -79,7 +90,7 @@ class Target:
     spec: TargetSpec
     port: int
     api_key: str
-    servers: list[Server]  # the target's own processes (the upstream itself for A)
+    servers: list[Server]  # the target's own processes (the upstream itself for A and F)
     control_plane: Server | None = None
 
 
@@ -96,38 +107,42 @@ class Stack:
     upstream: Server | None = None
 
     def start(self) -> None:
-        """Start the upstream, then every other server at once, and wait until all are healthy."""
+        """Start the upstream, then every other server at once, and wait until all are healthy.
+
+        The native targets of one policy share one control plane (D and G, E and H): it serves
+        both APIs, as a deployment's does.
+        """
         up = self._spawn("demo-upstream", ["demo-upstream", "--log-level", "warning"], {})
         self._wait(up, "/health")
         self.upstream = up
-        models = self._write_models(f"http://{HOST}:{up.port}/v1")
+        base = f"http://{HOST}:{up.port}"
+        openai_models = self._write_models("models.yaml", base, (OPENAI,))
+        native_models = self._write_models("native-models.yaml", base, (OPENAI, ANTHROPIC))
+        specs = [TARGETS[key] for key in self.keys]
         pending: list[tuple[Server, str]] = []
-        built: dict[str, tuple[Server | None, Server | None]] = {}  # key -> (front server, control plane)
-        for key in self.keys:
-            if key == "A":
-                built[key] = (None, None)
-            elif key == "B":
-                proxy = self._proxy("litellm-bare", models, with_callback=False, cp_port=None)
+        native: dict[str, Server] = {}  # policy -> its native control plane
+        for policy in dict.fromkeys(s.policy for s in specs if s.kind == "native" and s.policy):
+            sharing = "".join(s.key for s in specs if s.kind == "native" and s.policy == policy)
+            native[policy] = self._control_plane(f"control-plane-{sharing}", policy, native_models)
+            pending.append((native[policy], "/health"))
+        for spec in specs:
+            if spec.kind == "upstream":
+                target = Target(spec, up.port, self.master_key, [up])
+            elif spec.kind == "native":
+                cp = native[spec.policy or "noop"]
+                target = Target(spec, cp.port, self.master_key, [cp], cp)
+            elif spec.kind == "litellm":
+                proxy = self._proxy("litellm-bare", openai_models, with_callback=False, cp_port=None)
                 pending.append((proxy, "/health/liveliness"))
-                built[key] = (proxy, None)
-            elif key == "C":
-                cp = self._control_plane("control-plane-C", "noop", models)
-                proxy = self._proxy("litellm-luthien", models, with_callback=True, cp_port=cp.port)
-                pending += [(cp, "/health"), (proxy, "/health/liveliness")]
-                built[key] = (proxy, cp)
+                target = Target(spec, proxy.port, self.master_key, [proxy])
             else:
-                policy = "all_caps" if TARGETS[key].upper else "noop"
-                cp = self._control_plane(f"control-plane-{key}", policy, models)
-                pending.append((cp, "/health"))
-                built[key] = (cp, cp)
+                cp = self._control_plane(f"control-plane-{spec.key}", spec.policy or "noop", openai_models)
+                proxy = self._proxy("litellm-luthien", openai_models, with_callback=True, cp_port=cp.port)
+                pending += [(cp, "/health"), (proxy, "/health/liveliness")]
+                target = Target(spec, proxy.port, self.master_key, [proxy, cp], cp)
+            self.targets[spec.key] = target
         for server, path in pending:
             self._wait(server, path)
-        for key, (front, cp) in built.items():
-            if front is None:
-                self.targets[key] = Target(TARGETS[key], up.port, self.master_key, [up])
-            else:
-                own = [front] if cp is None or cp is front else [front, cp]
-                self.targets[key] = Target(TARGETS[key], front.port, self.master_key, own, cp)
 
     def close(self) -> None:
         """Stop every server: SIGTERM all, then wait (and kill stragglers)."""
@@ -211,16 +226,25 @@ class Stack:
         path.write_text(yaml.safe_dump({"policy": {"class": class_path, "config": {}}}))
         return path
 
-    def _write_models(self, api_base: str) -> Path:
-        """The LiteLLM-format model list every proxy target forwards to (the demo upstream)."""
+    def _write_models(self, filename: str, base: str, apis: tuple[str, ...]) -> Path:
+        """A LiteLLM-format model list forwarding to the demo upstream at `base`, in each of `apis`.
+
+        LiteLLM gets only the OpenAI entries: it would balance same-named entries across both.
+        """
+        prefix_and_base = {OPENAI: ("openai", f"{base}/v1"), ANTHROPIC: ("anthropic", base)}
         entries = [
             {
                 "model_name": model,
-                "litellm_params": {"model": f"openai/{model}", "api_base": api_base, "api_key": "demo-bench"},
+                "litellm_params": {
+                    "model": f"{prefix_and_base[api][0]}/{model}",
+                    "api_base": prefix_and_base[api][1],
+                    "api_key": "demo-bench",
+                },
             }
+            for api in apis
             for model in ("demo-echo", "demo-long")
         ]
-        path = self.workdir / "models.yaml"
+        path = self.workdir / filename
         path.write_text(yaml.safe_dump({"model_list": entries}, sort_keys=False))
         return path
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import orjson
+from typing import Any
 
 STREAM_CHUNKS = 20
-CHAT_PATH = "/v1/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -35,19 +33,18 @@ WORKLOADS: tuple[Workload, ...] = (
 )
 
 
-def request_body(workload: Workload, index: int) -> bytes:
-    """The JSON body of request `index`: an echo of a unique prompt, or a 20-chunk demo-long stream."""
+def request_payload(workload: Workload, index: int) -> dict[str, Any]:
+    """The fields of request `index` both APIs share: an echo of a unique prompt, or a 20-chunk
+    demo-long stream (each API adds its own, `apis.Api.body`)."""
     if workload.stream:
-        return orjson.dumps(
-            {
-                "model": "demo-long",
-                "messages": [{"role": "user", "content": f"bench stream {index}"}],
-                "stream": True,
-                "demo_chunks": STREAM_CHUNKS,
-                "demo_delay_ms": 0,
-            }
-        )
-    return orjson.dumps({"model": "demo-echo", "messages": [{"role": "user", "content": prompt(index)}]})
+        return {
+            "model": "demo-long",
+            "messages": [{"role": "user", "content": f"bench stream {index}"}],
+            "stream": True,
+            "demo_chunks": STREAM_CHUNKS,
+            "demo_delay_ms": 0,
+        }
+    return {"model": "demo-echo", "messages": [{"role": "user", "content": prompt(index)}]}
 
 
 def prompt(index: int) -> str:

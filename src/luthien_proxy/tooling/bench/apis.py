@@ -1,0 +1,191 @@
+"""The two client APIs the benchmark speaks, OpenAI chat and Anthropic Messages: where a request
+goes, its headers and body, and how an answer's text is read and checked to the last byte."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+OPENAI = "openai"
+ANTHROPIC = "anthropic"
+ANTHROPIC_VERSION = "2023-06-01"
+#: Anthropic requires `max_tokens`; the demo upstream ignores it, so any value above the answer's size.
+MAX_TOKENS = 1024
+_ERROR_TEXT_MAX = 160
+
+
+class Invalid(Exception):
+    """The answer arrived but is wrong."""
+
+
+def short(value: object) -> str:
+    """`value` as text cut to a length an error table can show."""
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return text if len(text) <= _ERROR_TEXT_MAX else text[:_ERROR_TEXT_MAX] + "..."
+
+
+class StreamCheck(Protocol):
+    """Reads one stream's SSE events in order and checks the stream is whole."""
+
+    def feed(self, event: bytes) -> str:
+        """The content text `event` carries ("" for none); raises `Invalid` for a wrong event."""
+        ...
+
+    def finish(self, chunks: int) -> None:
+        """Raise `Invalid` unless the stream ended as it must (after `chunks` content chunks)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Api:
+    """One client API: path, headers for a key, extra body fields, answer readers."""
+
+    name: str
+    label: str
+    path: str
+    auth: Callable[[str], dict[str, str]]
+    extra_body: dict[str, Any]
+    completion_text: Callable[[Any], str]
+    stream_check: Callable[[], StreamCheck]
+
+    def body(self, payload: dict[str, Any]) -> bytes:
+        """The JSON body of a neutral `payload` (model, messages, stream knobs) in this API."""
+        return orjson.dumps({**payload, **self.extra_body} if self.extra_body else payload)
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(short(f"unparsable SSE data {payload!r}")) from exc
+
+
+def _openai_text(completion: Any) -> str:
+    return completion["choices"][0]["message"]["content"]
+
+
+class OpenAIStream:
+    """`data:` chunks with `choices[0].delta.content`, then `data: [DONE]` and nothing after it."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def feed(self, event: bytes) -> str:
+        text = ""
+        for line in event.split(b"\n"):
+            if not line.startswith(b"data:"):
+                continue  # comments, event names, ids
+            if self.done:
+                raise Invalid("data after [DONE]")
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                self.done = True
+                continue
+            chunk = _json(payload)
+            if not isinstance(chunk, dict):
+                raise Invalid(short(f"SSE data is not an object: {payload!r}"))
+            if "error" in chunk:
+                raise Invalid(short(f"error event: {orjson.dumps(chunk['error']).decode()}"))
+            choices = chunk.get("choices") or []
+            if choices:  # else a usage-only chunk
+                content = (choices[0].get("delta") or {}).get("content")
+                text += content if isinstance(content, str) else ""
+        return text
+
+    def finish(self, chunks: int) -> None:
+        if not self.done:
+            raise Invalid(f"stream ended without [DONE] after {chunks} content chunks")
+
+
+def _anthropic_text(message: Any) -> str:
+    if message.get("type") != "message" or message.get("stop_reason") != "end_turn":
+        raise Invalid(short(f"not a finished message: {orjson.dumps(message).decode()}"))
+    return "".join(b["text"] for b in message["content"] if b.get("type") == "text")
+
+
+class AnthropicStream:
+    """`event: <type>` + `data: {"type": <type>, ...}` per event: `message_start` first, blocks opened
+    and closed one by one, `text_delta`s inside a text block, `message_delta`, then `message_stop`."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.stop_reason: str | None = None
+        self.open: dict[int, str] = {}  # index -> block type
+        self.stopped = False
+
+    def feed(self, event: bytes) -> str:
+        name, data = b"", b""
+        for line in event.split(b"\n"):
+            if line.startswith(b"event:"):
+                name = line[6:].strip()
+            elif line.startswith(b"data:"):
+                data = line[5:].strip()
+        if not data:
+            return ""  # a comment-only event
+        value = _json(data)
+        kind = value.get("type") if isinstance(value, dict) else None
+        if not isinstance(kind, str) or name.decode() != kind:
+            raise Invalid(short(f"event line {name!r} does not name the data's type: {data!r}"))
+        if kind == "error":
+            raise Invalid(short(f"error event: {orjson.dumps(value.get('error')).decode()}"))
+        if self.stopped:
+            raise Invalid(f"{kind} after message_stop")
+        if kind != "message_start" and not self.started and kind != "ping":
+            raise Invalid(f"{kind} before message_start")
+        return self._step(kind, value)
+
+    def _step(self, kind: str, value: dict[str, Any]) -> str:
+        index = value.get("index")
+        if kind == "message_start":
+            if self.started:
+                raise Invalid("a second message_start")
+            self.started = True
+        elif kind == "content_block_start":
+            if self.open or not isinstance(index, int):
+                raise Invalid(f"content_block_start {index!r} while {sorted(self.open)} open")
+            self.open[index] = value["content_block"]["type"]
+        elif kind == "content_block_delta":
+            delta = value["delta"]
+            if index not in self.open:
+                raise Invalid(f"delta for block {index!r}, which is not open")
+            if delta.get("type") == "text_delta" and self.open[index] == "text":
+                return delta["text"]
+        elif kind == "content_block_stop":
+            if not isinstance(index, int) or self.open.pop(index, None) is None:
+                raise Invalid(f"content_block_stop {index!r} for a block not open")
+        elif kind == "message_delta":
+            self.stop_reason = value["delta"].get("stop_reason")
+        elif kind == "message_stop":
+            self.stopped = True
+        return ""
+
+    def finish(self, chunks: int) -> None:
+        if not self.stopped:
+            raise Invalid(f"stream ended without message_stop after {chunks} content chunks")
+        if self.open or self.stop_reason != "end_turn":
+            raise Invalid(f"stream stopped with blocks {sorted(self.open)} open, stop {self.stop_reason!r}")
+
+
+APIS: dict[str, Api] = {
+    OPENAI: Api(
+        OPENAI,
+        "OpenAI chat",
+        "/v1/chat/completions",
+        lambda key: {"authorization": f"Bearer {key}"},
+        {},
+        _openai_text,
+        OpenAIStream,
+    ),
+    ANTHROPIC: Api(
+        ANTHROPIC,
+        "Anthropic Messages",
+        "/v1/messages",
+        lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+        {"max_tokens": MAX_TOKENS},
+        _anthropic_text,
+        AnthropicStream,
+    ),
+}
