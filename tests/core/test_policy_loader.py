@@ -16,6 +16,7 @@ from luthien_proxy.policies import (
     StreamingSeparatorPolicy,
     load_policy,
 )
+from luthien_proxy.protocols import TrustedMonitoringPolicy
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -29,6 +30,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
         ("buffered.yaml", BufferedStreamPolicy),
         ("drop_chunks.yaml", DropChunksPolicy),
         ("blocklist.yaml", RequestBlocklistPolicy),
+        ("tool_guard.yaml", TrustedMonitoringPolicy),
     ],
 )
 def test_shipped_configs_load(file: str, expected: type) -> None:

@@ -11,7 +11,7 @@ import pytest
 from luthien_proxy.config_values import expand_vars
 from luthien_proxy.model_routes import ModelConfigError
 from luthien_proxy.policies import AllCapsPolicy, PolicyConfigError, PolicyHost, load_policy
-from luthien_proxy.protocols import ChainPolicy, ToolCallRulesPolicy, TrustedMonitoringPolicy
+from luthien_proxy.protocols import ChainPolicy, ToolCallRulesPolicy, TrustedMonitor, TrustedMonitoringPolicy
 from luthien_proxy.wire import DIALECT_OPENAI_CHAT
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "protocols"
@@ -23,7 +23,8 @@ def test_the_loader_hands_its_host_to_the_policy_and_every_chain_member() -> Non
     assert isinstance(chain, ChainPolicy) and chain.host is host
     rules, monitoring = chain.policies
     assert isinstance(rules, ToolCallRulesPolicy) and rules.host is host and rules.alerts.host is host
-    assert isinstance(monitoring, TrustedMonitoringPolicy) and monitoring.monitor.client.host is host
+    assert isinstance(monitoring, TrustedMonitoringPolicy) and isinstance(monitoring.monitor, TrustedMonitor)
+    assert monitoring.monitor.client.host is host
 
 
 def test_without_a_host_the_policy_looks_up_the_live_process_environment(
@@ -32,7 +33,8 @@ def test_without_a_host_the_policy_looks_up_the_live_process_environment(
     monkeypatch.delenv("LUTHIEN_JUDGE_BASE_URL", raising=False)
     monkeypatch.delenv("LUTHIEN_DEMO_UPSTREAM_URL", raising=False)
     policy = load_policy(EXAMPLES / "trusted_monitoring.yaml")
-    assert isinstance(policy, TrustedMonitoringPolicy) and policy.monitor.client.base_url is None
+    assert isinstance(policy, TrustedMonitoringPolicy) and isinstance(policy.monitor, TrustedMonitor)
+    assert policy.monitor.client.base_url is None
     # `luthien up` validates the policy before the demo upstream's address is in the environment.
     monkeypatch.setenv("LUTHIEN_DEMO_UPSTREAM_URL", "http://127.0.0.1:9/v1")
     assert policy.monitor.client.base_url == "http://127.0.0.1:9/v1"
@@ -56,7 +58,7 @@ def test_a_config_cannot_set_the_host(tmp_path: Path) -> None:
 def test_env_references_resolve_against_the_hosts_environment() -> None:
     host = PolicyHost(environ={"JUDGE_KEY": "sk-judge"})
     policy = TrustedMonitoringPolicy(monitor={"api_key": "os.environ/JUDGE_KEY"}, host=host)
-    assert policy.monitor.client.api_key == "sk-judge"
+    assert isinstance(policy.monitor, TrustedMonitor) and policy.monitor.client.api_key == "sk-judge"
     assert host.resolve("os.environ/UNSET") is None and host.resolve("literal") == "literal"
     assert host.resolve(None) is None
 

@@ -2,7 +2,8 @@
 
 Both response paths come here: a non-streamed response's tool calls are judged in the post-call
 hook, a stream's calls are held by `guard_stream` until complete. Each call is scored by the
-`TrustedMonitor`; if none is above the (possibly escalated) threshold they are released as they
+monitor (the judge model's `TrustedMonitor`, or the model-free `CommandMonitor` with `monitor:
+{kind: command}`); if none is above the (possibly escalated) threshold they are released as they
 are, otherwise the subclass's `on_suspicious` decides what the client gets instead.
 """
 
@@ -18,7 +19,8 @@ from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.guard import guard_stream
-from luthien_proxy.protocols.monitor import Judgement, TrustedMonitor
+from luthien_proxy.protocols.monitor import Judgement
+from luthien_proxy.protocols.monitors import monitor_from_config
 from luthien_proxy.protocols.state import Escalation, SuspicionLedger, TraceKey, TraceStanding
 from luthien_proxy.protocols.toolcalls import Outcome, ToolCall, apply_to_response
 
@@ -67,7 +69,7 @@ class ToolCallProtocol(LuthienPolicy):
         self.threshold = float(threshold)
         self.block_message = block_message
         self.host = host
-        self.monitor = TrustedMonitor.from_config(monitor, host)
+        self.monitor = monitor_from_config(monitor, host)
         self.alerts = AlertSender.from_config(alerts, host)
         self.ledger = SuspicionLedger(
             self.protocol,
