@@ -113,9 +113,7 @@ def routes_from_config(document: Any, environ: Mapping[str, str] | None = None) 
     return routes
 
 
-def load_model_routes(
-    path: Path, *, required: bool, environ: Mapping[str, str] | None = None
-) -> ModelRoutes:
+def load_model_routes(path: Path, *, required: bool, environ: Mapping[str, str] | None = None) -> ModelRoutes:
     """Routes from the config at `path` (`os.environ/` values looked up in `environ`, the process
     environment by default); a missing optional file means no routes."""
     if not path.is_file():
