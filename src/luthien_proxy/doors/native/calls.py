@@ -45,6 +45,10 @@ class CallIds(CallIdentity):
         serves, the master key (`call_scope`)."""
         return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
 
+    def in_trace(self, trace_id: str | None) -> CallIds:
+        """The same call in the client's trace `trace_id` (known only once the body is read)."""
+        return CallIds(self.call_id, scoped_id(MASTER_PRINCIPAL, trace_id))
+
 
 def _client_error(end: StreamEnd) -> CallError | None:
     """What the client gets for a stream that ended early; None when it ended well or the client is gone."""

@@ -101,7 +101,7 @@ async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], Mode
     route = door.messages.routes.find(door.messages.dialect.name, model) if isinstance(model, str) else None
     _authorize(door, route, credential)
     _validate(body)
-    query = request.url.query
+    query = request.scope["query_string"].decode("latin-1")
     client = ClientRequest(
         query=f"?{query}" if query else "",
         headers={k: v for k, v in request.headers.items() if k.startswith("anthropic-")},
@@ -112,11 +112,11 @@ async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], Mode
 
 async def _messages(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
-    ids = CallIds.new(request.headers.get("x-litellm-trace-id"))
+    ids = CallIds.new(None)
     headers = {"x-litellm-call-id": ids.call_id}
     try:
         calls, body, _, client = await _prepared(request)
-        ids = CallIds(ids.call_id, CallIds.new(session_trace(request, body)).trace_id)
+        ids = ids.in_trace(session_trace(request, body))
         if body.get("stream"):
             # A `CallError` from here means nothing was sent yet (see `NativeCalls.stream`).
             await stream_in_task(calls, body, ids, receive, FrameWriter(send, headers), client)
