@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from luthien_proxy.dialects.anthropic_messages.text import Json, json_list, json_object
+from luthien_proxy.dialects.json_values import Json, json_list, json_object
 from luthien_proxy.model import (
     MalformedToolCall,
     Opaque,

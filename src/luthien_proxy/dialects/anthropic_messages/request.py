@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from luthien_proxy.dialects.anthropic_messages.blocks import decode_blocks, encode_block, encode_blocks
-from luthien_proxy.dialects.anthropic_messages.text import Json, json_list, json_object
+from luthien_proxy.dialects.json_values import Json, json_list, json_object
 from luthien_proxy.model import Message, Opaque, Part, Request, Text, Tool
 
 _READ_KEYS = ("model", "system", "messages", "tools")

@@ -10,7 +10,7 @@ edit them. A response with calls is always re-encoded from the calls the policy 
 from __future__ import annotations
 
 from luthien_proxy.dialects.anthropic_messages.blocks import decode_blocks, encode_block, original_calls
-from luthien_proxy.dialects.anthropic_messages.text import Json, json_list, json_object
+from luthien_proxy.dialects.json_values import Json, json_list, json_object
 from luthien_proxy.model import Choice, MalformedToolCall, Part, Response, ToolCall
 
 #: More calls than this in one answer is refused rather than judged.

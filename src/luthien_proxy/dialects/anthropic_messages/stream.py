@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from luthien_proxy.dialects.anthropic_messages.stream_reader import StreamReader
 from luthien_proxy.dialects.anthropic_messages.stream_writer import FrameWriter
-from luthien_proxy.dialects.anthropic_messages.text import Json
+from luthien_proxy.dialects.json_values import Json
 from luthien_proxy.model import StreamEvent
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from luthien_proxy.dialects.anthropic_messages.blocks import input_arguments, string_field
 from luthien_proxy.dialects.anthropic_messages.response import MAX_CALLS
-from luthien_proxy.dialects.anthropic_messages.text import Json, json_object
+from luthien_proxy.dialects.json_values import Json, json_object
 from luthien_proxy.model import (
     MalformedToolCall,
     Passthrough,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from luthien_proxy.dialects.anthropic_messages.stream_reader import StreamReader
-from luthien_proxy.dialects.anthropic_messages.text import Json, json_object
+from luthien_proxy.dialects.json_values import Json, json_object
 from luthien_proxy.model import (
     MalformedToolCall,
     Passthrough,

@@ -6,19 +6,9 @@ readers give a door what to record and show: every text and thinking block, ever
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-Json = dict[str, Any]
-
-
-def json_object(value: Any) -> Json | None:
-    """`value` when it is a JSON object, else None."""
-    return cast("Json", value) if isinstance(value, dict) else None
-
-
-def json_list(value: Any) -> list[Any] | None:
-    """`value` when it is a JSON array, else None."""
-    return cast("list[Any]", value) if isinstance(value, list) else None
+from luthien_proxy.dialects.json_values import Json, json_list, json_object
 
 
 def block_text(block: Any) -> str:

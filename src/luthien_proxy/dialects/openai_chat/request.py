@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from luthien_proxy.dialects.json_values import json_object
 from luthien_proxy.dialects.openai_chat.messages import encode_message, message_parts
-from luthien_proxy.dialects.openai_chat.text import json_object
 from luthien_proxy.model import Message, Opaque, Part, Request, Text, Tool
 
 Json = dict[str, Any]

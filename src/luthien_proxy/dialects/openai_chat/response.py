@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from luthien_proxy.dialects.json_values import json_object
 from luthien_proxy.dialects.openai_chat.calls import response_calls
 from luthien_proxy.dialects.openai_chat.messages import encode_message, finish_reason, message_parts
-from luthien_proxy.dialects.openai_chat.text import json_object
 from luthien_proxy.model import Choice, Response, ToolCall
 
 Json = dict[str, Any]

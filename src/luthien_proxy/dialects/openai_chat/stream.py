@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+from luthien_proxy.dialects.json_values import json_object
 from luthien_proxy.dialects.openai_chat.assembler import StreamCallAssembler, delta_chunk
 from luthien_proxy.dialects.openai_chat.calls import call_entry, legacy_entry
 from luthien_proxy.dialects.openai_chat.messages import REASONING_FIELDS, finish_reason
-from luthien_proxy.dialects.openai_chat.text import json_object, part_text
+from luthien_proxy.dialects.openai_chat.text import part_text
 from luthien_proxy.model import (
     MalformedToolCall,
     Passthrough,

@@ -27,11 +27,6 @@ def _texts(value: Any) -> Iterator[str]:
                 yield text
 
 
-def json_object(value: Any) -> dict[str, Any] | None:
-    """`value` when it is a JSON object, else None (wire JSON is whatever the sender made it)."""
-    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
-
-
 def part_text(part: Any) -> str:
     """All the model text of one message or delta, every text field joined."""
     if not isinstance(part, dict):
