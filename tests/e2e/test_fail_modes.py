@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -32,6 +33,11 @@ class Pieces:
     def client(self) -> openai.OpenAI:
         url = f"http://127.0.0.1:{self.proxy_port}/v1"
         return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+
+    def anthropic(self) -> anthropic.Anthropic:
+        """The same LiteLLM door's `/v1/messages`."""
+        url = f"http://127.0.0.1:{self.proxy_port}"
+        return anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0, timeout=30)
 
     proxy_port: int = 0
     control_plane_url: str = ""
@@ -77,6 +83,7 @@ def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Ite
         "LUTHIEN_CONTROL_PLANE_TIMEOUT": "3",
         "LUTHIEN_FAIL_MODE": fail_mode,
         "LUTHIEN_DEMO_UPSTREAM_URL": upstream,
+        "LUTHIEN_DEMO_ANTHROPIC_URL": upstream.removesuffix("/v1"),
     }
     args = luthien(
         "proxy", "--config", str(REPO / "config" / "litellm_config.yaml"), "--port", str(proxy_port)
@@ -121,6 +128,27 @@ def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pi
     assert "fail-closed" in str(plain.value)
     assert "fail-closed" in str(streamed.value)
     assert "".join(received) == "", "no unpoliced content may reach the client"
+    _messages_fail_closed(pieces.anthropic())
+
+
+def _messages_fail_closed(client: anthropic.Anthropic) -> None:
+    """`/v1/messages` with the control plane gone: an error in Anthropic's shape, streamed or not."""
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hello there"}]
+    received: list[str] = []
+    with client:
+        with pytest.raises(anthropic.APIStatusError) as plain:
+            client.messages.create(model="demo-agent", max_tokens=64, messages=messages)
+        with (
+            pytest.raises(anthropic.APIStatusError) as streamed,
+            client.messages.stream(model="demo-agent", max_tokens=64, messages=messages) as events,
+        ):
+            received.extend(event.type for event in events)
+    for error in (plain.value, streamed.value):
+        assert error.status_code in (502, 503)
+        body = error.body
+        assert isinstance(body, dict) and body["type"] == "error", body
+        assert "fail-closed" in body["error"]["message"]
+    assert received == [], "no event of the upstream may reach the client"
 
 
 def _link_connected(body: dict) -> bool:
@@ -139,6 +167,28 @@ def test_fail_open_passes_the_original_through(pieces: Pieces) -> None:
     text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)
     assert plain.choices[0].message.content == "You said: hello there"
     assert text == "You said: hello there"
+
+
+@pytest.mark.parametrize("pieces", [("closed", "all_caps.yaml")], indirect=True)
+def test_control_plane_dying_mid_messages_stream_ends_it_with_an_error_event(pieces: Pieces) -> None:
+    """`/v1/messages`: after the first events the failure is an Anthropic `error` event the SDK
+    raises; every text delta the client got was policed, and the stream did not run on."""
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hello there"}]
+    texts: list[str] = []
+    with (
+        pieces.anthropic() as client,
+        pytest.raises(anthropic.APIStatusError) as info,
+        client.messages.stream(model="demo-long", max_tokens=64, messages=messages) as events,
+    ):
+        for event in events:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                texts.append(event.delta.text)
+                if len(texts) == 3:
+                    pieces.control_plane.stop(signal.SIGKILL)
+    text = "".join(texts)
+    assert text.startswith("CHUNK 0") and text == text.upper(), text
+    assert "CHUNK 79" not in text, "the stream did not run to completion unpoliced"
+    assert isinstance(info.value.body, dict) and info.value.body["type"] == "error", info.value.body
 
 
 @pytest.mark.parametrize("pieces", [("closed", "all_caps.yaml")], indirect=True)

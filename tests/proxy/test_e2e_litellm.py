@@ -1,11 +1,12 @@
-"""End to end: openai SDK -> real LiteLLM proxy (our config + callback) -> demo upstream, policed by a fake
-control plane. Slow (each proxy takes a few seconds to start)."""
+"""End to end: openai and anthropic SDKs -> real LiteLLM proxy (our config + callback) -> demo upstream,
+policed by a fake control plane. Slow (each proxy takes a few seconds to start)."""
 
 import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -43,6 +44,7 @@ def _start_proxy(
     port = free_port()
     env = {
         "LUTHIEN_DEMO_UPSTREAM_URL": upstream_url,
+        "LUTHIEN_DEMO_ANTHROPIC_URL": upstream_url.removesuffix("/v1"),
         "LITELLM_MASTER_KEY": MASTER_KEY,
         "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
         "LUTHIEN_PROXY_TOKEN": TOKEN,
@@ -201,8 +203,8 @@ def _refused(info: pytest.ExceptionInfo[openai.PermissionDeniedError], path: str
 
 
 def test_unpoliced_dialects_are_refused_naming_the_route(proxy_url: str, control_plane) -> None:
-    """/v1/completions, /v1/responses and /v1/messages bypassed the policy; now they never reach
-    LiteLLM's handlers (nor the upstream), streamed or not."""
+    """/v1/completions, /v1/responses and Anthropic pass-through bypassed the policy; now they never
+    reach LiteLLM's handlers (nor the upstream), streamed or not."""
     fake, _ = control_plane
     seen = len(fake.hook_bodies)
     with _client(proxy_url) as client:
@@ -214,11 +216,12 @@ def test_unpoliced_dialects_are_refused_naming_the_route(proxy_url: str, control
                 client.responses.create(model="demo-echo", input="say hi", stream=stream)
             _refused(info, "/v1/responses")
     for stream in (False, True):
-        body = {"model": "demo-echo", "max_tokens": 16, "stream": stream, "messages": _msgs("say hi")}
-        answer = httpx.post(proxy_url + "/v1/messages", json=body, headers={"x-api-key": MASTER_KEY})
+        body = {"model": "demo-agent", "max_tokens": 16, "stream": stream, "messages": _msgs("say hi")}
+        path = "/anthropic/v1/messages"  # LiteLLM's Anthropic pass-through: no hook runs for it
+        answer = httpx.post(proxy_url + path, json=body, headers={"x-api-key": MASTER_KEY})
         assert answer.status_code == 403, answer.text
         error = answer.json()["error"]  # the Anthropic shape: {"type": "error", "error": {...}}
-        assert answer.json()["type"] == "error" and "POST /v1/messages" in error["message"]
+        assert answer.json()["type"] == "error" and f"POST {path}" in error["message"]
     assert len(fake.hook_bodies) == seen, "no refused call reached the callback"
     with _client(proxy_url) as client:  # the policed alias still works
         alias = OpenAI(
@@ -277,3 +280,117 @@ def test_auth_and_body_errors_are_a_4xx_that_says_what_is_wrong(
     assert answer.status_code == status, answer.text
     assert says in answer.json()["error"]["message"]
     assert MASTER_KEY not in answer.text
+
+
+# --- Anthropic Messages (POST /v1/messages): the anthropic SDK through the same proxy -------------
+
+
+def _anthropic(url: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=url, api_key=MASTER_KEY, max_retries=0, timeout=30)
+
+
+def _ask(client: anthropic.Anthropic, model: str, text: str, *, stream: bool) -> anthropic.types.Message:
+    """One call, streamed (`messages.stream`, the SDK's own assembly of the events) or not."""
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": text}]
+    if stream:
+        with client.messages.stream(model=model, max_tokens=64, messages=messages) as events:
+            return events.get_final_message()
+    return client.messages.create(model=model, max_tokens=64, messages=messages)
+
+
+def _anthropic_error(error: anthropic.APIStatusError, kind: str) -> str:
+    """The message of an error in Anthropic's shape (what its SDKs and Claude Code read)."""
+    body = error.body
+    assert isinstance(body, dict) and body.get("type") == "error", body
+    assert body["error"]["type"] == kind, body
+    return body["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", ["demo-agent", "demo-echo"])  # anthropic/ upstream, openai/ (translated)
+def test_messages_are_policed_and_name_their_dialect(
+    proxy_url: str, control_plane, model: str, stream: bool
+) -> None:
+    fake, _ = control_plane
+    seen = len(fake.hook_bodies), len(fake.ws_messages)
+    with _anthropic(proxy_url) as client:
+        reply = _ask(client, model, "rewrite-me", stream=stream)
+    assert [block.type for block in reply.content] == ["text"]
+    assert reply.content[0].text == "You said: rewritten", "the pre-call edit reached the upstream"  # type: ignore[union-attr]
+    assert reply.stop_reason == "end_turn"
+    hooks = fake.hook_bodies[seen[0] :]
+    assert hooks and all(body["luthien_dialect"] == "anthropic_messages" for _, body in hooks)
+    if stream:
+        start, *rest = [m for m in fake.ws_messages[seen[1] :] if m["type"] in ("START", "CHUNK")]
+        assert start["type"] == "START" and start["luthien_dialect"] == "anthropic_messages"
+        assert rest and rest[0]["data"]["type"] == "message_start", "CHUNK data are Anthropic events"
+    else:
+        [(_, success)] = [(h, b) for h, b in hooks if h == "async_post_call_success_hook"]
+        assert success["response"]["type"] == "message" and "_hidden_params" not in success["response"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_messages_rejection_is_an_anthropic_error(proxy_url: str, stream: bool) -> None:
+    with _anthropic(proxy_url) as client, pytest.raises(anthropic.PermissionDeniedError) as info:
+        _ask(client, "demo-agent", "tell me something forbidden", stream=stream)
+    assert info.value.status_code == 403
+    assert _anthropic_error(info.value, "permission_error") == "Prompt mentions a forbidden topic"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"), [("stream-error", "policy crashed"), ("stream-reject", "blocked")]
+)
+def test_messages_stream_policy_failure_mid_stream_is_an_error_event(
+    proxy_url: str, prompt: str, says: str
+) -> None:
+    """After the first event is out, a policy ERROR or REJECT ends the stream with an `error`
+    event, which the SDK raises; the stream never runs on unpoliced."""
+    received: list[str] = []
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": f"{prompt} please"}]
+    with (
+        _anthropic(proxy_url) as client,
+        pytest.raises(anthropic.APIStatusError, match=says),
+        client.messages.stream(model="demo-long", max_tokens=64, messages=messages) as events,
+    ):
+        received.extend(event.type for event in events)
+    assert received[:1] == ["message_start"] and "content_block_delta" not in received
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_messages_upstream_error_keeps_anthropic_shape_and_status(proxy_url: str, stream: bool) -> None:
+    with _anthropic(proxy_url) as client, pytest.raises(anthropic.InternalServerError) as info:
+        _ask(client, "demo-error", "hi", stream=stream)
+    assert info.value.status_code == 500
+    assert "simulated upstream failure" in _anthropic_error(info.value, "api_error")
+
+
+def test_messages_fail_closed_when_control_plane_down(orphan_proxy_url: str) -> None:
+    for stream in (False, True):
+        with _anthropic(orphan_proxy_url) as client, pytest.raises(anthropic.APIStatusError) as info:
+            _ask(client, "demo-agent", "hello", stream=stream)
+        assert info.value.status_code == 503
+        message = _anthropic_error(info.value, "api_error")
+        assert "control plane unreachable" in message and "fail-closed" in message
+
+
+def test_count_tokens_is_served_unpoliced(proxy_url: str, upstream_url: str, control_plane) -> None:
+    """A count generates nothing: LiteLLM asks the model's own counter, no hook runs."""
+    fake, _ = control_plane
+    seen = len(fake.hook_bodies)
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "one two three four"}]
+    direct = anthropic.Anthropic(base_url=upstream_url.removesuffix("/v1"), api_key="x", max_retries=0)
+    with _anthropic(proxy_url) as client, direct:
+        counted = client.messages.count_tokens(model="demo-agent", messages=messages)
+        expected = direct.messages.count_tokens(model="demo-agent", messages=messages)
+    assert counted.input_tokens == expected.input_tokens > 0
+    assert len(fake.hook_bodies) == seen
+
+
+def test_no_secret_reaches_control_plane_from_a_messages_call(proxy_url: str, control_plane) -> None:
+    fake, _ = control_plane
+    with _anthropic(proxy_url) as client:
+        _ask(client, "demo-agent", "hi", stream=False)
+        _ask(client, "demo-agent", "hi", stream=True)
+    wire = b"".join(fake.raw_bodies) + repr(fake.ws_messages).encode()
+    assert MASTER_KEY.encode() not in wire
+    assert UPSTREAM_KEY.encode() not in wire

@@ -23,13 +23,20 @@ POLICED_PATHS = {
     "/chat/completions",
     "/engines/{model:path}/chat/completions",
     "/openai/deployments/{model:path}/chat/completions",
+    "/v1/messages",
+    # The Claude Code gateway's copy of the same handler (its OAuth and telemetry routes are refused).
+    "/claude_code_gateway/v1/messages",
 }
+#: No model output on a client's behalf: counted, or a stub.
+SERVED_ANTHROPIC = [
+    ("POST", "/v1/messages/count_tokens"),
+    ("POST", "/api/event_logging/batch"),
+]
 # The model-calling dialects the issue names, one route each; all must be refused.
 MODEL_ROUTES = [
     ("POST", "/v1/completions"),
     ("POST", "/openai/deployments/{model:path}/completions"),
     ("POST", "/v1/responses"),
-    ("POST", "/v1/messages"),
     ("POST", "/v1/embeddings"),
     ("POST", "/v1/moderations"),
     ("POST", "/v1/images/generations"),
@@ -41,6 +48,8 @@ MODEL_ROUTES = [
     ("POST", "/v1/assistants"),
     ("POST", "/v1/threads/{thread_id}/runs"),
     ("POST", "/anthropic/{endpoint:path}"),
+    ("POST", "/claude_code_gateway/oauth/token"),
+    ("POST", "/v1/skills"),
     ("POST", "/openai_passthrough/{endpoint:path}"),
     ("POST", "/v1beta/models/{model_name:path}:generateContent"),
     ("POST", "/health/test_connection"),
@@ -69,7 +78,7 @@ def test_every_litellm_route_is_classified(routes: list[dict[str, Any]]) -> None
     assert not unclassified, "LiteLLM routes Luthien has not classified:\n" + "\n".join(unclassified)
 
 
-def test_only_the_chat_dialect_is_policed_and_every_model_route_is_refused(
+def test_only_the_chat_and_messages_dialects_are_policed_and_every_other_model_route_is_refused(
     routes: list[dict[str, Any]],
 ) -> None:
     policed = {r["path"] for r in routes if r["verdict"] == "policed"}
@@ -81,6 +90,8 @@ def test_only_the_chat_dialect_is_policed_and_every_model_route_is_refused(
     }
     for route in MODEL_ROUTES:
         assert verdicts.get(route) == "refused", route
+    for route in SERVED_ANTHROPIC:
+        assert verdicts.get(route) == "served", route
 
 
 def test_the_gate_judges_each_route_by_its_own_verdict(routes: list[dict[str, Any]]) -> None:
@@ -153,3 +164,6 @@ def test_an_unknown_module_is_unclassified_and_the_chat_endpoint_policed() -> No
     assert classify("litellm.proxy.brand_new:thing") is None
     assert classify("litellm.proxy.proxy_server:brand_new") is None, "a mixed module is classified by name"
     assert classify("litellm.proxy.proxy_server:chat_completion") is Verdict.POLICED
+    anthropic = "litellm.proxy.anthropic_endpoints.endpoints:"
+    assert classify(anthropic + "anthropic_response") is Verdict.POLICED
+    assert classify(anthropic + "a_route_litellm_adds_later") is Verdict.REFUSED, "its module stays refused"

@@ -92,6 +92,8 @@ def child_specs(
         "LUTHIEN_ADMIN_KEY": keys.admin_key,
         "LUTHIEN_MODEL_CONFIG": str(litellm_config),
         "LUTHIEN_DEMO_UPSTREAM_URL": f"http://{local}:{options.demo_upstream_port}/v1",
+        # Anthropic base URLs have no /v1: LiteLLM's anthropic/ provider and the native door add /v1/messages.
+        "LUTHIEN_DEMO_ANTHROPIC_URL": f"http://{local}:{options.demo_upstream_port}",
         "LUTHIEN_POLICY_CONFIG": str(settings.policy_config.resolve())
         if settings.policy_config_explicit
         else "",

@@ -63,10 +63,11 @@ def run(config: str, host: str = "127.0.0.1", port: int = 4000, log_level: str =
 
     from luthien_proxy.doors.litellm.callback import auth_errors
     from luthien_proxy.doors.litellm.callback.auth_guard import MissingCredentialsGuard
-    from luthien_proxy.doors.litellm.callback.route_gate import RouteGate
+    from luthien_proxy.doors.litellm.callback.route_gate import RouteGate, load_policed_features
     from luthien_proxy.instance_id import with_instance_header
 
     auth_errors.install()
+    load_policed_features(app)
     try:
         import uvloop  # noqa: F401
 

@@ -1,6 +1,8 @@
 """LiteLLM callback that sends every hook to the Luthien control plane and applies the policy's answer.
 
-Named in the LiteLLM config as
+Two dialects are policed: OpenAI chat (`/v1/chat/completions`) and Anthropic Messages
+(`/v1/messages`, whose payloads name their dialect and whose stream is SSE bytes, decoded into event
+objects for the control plane and written back as SSE frames). Named in the LiteLLM config as
 `litellm_settings: callbacks: luthien_proxy.doors.litellm.callback.litellm_callback.luthien_callback`.
 LiteLLM only calls a hook that is defined on the registered object's own class (it checks the class
 `__dict__`), so a subclass must re-define every hook it wants called, not just inherit it.
@@ -9,7 +11,7 @@ LiteLLM only calls a hook that is defined on the registered object's own class (
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi import HTTPException
@@ -17,10 +19,16 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.types.utils import ModelResponseStream
 from pydantic import BaseModel
 
+from luthien_proxy.doors.litellm.callback.anthropic_sse import SSEDecoder, encode_event, sse_events
+from luthien_proxy.doors.litellm.callback.call_dialect import (
+    CALL_DIALECTS,
+    call_type_name,
+    dialect_field,
+    dialect_of,
+)
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
 from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected, blocked_reason
-from luthien_proxy.doors.litellm.callback.litellm_routes import POLICED_CALL_TYPES
 from luthien_proxy.doors.litellm.callback.policy_link import PolicyLink
 from luthien_proxy.doors.litellm.callback.sanitize import (
     call_ids,
@@ -32,6 +40,8 @@ from luthien_proxy.doors.litellm.callback.sanitize import (
 from luthien_proxy.doors.litellm.callback.stream_bridge import StreamBridge
 from luthien_proxy.wire import (
     CALL_ID_KEY,
+    DIALECT_ANTHROPIC_MESSAGES,
+    DIALECT_KEY,
     FAILURE_HOOK,
     MODERATION_HOOK,
     PRE_CALL_HOOK,
@@ -40,27 +50,45 @@ from luthien_proxy.wire import (
 )
 
 log = logging.getLogger(__name__)
+#: LiteLLM's bookkeeping on a dict response (an Anthropic Message): headers, model id, cost. Not
+#: the model's answer, so never sent; put back on a response the policy replaced.
+_HIDDEN_PARAMS = "_hidden_params"
 
 
 def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
     return ModelResponseStream(**data)
 
 
-def _require_policed(call_type: Any) -> None:
-    """Refuse a call of a dialect no policy sees (behind `RouteGate`, in case a route slips past it)."""
-    name = str(getattr(call_type, "value", call_type))
-    if name not in POLICED_CALL_TYPES:
+def _event(data: dict[str, Any]) -> dict[str, Any]:
+    return data  # an Anthropic event stays an object until `encode_event` writes it
+
+
+def _require_policed(call_type: Any) -> str:
+    """The dialect of a policed call; refuse any other (behind `RouteGate`, in case a route slips past it)."""
+    name = call_type_name(call_type)
+    dialect = CALL_DIALECTS.get(name)
+    if dialect is None:
         raise HTTPException(
             403,
-            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat dialect "
-            "(POST /v1/chat/completions) is policed; see docs/litellm.md#routes",
+            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat (POST /v1/chat/completions) "
+            "and Anthropic Messages (POST /v1/messages) dialects are policed; see docs/litellm.md#routes",
         )
+    return dialect
+
+
+def _response_json(response: Any) -> Any:
+    if isinstance(response, dict) and _HIDDEN_PARAMS in response:
+        response = {k: v for k, v in response.items() if k != _HIDDEN_PARAMS}
+    return model_json(response)
 
 
 def _rebuild_response(original: Any, new: Any) -> Any:
-    """A response object of the original's type built from the policy's dict."""
+    """A response object of the original's type built from the policy's dict (a dict keeps
+    LiteLLM's hidden params, which it reads for the response headers)."""
     if isinstance(original, BaseModel) and isinstance(new, dict):
         return type(original)(**new)
+    if isinstance(original, dict) and isinstance(new, dict) and _HIDDEN_PARAMS in original:
+        return {**new, _HIDDEN_PARAMS: original[_HIDDEN_PARAMS]}
     return new
 
 
@@ -100,10 +128,11 @@ class LuthienCallback(CustomLogger):
         self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
     ) -> Any:
         """Let the policy edit or reject the request before it reaches the model."""
-        _require_policed(call_type)
+        dialect = _require_policed(call_type)
         sent = request_payload(data)
         body = {
             **call_ids(data, user_api_key_dict),
+            **dialect_field(dialect),
             "data": sent,
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
@@ -119,6 +148,7 @@ class LuthienCallback(CustomLogger):
         """Let the policy reject the request while the model call runs in parallel."""
         body = {
             **call_ids(data, user_api_key_dict),
+            **dialect_field(dialect_of(data, call_type)),
             "data": request_payload(data),
             "call_type": str(call_type),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
@@ -128,9 +158,10 @@ class LuthienCallback(CustomLogger):
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
-        sent_response = model_json(response)
+        sent_response = _response_json(response)
         body = {
             **call_ids(data, user_api_key_dict),
+            **dialect_field(dialect_of(data)),
             "data": request_payload(data),
             "user_api_key_dict": user_key_payload(user_api_key_dict),
             "response": sent_response,
@@ -152,6 +183,7 @@ class LuthienCallback(CustomLogger):
         """Report a failed call; never changes the error the client gets."""
         body = {
             **call_ids(request_data, user_api_key_dict),
+            **dialect_field(dialect_of(request_data)),
             "request_data": request_payload(request_data),
             "original_exception": str(original_exception),
             "exception_type": type(original_exception).__name__,
@@ -167,12 +199,17 @@ class LuthienCallback(CustomLogger):
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict
-    ) -> AsyncGenerator[ModelResponseStream, None]:
-        """Police a stream chunk by chunk over the control plane's WebSocket."""
+    ) -> AsyncGenerator[Any, None]:
+        """Police a stream chunk by chunk over the control plane's WebSocket (Anthropic Messages
+        streams are SSE bytes)."""
         # The stream's request carries the ids scoped to the caller's key, like every hook's body.
         ids = call_ids(request_data, user_api_key_dict)
         request = {**request_payload(request_data), **ids}
         call_id = ids[CALL_ID_KEY] or "unknown"
+        if dialect_of(request_data) == DIALECT_ANTHROPIC_MESSAGES:
+            async for frame in self._messages_stream(call_id, request, response):
+                yield frame
+            return
         if self.link is not None and self.link.may_report(STREAM_HOOK):
             async for chunk in self.link.relay_stream(call_id, request, response):
                 yield chunk
@@ -180,6 +217,25 @@ class LuthienCallback(CustomLogger):
         bridge = StreamBridge(self.config, call_id, request, _build_chunk)
         async for chunk in bridge.run(response):
             yield chunk
+
+    async def _messages_stream(
+        self, call_id: str, request: dict[str, Any], response: Any
+    ) -> AsyncIterator[bytes]:
+        """An Anthropic Messages stream: LiteLLM's SSE (transport reads) as event objects to the
+        policy, its events back as SSE frames; relayed byte for byte when the policy leaves it alone."""
+        fields = {DIALECT_KEY: DIALECT_ANTHROPIC_MESSAGES}
+        if self.link is not None and self.link.may_report(STREAM_HOOK):
+            relay = self.link.relay_stream(
+                call_id, request, response, start_fields=fields, decoder=SSEDecoder()
+            )
+            async for chunk in relay:
+                yield chunk
+            return
+        bridge = StreamBridge(
+            self.config, call_id, request, _event, start_fields=fields, errors_in_dialect=True
+        )
+        async for event in bridge.run(sse_events(response)):
+            yield encode_event(event)
 
 
 luthien_callback = LuthienCallback()

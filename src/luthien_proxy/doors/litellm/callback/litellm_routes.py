@@ -1,10 +1,11 @@
 """Which LiteLLM routes the LiteLLM door serves: every route LiteLLM 1.106.12 has is classified here.
 
-POLICED: the OpenAI chat dialect, whose every hook the callback sends to the policy. SERVED: admin,
-spend, health, docs and UI routes, which call no model on a client's behalf (LiteLLM authenticates
-them). REFUSED: every other dialect and tool that reaches a model or an upstream (completions,
-responses, Anthropic messages, embeddings, images, audio, realtime, batches, files, assistants,
-MCP, pass-through, ...): the policy never sees them, so `RouteGate` answers them with a 403.
+POLICED: the OpenAI chat and the Anthropic Messages dialects, whose every hook the callback sends to
+the policy. SERVED: admin, spend, health, docs and UI routes, and token counting, which generate
+nothing on a client's behalf (LiteLLM authenticates them). REFUSED: every other dialect and tool
+that reaches a model or an upstream (completions, responses, embeddings, images, audio, realtime,
+batches, files, assistants, MCP, pass-through, ...): the policy never sees them, so `RouteGate`
+answers them with a 403.
 A route classified nowhere (LiteLLM gained it) is refused too; tests/proxy/test_litellm_routes.py
 fails until it is classified. Keys are an endpoint's `module:qualname` or a module name; mounts
 are `mount:<path>`. Why each group is where it is: docs/litellm.md, "Routes".
@@ -32,10 +33,10 @@ def _names(text: str) -> list[str]:
 
 _PS = "litellm.proxy.proxy_server:"
 _HEALTH = "litellm.proxy.health_endpoints._health_endpoints:"
+_ANTHROPIC = "litellm.proxy.anthropic_endpoints.endpoints:"
 
-POLICED_ENDPOINTS = frozenset({_PS + "chat_completion"})
-#: The call types LiteLLM passes the pre-call hook for the policed routes.
-POLICED_CALL_TYPES = frozenset({"acompletion", "completion"})
+#: `/v1/messages` (and the Claude Code gateway's copy of it, one handler) runs the same hooks as chat.
+POLICED_ENDPOINTS = frozenset({_PS + "chat_completion", _ANTHROPIC + "anthropic_response"})
 
 SERVED_ENDPOINTS = (
     frozenset(
@@ -69,6 +70,9 @@ SERVED_ENDPOINTS = (
         for verb in ("create", "delete", "get", "update")
     )
     | frozenset({"mount:/_next", "mount:/litellm-asset-prefix/_next", "mount:/swagger", "mount:/ui"})
+    # A token count generates nothing (forwarded unpoliced, as the native door does); the event
+    # logging batch is a stub that answers `ok`.
+    | frozenset({_ANTHROPIC + "count_tokens", _ANTHROPIC + "event_logging_batch"})
 )
 
 REFUSED_ENDPOINTS = frozenset(

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.protocol import State
 
+from luthien_proxy.doors.litellm.callback.anthropic_sse import SSEDecoder
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.sanitize import model_json
 from luthien_proxy.wire import (
@@ -103,15 +104,29 @@ class PolicyLink:
         self._report({"hook": hook, "payload": payload})
 
     async def relay_stream(
-        self, stream_id: str, request: dict[str, Any], upstream: AsyncIterator[Chunk]
+        self,
+        stream_id: str,
+        request: dict[str, Any],
+        upstream: AsyncIterator[Chunk],
+        *,
+        start_fields: dict[str, Any] | None = None,
+        decoder: SSEDecoder | None = None,
     ) -> AsyncIterator[Chunk]:
-        """Yield `upstream` unchanged, reporting the stream and each chunk as it passes."""
-        self._report({"stream": LINK_STREAM_START, "id": stream_id, "request": request})
+        """Yield `upstream` unchanged, reporting the stream and each chunk as it passes.
+
+        With a `decoder` (an SSE stream, whose items are transport reads) the reported chunks are
+        the events it completes, not the items."""
+        self._report(
+            {"stream": LINK_STREAM_START, "id": stream_id, **(start_fields or {}), "request": request}
+        )
         status, error = "disconnected", "the client went away before the stream ended"
         try:
             async for chunk in upstream:
-                self._report({"stream": LINK_STREAM_CHUNK, "id": stream_id, "chunk": model_json(chunk)})
+                for item in [model_json(chunk)] if decoder is None else decoder.feed(chunk):
+                    self._report({"stream": LINK_STREAM_CHUNK, "id": stream_id, "chunk": item})
                 yield chunk
+            for item in decoder.finish() if decoder is not None else ():
+                self._report({"stream": LINK_STREAM_CHUNK, "id": stream_id, "chunk": item})
             status, error = "success", None
         except Exception as exc:
             status, error = "upstream_error", f"upstream stream failed: {exc}"

@@ -19,7 +19,12 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from luthien_proxy.doors.litellm.callback.litellm_routes import Verdict, classify, route_key
+from luthien_proxy.doors.litellm.callback.litellm_routes import (
+    POLICED_ENDPOINTS,
+    Verdict,
+    classify,
+    route_key,
+)
 from luthien_proxy.wire import CLOSE_POLICY_VIOLATION
 
 _ADMITTED = (Verdict.POLICED, Verdict.SERVED)
@@ -44,12 +49,30 @@ def _lazy_features() -> tuple[Any, ...]:
     return tuple(LAZY_FEATURES)
 
 
+def load_policed_features(litellm_app: Any) -> None:
+    """Register now the lazy LiteLLM features that hold a policed route (`/v1/messages`), so the gate
+    judges their requests by the route itself: a feature still pending is judged by its module,
+    which may hold routes no policy sees. LITELLM_DISABLE_LAZY_ROUTES registers them all anyway."""
+    try:
+        from litellm.proxy._lazy_features import LAZY_FEATURES, lazy_routes_disabled, register_all_features
+    except ImportError:  # a LiteLLM without lazy routes
+        return
+    if lazy_routes_disabled():
+        return
+    modules = {key.partition(":")[0] for key in POLICED_ENDPOINTS}
+    loaded = getattr(litellm_app.state, "lazy_loaded", set())
+    features = tuple(f for f in LAZY_FEATURES if f.module_path in modules and f.module_path not in loaded)
+    if features:
+        register_all_features(litellm_app, features)
+
+
 def refusal_message(method: str, path: str, verdict: Verdict | None) -> str:
     """What a refused client reads: the route, why, and what to use instead."""
     why = "is not policed yet" if verdict is Verdict.REFUSED else "is a LiteLLM route not classified yet"
     return (
         f"Luthien refuses {method} {path}: this route {why}, so the LiteLLM door does not serve it. "
-        "Only the OpenAI chat dialect (POST /v1/chat/completions) is policed; see docs/litellm.md#routes."
+        "Only the OpenAI chat (POST /v1/chat/completions) and Anthropic Messages (POST /v1/messages) "
+        "dialects are policed; see docs/litellm.md#routes."
     )
 
 

@@ -6,7 +6,11 @@ END (or ERROR{error} if upstream failed); concurrently receive CHUNK{data} (yiel
 the optional REJECT{error, status_code} (a deliberate block with its own status).
 
 Failures: before the first chunk reaches the client they raise HTTPException (LiteLLM answers with that
-status); after it they raise StreamPolicyError (LiteLLM ends the SSE stream with an error frame). In
+status); after it they raise StreamPolicyError (LiteLLM ends the SSE stream with an error frame). A
+stream whose dialect LiteLLM writes its own errors for (`errors_in_dialect`: Anthropic Messages, where
+an HTTPException would become an OpenAI-shaped SSE body) always gets StreamPolicyError: before the
+first chunk LiteLLM answers it as that dialect's JSON error with its status, after it as an `error`
+event. In
 fail-open mode only an unreachable control plane (connection refused, dropped without a close frame or
 with "going away"/"restarting", silent after END) before the first client chunk replays the upstream
 unpoliced. A close that refuses the stream (1009 message too big, 1002 protocol error) or reports an
@@ -142,11 +146,15 @@ class StreamBridge:
         call_id: str,
         start_data: dict[str, Any],
         build_chunk: Callable[[dict[str, Any]], Any],
+        *,
+        start_fields: dict[str, Any] | None = None,
+        errors_in_dialect: bool = False,
     ) -> None:
         self._config = config
         self._url = f"{config.ws_base_url}{STREAM_PATH}/{quote(call_id, safe='')}"
-        self._start = start_data
+        self._start = {"type": FRAME_START, **(start_fields or {}), "data": start_data}
         self._build = build_chunk
+        self._errors_in_dialect = errors_in_dialect
         self._yielded = False
 
     async def run(self, upstream: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -178,7 +186,7 @@ class StreamBridge:
                 yield chunk
             return
         try:
-            await ws.send(orjson.dumps({"type": FRAME_START, "data": self._start}).decode())
+            await ws.send(orjson.dumps(self._start).decode())
         except ConnectionClosed as exc:  # e.g. 1009: the request alone is over the control plane's limit
             async for chunk in self._on_failure_before_pump(closed_failure(exc), upstream):
                 yield chunk
@@ -274,7 +282,7 @@ class StreamBridge:
     def _raise(self, error: Failure) -> None:
         reason = blocked_reason(self._config.fail_open)
         suffix = "" if isinstance(error, PolicyRejected) else f"; stream blocked ({reason})"
-        if not self._yielded:
+        if not self._yielded and not self._errors_in_dialect:
             raise HTTPException(error.status_code, detail=error.message + suffix)
         kind = "policy_rejection" if isinstance(error, PolicyRejected) else "policy_error"
         raise StreamPolicyError(error.status_code, error.message + suffix, kind)

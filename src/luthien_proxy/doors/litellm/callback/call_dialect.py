@@ -1,0 +1,50 @@
+"""Which wire dialect a LiteLLM call speaks, from the call type LiteLLM gives (or leaves on) its hooks.
+
+Only the pre-call and moderation hooks are told the call type; the success and stream hooks find
+it on the call's logging object, and the failure hook (whose `call_type` key LiteLLM guesses from
+the body's shape, `acompletion` for any `messages` list) by the route the request came in on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from litellm.types.utils import CallTypes
+
+from luthien_proxy.wire import DIALECT_ANTHROPIC_MESSAGES, DIALECT_KEY, DIALECT_OPENAI_CHAT
+
+#: The call types of the policed routes, and the dialect each speaks.
+CALL_DIALECTS: dict[str, str] = {
+    CallTypes.acompletion.value: DIALECT_OPENAI_CHAT,
+    CallTypes.completion.value: DIALECT_OPENAI_CHAT,
+    CallTypes.anthropic_messages.value: DIALECT_ANTHROPIC_MESSAGES,
+}
+#: The path of LiteLLM's Anthropic Messages route (`anthropic_endpoints/endpoints.py`).
+MESSAGES_PATH = "/v1/messages"
+
+
+def call_type_name(call_type: Any) -> str:
+    """A call type as LiteLLM spells it (it passes a `CallTypes` member or its value)."""
+    return str(getattr(call_type, "value", call_type))
+
+
+def dialect_of(data: Mapping[str, Any], call_type: Any = None) -> str:
+    """The dialect of the call `data` belongs to; OpenAI chat unless it is an Anthropic Messages call."""
+    name = call_type_name(call_type) if call_type is not None else None
+    if name is None:
+        logged = getattr(data.get("litellm_logging_obj"), "call_type", None)
+        name = call_type_name(logged) if logged is not None else None
+    if name is None:
+        request = data.get("proxy_server_request")
+        url = request.get("url") if isinstance(request, Mapping) else None
+        if isinstance(url, str) and urlsplit(url).path.endswith(MESSAGES_PATH):
+            return DIALECT_ANTHROPIC_MESSAGES
+        return DIALECT_OPENAI_CHAT
+    return CALL_DIALECTS.get(name, DIALECT_OPENAI_CHAT)
+
+
+def dialect_field(dialect: str) -> dict[str, str]:
+    """The payload field naming `dialect`; none for OpenAI chat, which a payload without it means."""
+    return {} if dialect == DIALECT_OPENAI_CHAT else {DIALECT_KEY: dialect}
