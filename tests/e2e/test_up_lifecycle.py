@@ -40,7 +40,7 @@ def keyless_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 
 def _generated_key(stack: RunningStack) -> str:
-    match = re.search(r"API key \(both\)\s+(sk-luthien-\S+)", stack.output())
+    match = re.search(r"API key \(all\)\s+(sk-luthien-\S+)", stack.output())
     assert match, stack.output()
     return match.group(1)
 
