@@ -1,5 +1,5 @@
-"""One script per model, two wires: every scripted model answers alike in OpenAI chat and Anthropic Messages,
-and demo-agent drives an agent loop in both."""
+"""One script per model, three wires: every scripted model answers alike in OpenAI chat, Anthropic Messages
+and OpenAI Responses, and demo-agent drives an agent loop in each with the shell tool the client offers."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from anthropic import Anthropic
 from anthropic.types import MessageParam, TextBlock, ToolUseBlock
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
+from openai.types.responses import ResponseFunctionToolCall
 
 from luthien_proxy.tooling.demo_upstream import hostile_shapes
 
 Reply = tuple[str, list[tuple[str, Any]], bool]  # text, (tool name, input) per call, stopped for tools
+Tools = list[Any]
 
 
 @pytest.fixture
@@ -31,10 +33,12 @@ def messages_api(upstream_url: str) -> Iterator[Anthropic]:
         yield c
 
 
-def _chat_reply(chat: OpenAI, model: str, text: str, stream: bool) -> Reply:
+def _chat_reply(chat: OpenAI, model: str, text: str, stream: bool, offer: tuple[str, ...] = ()) -> Reply:
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": text}]
+    tools: Tools = [{"type": "function", "function": {"name": n, "parameters": {}}} for n in offer]
+    extra: dict[str, Any] = {"tools": tools} if tools else {}
     if not stream:
-        choice = chat.chat.completions.create(model=model, messages=messages).choices[0]
+        choice = chat.chat.completions.create(model=model, messages=messages, **extra).choices[0]
         calls = [
             (c.function.name, json.loads(c.function.arguments))
             for c in choice.message.tool_calls or []
@@ -42,7 +46,7 @@ def _chat_reply(chat: OpenAI, model: str, text: str, stream: bool) -> Reply:
         ]
         return choice.message.content or "", calls, choice.finish_reason == "tool_calls"
     content, names, args, finish = "", {}, {}, None
-    for chunk in chat.chat.completions.create(model=model, messages=messages, stream=True):
+    for chunk in chat.chat.completions.create(model=model, messages=messages, stream=True, **extra):
         delta = chunk.choices[0].delta
         content += delta.content or ""
         for tc in delta.tool_calls or []:
@@ -54,16 +58,36 @@ def _chat_reply(chat: OpenAI, model: str, text: str, stream: bool) -> Reply:
     return content, calls, finish == "tool_calls"
 
 
-def _messages_reply(client: Anthropic, model: str, text: str, stream: bool) -> Reply:
+def _messages_reply(
+    client: Anthropic, model: str, text: str, stream: bool, offer: tuple[str, ...] = ()
+) -> Reply:
     turn: list[MessageParam] = [{"role": "user", "content": text}]
+    tools: Tools = [{"name": n, "input_schema": {"type": "object"}} for n in offer]
+    extra: dict[str, Any] = {"tools": tools} if tools else {}
     if stream:
-        with client.messages.stream(model=model, max_tokens=64, messages=turn) as events:
+        with client.messages.stream(model=model, max_tokens=64, messages=turn, **extra) as events:
             message = events.get_final_message()
     else:
-        message = client.messages.create(model=model, max_tokens=64, messages=turn)
+        message = client.messages.create(model=model, max_tokens=64, messages=turn, **extra)
     content = "".join(b.text for b in message.content if isinstance(b, TextBlock))
     calls = [(b.name, b.input) for b in message.content if isinstance(b, ToolUseBlock)]
     return content, calls, message.stop_reason == "tool_use"
+
+
+def _responses_reply(
+    client: OpenAI, model: str, text: str, stream: bool, offer: tuple[str, ...] = ()
+) -> Reply:
+    tools: Tools = [{"type": "function", "name": n, "parameters": {}, "strict": False} for n in offer]
+    extra: dict[str, Any] = {"tools": tools} if tools else {}
+    if stream:
+        with client.responses.stream(model=model, input=text, **extra) as events:
+            response = events.get_final_response()
+    else:
+        response = client.responses.create(model=model, input=text, **extra)
+    calls = [
+        (i.name, json.loads(i.arguments)) for i in response.output if isinstance(i, ResponseFunctionToolCall)
+    ]
+    return response.output_text, calls, bool(calls)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
@@ -88,8 +112,53 @@ def test_scripted_models_answer_alike(
 ) -> None:
     openai_reply = _chat_reply(chat, model, text, stream)
     anthropic_reply = _messages_reply(messages_api, model, text, stream)
-    assert openai_reply == anthropic_reply
+    responses_reply = _responses_reply(chat, model, text, stream)
+    assert openai_reply == anthropic_reply == responses_reply
     assert openai_reply[0] or openai_reply[1]  # every script says something
+
+
+CODEX = ("exec_command", "write_stdin", "update_plan")
+CLAUDE_CODE = ("Bash", "Read", "Edit")
+
+
+@pytest.mark.parametrize("dialect", ["chat", "messages", "responses"])
+@pytest.mark.parametrize(
+    ("offer", "call"),
+    [
+        ((), ("Bash", {"command": "make test"})),
+        (CLAUDE_CODE, ("Bash", {"command": "make test"})),
+        (CODEX, ("exec_command", {"cmd": "make test"})),
+        (("Read", *CODEX, "Bash"), ("exec_command", {"cmd": "make test"})),
+        (("shell", "update_plan"), ("shell", {"command": ["bash", "-lc", "make test"]})),
+        (("shell", "Bash"), ("Bash", {"command": "make test"})),
+        (("Read", "Write"), ("Bash", {"command": "make test"})),
+    ],
+    ids=["no-tools", "claude-code", "codex", "codex-and-bash", "shell", "shell-and-bash", "no-shell"],
+)
+def test_agent_calls_the_shell_tool_offered(
+    chat: OpenAI, messages_api: Anthropic, dialect: str, offer: tuple[str, ...], call: tuple[str, Any]
+) -> None:
+    text = "<environment_context>\n<cwd>/repo</cwd>\n</environment_context>\nrun: make test"
+    if dialect == "chat":
+        reply = _chat_reply(chat, "demo-agent", text, True, offer)
+    elif dialect == "messages":
+        reply = _messages_reply(messages_api, "demo-agent", text, True, offer)
+    else:
+        reply = _responses_reply(chat, "demo-agent", text, True, offer)
+    assert reply == ("", [call], True)
+
+
+def test_tools_that_are_not_functions_are_not_offered(chat: OpenAI) -> None:
+    # A Responses namespace holding exec_command, web_search, an Anthropic server tool: none is the shell.
+    tools: Tools = [
+        {"type": "namespace", "name": "exec_command", "description": "", "tools": []},
+        {"type": "web_search"},
+        {"type": "bash_20250124", "name": "exec_command"},
+    ]
+    response = chat.responses.create(model="demo-agent", input="run: ls", tools=tools)
+    assert [(i.name, i.arguments) for i in response.output if isinstance(i, ResponseFunctionToolCall)] == [
+        ("Bash", '{"command": "ls"}')
+    ]
 
 
 def test_scripted_call_in_anthropic_is_a_tool_use_after_the_preface(messages_api: Anthropic) -> None:

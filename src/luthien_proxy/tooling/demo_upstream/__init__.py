@@ -1,9 +1,10 @@
-"""Deterministic demo upstream speaking OpenAI chat and Anthropic Messages: no keys, no network.
+"""Deterministic demo upstream: OpenAI chat, Anthropic Messages and OpenAI Responses, no keys, no network.
 
 Endpoints: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions` (also `/chat/completions`),
 streaming (`data: {...}\\n\\n` frames ending in `data: [DONE]`) and non-streaming; `POST
-/v1/messages` (Message JSON or its SSE events, see `anthropic_app`) and `/v1/messages/count_tokens`.
-Each model is scripted once (`answers`) and written by both encoders, so it answers alike in both.
+/v1/messages` (Message JSON or its SSE events, see `anthropic_app`) and `/v1/messages/count_tokens`;
+`POST /v1/responses` (also `/responses`; a Response JSON or its SSE events, see `openai_responses_app`).
+Each model is scripted once (`answers`) and written by all three encoders, so it answers alike in each.
 
 Models:
 - `demo-echo`: replies "You said: <last user message text>"; streams word by word.
@@ -14,9 +15,11 @@ Models:
   "tool_calls"; when streaming, id/name come in the first delta and the arguments are split across
   several deltas.
 - `demo-error`: an error body of the dialect with HTTP 500, or the status in body key `demo_status`
-  (400..599).
-- `demo-agent`: one `Bash` call `{"command": ...}` for the last `run: <command>` line of the last user
-  message; `done: <start of the result>` when the conversation ends on a tool result; else an echo.
+  (400..599); a streamed Responses request gets `response.failed` instead.
+- `demo-agent`: one call of the shell tool the request offers for the last `run: <command>` line of
+  the last user message: `exec_command` `{"cmd": ...}` (Codex), else `shell` `{"command": ["bash",
+  "-lc", ...]}` when offered without `Bash`, else `Bash` `{"command": ...}` (Claude Code, and when no
+  tool is offered); `done: <start of the result>` when the conversation ends on a tool result; else an echo.
 - `demo-judge`, `demo-trusted`, and `demo-tool` with an `[agent:<behaviour>]` marker in the last
   user message: the scripted judge, trusted model and untrusted agent behaviours of the control
   protocols (see `protocol_models`; markers without a known behaviour leave demo-tool unchanged).

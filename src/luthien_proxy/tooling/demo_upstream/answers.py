@@ -1,7 +1,8 @@
 """Dialect-neutral scripted answers: each demo model decides text and tool calls once, here.
 
-The OpenAI chat encoder (`responses`) and the Anthropic Messages encoder (`anthropic_wire`) write
-the same `Answer` on their wire, so a model behaves alike on `/v1/chat/completions` and `/v1/messages`.
+The OpenAI chat (`openai_wire`), Anthropic Messages (`anthropic_wire`) and OpenAI Responses
+(`openai_responses_wire`) encoders write the same `Answer` on their wire, so a model behaves alike
+on `/v1/chat/completions`, `/v1/messages` and `/v1/responses`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from luthien_proxy.tooling.demo_upstream import protocol_models as pm
 from luthien_proxy.tooling.demo_upstream import responses as r
 
 AGENT_MODEL = "demo-agent"
-AGENT_TOOL = "Bash"
+AGENT_TOOL = "Bash"  # Claude Code's shell tool, and the default when the client offers none
+CODEX_TOOL = "exec_command"  # Codex CLI's shell tool, taking `{"cmd": "<command>"}`
+SHELL_TOOL = "shell"  # the older Codex shell tool, taking an argv `{"command": [...]}`
 RESULT_PREVIEW = 200
 MODELS = ("demo-echo", "demo-long", "demo-tool", "demo-error", AGENT_MODEL)
 MAX_CHUNKS = 100_000
@@ -34,6 +37,7 @@ class Turn:
     user_texts: tuple[str, ...]  # the same parts one by one (a `run:` line may be in any)
     tool_result: str | None  # text of the tool result the conversation ends on, if it does
     messages: int  # how many messages the request holds (keeps demo-agent call ids distinct)
+    tools: frozenset[str] = frozenset()  # names of the function tools the client offers
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,33 @@ def _call(call_id: str, name: str, arguments: dict[str, Any]) -> Call:
     return Call(call_id, name, json.dumps(arguments))
 
 
+def offered_tools(tools: Any) -> frozenset[str]:
+    """Names of the function tools in a request's `tools`, whichever dialect wrote them.
+
+    OpenAI chat nests the name (`{"type": "function", "function": {"name": ...}}`); Anthropic
+    (no type, or `custom`) and Responses (`function`) put it on the tool. Other kinds (Responses'
+    `namespace` and `web_search`, Anthropic server tools) are not functions the agent can call.
+    """
+    names: set[str] = set()
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, Mapping) or tool.get("type", "custom") not in ("function", "custom"):
+            continue
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else tool.get("name")
+        if isinstance(name, str):
+            names.add(name)
+    return frozenset(names)
+
+
+def shell_call(command: str, tools: frozenset[str]) -> tuple[str, dict[str, Any]]:
+    """The call running `command` through the shell tool the client offers (Bash when none is known)."""
+    if CODEX_TOOL in tools:
+        return CODEX_TOOL, {"cmd": command}
+    if SHELL_TOOL in tools and AGENT_TOOL not in tools:
+        return SHELL_TOOL, {"command": ["bash", "-lc", command]}
+    return AGENT_TOOL, {"command": command}
+
+
 def run_command(turn: Turn) -> str | None:
     """The command of the last `run: <command>` line of the last user message, if there is one."""
     found = None
@@ -120,7 +151,7 @@ def run_command(turn: Turn) -> str | None:
 
 
 def agent_answer(turn: Turn) -> Answer:
-    """demo-agent: a tool result is reported (`done: ...`), a `run:` line becomes one Bash call, else echo.
+    """demo-agent: a tool result is reported (`done: ...`), a `run:` line becomes one shell call, else echo.
 
     A tool result wins over a `run:` line so an agent loop always ends after one command.
     """
@@ -131,7 +162,7 @@ def agent_answer(turn: Turn) -> Answer:
         return _text(f"You said: {turn.user_text}")
     # Deterministic, and distinct per turn so a client matching results to ids never confuses two.
     call_id = f"agent_{turn.messages}_{zlib.crc32(command.encode()):08x}"
-    return Answer(calls=(_call(call_id, AGENT_TOOL, {"command": command}),))
+    return Answer(calls=(_call(call_id, *shell_call(command, turn.tools)),))
 
 
 def _tool_answer(payload: Mapping[str, Any], turn: Turn) -> Answer:

@@ -24,16 +24,12 @@ from luthien_proxy.tooling.demo_upstream.answers import (
     Failure,
     Turn,
     hostile_answer,
+    offered_tools,
     script,
 )
 from luthien_proxy.tooling.demo_upstream.protocol_models import PROTOCOL_MODELS
-from luthien_proxy.tooling.demo_upstream.responses import count_tokens
+from luthien_proxy.tooling.demo_upstream.responses import payload_tokens
 from luthien_proxy.tooling.demo_upstream.wire_http import json_response, stream_response
-
-#: Keys whose strings are identifiers or payloads, not prompt text, so the estimate skips them.
-_NOT_TEXT = frozenset(
-    {"type", "role", "id", "tool_use_id", "signature", "media_type", "data", "cache_control"}
-)
 
 
 def _headers() -> dict[str, str]:
@@ -56,34 +52,25 @@ def _block_text(content: Any) -> str:
     return ""
 
 
-def anthropic_turn(messages: Sequence[Any]) -> Turn:
-    """The scripts' view of Messages `messages`: the last user-role entry, other roles skipped."""
+def anthropic_turn(messages: Sequence[Any], tools: Any = None) -> Turn:
+    """The scripts' view of Messages `messages` and `tools`: the last user-role entry, other roles skipped."""
+    offered = offered_tools(tools)
     for message in reversed(messages):
         if not isinstance(message, Mapping) or message.get("role") != "user":
             continue
         content = message.get("content")
         if isinstance(content, str):
-            return Turn(content, (content,), None, len(messages))
+            return Turn(content, (content,), None, len(messages), offered)
         blocks = [b for b in content if isinstance(b, Mapping)] if isinstance(content, list) else []
         parts = tuple(b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str))
         results = [_block_text(b.get("content")) for b in blocks if b.get("type") == "tool_result"]
-        return Turn(" ".join(parts), parts, results[-1] if results else None, len(messages))
-    return Turn("", (), None, len(messages))
-
-
-def _words(value: Any) -> int:
-    if isinstance(value, str):
-        return count_tokens(value)
-    if isinstance(value, Mapping):
-        return sum(_words(v) for k, v in value.items() if k not in _NOT_TEXT)
-    if isinstance(value, list):
-        return sum(_words(v) for v in value)
-    return 0
+        return Turn(" ".join(parts), parts, results[-1] if results else None, len(messages), offered)
+    return Turn("", (), None, len(messages), offered)
 
 
 def estimate_tokens(payload: Mapping[str, Any]) -> int:
     """A deterministic input-token estimate: words of the system prompt, messages and tools."""
-    return max(1, sum(_words(payload.get(key)) for key in ("system", "messages", "tools")))
+    return payload_tokens(payload, ("system", "messages", "tools"))
 
 
 async def _read(request: Request, *required_ints: str) -> dict[str, Any] | Response:
@@ -124,7 +111,7 @@ def routes(defaults: DemoDefaults) -> list[Route]:
         if isinstance(payload, Response):
             return payload
         model: str = payload["model"]
-        turn = anthropic_turn(payload["messages"])
+        turn = anthropic_turn(payload["messages"], payload.get("tools"))
         answer = script(model, payload, turn, defaults)
         if answer is None:
             return _unknown(model)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from luthien_proxy.tooling.demo_upstream.answers import Answer, Call
+from luthien_proxy.tooling.demo_upstream.wire_http import event_frame as frame
 
 _ids = itertools.count(1)
 _request_ids = itertools.count(1)
@@ -80,11 +81,6 @@ def message_body(model: str, answer: Answer, input_tokens: int) -> bytes:
             "usage": {"input_tokens": input_tokens, "output_tokens": answer.output_tokens()},
         }
     )
-
-
-def frame(event: dict[str, Any]) -> bytes:
-    """One SSE frame: `event: <type>\\ndata: <json>\\n\\n`."""
-    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 def _block_events(index: int, start: dict[str, Any], deltas: list[dict[str, Any]]) -> Iterator[bytes]:

@@ -1,6 +1,7 @@
 """Starlette app for the demo upstream: routes requests to canned behaviours chosen by model name.
 
-One script per model (`answers`), two wire encoders: OpenAI chat here, Anthropic Messages in `anthropic_app`.
+One script per model (`answers`), three wire encoders: OpenAI chat here, Anthropic Messages in
+`anthropic_app`, OpenAI Responses in `openai_responses_app`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from luthien_proxy.instance_id import instance_headers
-from luthien_proxy.tooling.demo_upstream import alerts, anthropic_app, hostile_shapes
+from luthien_proxy.tooling.demo_upstream import alerts, anthropic_app, hostile_shapes, openai_responses_app
 from luthien_proxy.tooling.demo_upstream import responses as r
 from luthien_proxy.tooling.demo_upstream.answers import (
     MAX_CHUNKS,
@@ -85,7 +86,7 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
         opts = payload.get("stream_options")
         include_usage = isinstance(opts, dict) and opts.get("include_usage") is True
 
-        turn = openai_turn(messages)
+        turn = openai_turn(messages, payload.get("tools"))
         # Hostile shapes are OpenAI wire placements (legacy field, extra choice): their own writer.
         hostile = hostile_shapes.shape_of(turn.user_text) if model == "demo-tool" else None
         if hostile is not None:
@@ -116,6 +117,7 @@ def create_app(defaults: DemoDefaults | None = None) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/chat/completions", chat_completions, methods=["POST"]),
         *anthropic_app.routes(cfg),
+        *openai_responses_app.routes(cfg),
         Route("/alerts", sink.receive, methods=["POST"]),
         Route("/alerts", sink.listing, methods=["GET"]),
         Route("/alerts/fail", sink.fail, methods=["POST"]),

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from luthien_proxy.tooling.demo_upstream import responses as r
-from luthien_proxy.tooling.demo_upstream.answers import Answer, Call, Turn
+from luthien_proxy.tooling.demo_upstream.answers import Answer, Call, Turn, offered_tools
 
 
 def _text_parts(content: Any) -> tuple[str, ...]:
@@ -24,8 +24,8 @@ def _text_parts(content: Any) -> tuple[str, ...]:
     return ()
 
 
-def openai_turn(messages: Sequence[Any]) -> Turn:
-    """The scripts' view of chat `messages`: a last `tool` message is the tool result they end on."""
+def openai_turn(messages: Sequence[Any], tools: Any = None) -> Turn:
+    """The scripts' view of chat `messages` and `tools`: a last `tool` message is the result they end on."""
     parts: tuple[str, ...] = ()
     for message in reversed(messages):
         if isinstance(message, Mapping) and message.get("role") == "user":
@@ -35,7 +35,7 @@ def openai_turn(messages: Sequence[Any]) -> Turn:
     result = None
     if isinstance(last, Mapping) and last.get("role") == "tool":
         result = r.message_text(last.get("content"))
-    return Turn(r.last_user_text(messages), parts, result, len(messages))
+    return Turn(r.last_user_text(messages), parts, result, len(messages), offered_tools(tools))
 
 
 def _call_entry(call: Call) -> dict[str, Any]:

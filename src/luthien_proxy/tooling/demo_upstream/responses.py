@@ -42,6 +42,29 @@ def count_tokens(text: str) -> int:
     return len(text.split())
 
 
+#: Keys whose strings are identifiers or payloads, not prompt text, so `payload_tokens` skips them
+#: (Anthropic's block ids and signatures, Responses' call ids, statuses and encrypted reasoning).
+_NOT_TEXT = frozenset(
+    {"type", "role", "id", "tool_use_id", "signature", "media_type", "data", "cache_control"}
+    | {"call_id", "status", "encrypted_content"}
+)
+
+
+def _words(value: Any) -> int:
+    if isinstance(value, str):
+        return count_tokens(value)
+    if isinstance(value, Mapping):
+        return sum(_words(v) for k, v in value.items() if k not in _NOT_TEXT)
+    if isinstance(value, list):
+        return sum(_words(v) for v in value)
+    return 0
+
+
+def payload_tokens(payload: Mapping[str, Any], keys: Sequence[str]) -> int:
+    """A deterministic input-token estimate (at least 1): words of the text under `payload[key]`s."""
+    return max(1, sum(_words(payload.get(key)) for key in keys))
+
+
 def prompt_tokens(messages: Sequence[Any]) -> int:
     """Approximate prompt token count over all messages."""
     return sum(count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping))

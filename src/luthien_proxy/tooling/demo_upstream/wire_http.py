@@ -1,13 +1,20 @@
-"""HTTP responses both wire encoders share: a JSON body, and an SSE stream paced frame by frame."""
+"""What the wire encoders share: a JSON body, an SSE stream paced frame by frame, a typed SSE event."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
 
+import orjson
 from starlette.responses import Response, StreamingResponse
 
 JSON = "application/json"
+
+
+def event_frame(event: Mapping[str, Any]) -> bytes:
+    """One typed SSE frame, `event: <type>\\ndata: <json>\\n\\n` (Anthropic Messages, OpenAI Responses)."""
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 def json_response(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
