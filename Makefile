@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## The pinned real clients the end-to-end tests drive (the Claude Code CLI, from npm, into .cache/clients/).
 clients: $(STAMP)
-	@$(BIN)/python -c "from tests.support.claude_code import claude_code_binary; print('claude code:', claude_code_binary())"
+	@$(BIN)/python -c "from tests.support.claude_code import claude_code_binary; from tests.support.codex import codex_binary; print('claude code:', claude_code_binary()); print('codex:', codex_binary())"
 
 ## Lint, type-check, then run the whole test suite (Postgres/Redis tests need the local servers).
 test: $(STAMP) lint clients
