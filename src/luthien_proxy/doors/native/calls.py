@@ -123,10 +123,10 @@ class NativeCalls:
 
     def served(self) -> list[str]:
         """The model names this dialect's door serves."""
-        return self.routes.names(self.dialect.name)
+        return self.routes.names(self.form.routes)
 
     def route_for(self, model: str) -> ModelRoute:
-        route = self.routes.find(self.dialect.name, model)
+        route = self.routes.find(self.form.routes, model)
         if route is None:
             served = ", ".join(self.served()) or "none"
             raise CallError(
@@ -194,7 +194,8 @@ class NativeCalls:
     async def _complete(self, body: dict[str, Any], ids: CallIds, client: ClientRequest) -> dict[str, Any]:
         data, route = await self._request(body, ids)
         try:
-            response = await self.upstreams.complete(route, self._upstream_body(data, route), client)
+            body = self._upstream_body(data, route)
+            response = await self.upstreams.complete(route, body, client, self.form.api)
         except UpstreamError as exc:
             raise await self._failed(data, ids, _upstream_error(exc)) from None
         policed = self.pipeline.police_response(ids, data, response, self.dialect)
@@ -229,7 +230,8 @@ class NativeCalls:
                     await out.send(frame(encoded), urgent=True)
 
             try:
-                upstream = self.upstreams.stream(route, self._upstream_body(data, route), client)
+                body = self._upstream_body(data, route)
+                upstream = self.upstreams.stream(route, body, client, self.form.api)
                 async with upstream as chunks, keepalive(out, self.form.keepalive, self.keepalive_s):
                     end = await call.run(chunks, send)
             except UpstreamError as exc:

@@ -12,7 +12,8 @@ import orjson
 from luthien_proxy.dialects.anthropic_messages import ANTHROPIC_MESSAGES
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
-from luthien_proxy.doors.native.upstream_wire import anthropic_error_type
+from luthien_proxy.doors.native.upstream_wire import CHAT, MESSAGES, anthropic_error_type
+from luthien_proxy.wire import DIALECT_ANTHROPIC_MESSAGES, DIALECT_OPENAI_CHAT
 
 Json = dict[str, Any]
 
@@ -39,6 +40,9 @@ class DoorForm:
     """One dialect's client-side wire form."""
 
     dialect: Dialect
+    #: The routes it serves (a dialect name of the model config) and the upstream API it calls.
+    routes: str
+    api: str
     error_body: Callable[[CallError], Json]
     #: An encoded JSON frame as the SSE bytes the client reads.
     frame: Callable[[bytes], bytes]
@@ -67,7 +71,7 @@ def _anthropic_error(error: CallError) -> Json:
 _TYPE_PREFIX = b'{"type":"'
 
 
-def _anthropic_frame(encoded: bytes) -> bytes:
+def event_frame(encoded: bytes) -> bytes:
     """`event: <type>` then the data line; the type read from the JSON's first key when it is
     there (every frame Anthropic and our codec write), else parsed."""
     if encoded.startswith(_TYPE_PREFIX):
@@ -80,11 +84,15 @@ def _anthropic_frame(encoded: bytes) -> bytes:
     return b"event: " + kind + b"\ndata: " + encoded + b"\n\n"
 
 
-OPENAI_CHAT_FORM = DoorForm(OPENAI_CHAT, _openai_error, _openai_frame, b"data: [DONE]\n\n")
+OPENAI_CHAT_FORM = DoorForm(
+    OPENAI_CHAT, DIALECT_OPENAI_CHAT, CHAT, _openai_error, _openai_frame, b"data: [DONE]\n\n"
+)
 ANTHROPIC_MESSAGES_FORM = DoorForm(
     ANTHROPIC_MESSAGES,
+    DIALECT_ANTHROPIC_MESSAGES,
+    MESSAGES,
     _anthropic_error,
-    _anthropic_frame,
+    event_frame,
     b"",
-    keepalive=_anthropic_frame(b'{"type":"ping"}'),
+    keepalive=event_frame(b'{"type":"ping"}'),
 )

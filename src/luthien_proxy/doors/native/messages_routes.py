@@ -24,6 +24,7 @@ from luthien_proxy.doors.native.door import NativeDoor, native_door
 from luthien_proxy.doors.native.forms import ANTHROPIC_MESSAGES_FORM, CallError
 from luthien_proxy.doors.native.routes import stream_in_task
 from luthien_proxy.doors.native.upstream import ClientRequest, UpstreamError
+from luthien_proxy.doors.native.upstream_wire import COUNT_TOKENS
 from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.web.frame_writer import FrameWriter
 from luthien_proxy.web.request_body import read_json_object
@@ -98,7 +99,7 @@ async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], Mode
     except HTTPException as exc:
         raise CallError(exc.status_code, str(exc.detail), "invalid_request_error") from None
     model = body.get("model")
-    route = door.messages.routes.find(door.messages.dialect.name, model) if isinstance(model, str) else None
+    route = door.messages.routes.find(door.messages.form.routes, model) if isinstance(model, str) else None
     _authorize(door, route, credential)
     _validate(body)
     query = request.scope["query_string"].decode("latin-1")
@@ -134,7 +135,7 @@ async def _count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
         calls, body, route, client = await _prepared(request)
         try:
             upstream = {**body, "model": route.upstream_model}
-            answer = await calls.upstreams.complete(route, upstream, client, "count_tokens")
+            answer = await calls.upstreams.complete(route, upstream, client, COUNT_TOKENS)
         except UpstreamError as exc:
             raise CallError(exc.status_code, exc.message, "upstream_error", exc.kind) from None
         response: Response = JSONBody(answer)

@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from luthien_proxy.doors.native.upstream_wire import (
+    CHAT,
     NO_CLIENT,
     ClientRequest,
     UpstreamError,
@@ -52,7 +53,7 @@ class UpstreamClient:
             self._session = None
 
     async def _post(
-        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest, path: str
+        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest, api: str
     ) -> aiohttp.ClientResponse:
         """Send the request; once more if the connection broke before any answer.
 
@@ -61,7 +62,7 @@ class UpstreamClient:
         second try takes a fresh connection. The cost, if the upstream did read it and then broke
         the connection without answering, is one repeated completion request.
         """
-        url, headers = request_of(route, path, client)
+        url, headers = request_of(route, api, client)
         data = orjson.dumps(body)
         try:
             return await self.session.post(url, data=data, headers=headers)
@@ -69,11 +70,11 @@ class UpstreamClient:
             return await self.session.post(url, data=data, headers=headers)
 
     async def complete(
-        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest = NO_CLIENT, path: str = "chat"
+        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest = NO_CLIENT, api: str = CHAT
     ) -> dict[str, Any]:
-        """A non-streamed answer as a dict (`path` "count_tokens": Anthropic's token count)."""
+        """A non-streamed answer of `api` (`upstream_wire.CHAT`, `MESSAGES`, ...) as a dict."""
         try:
-            async with await self._post(route, body, client, path) as response:
+            async with await self._post(route, body, client, api) as response:
                 content = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -90,7 +91,7 @@ class UpstreamClient:
 
     @asynccontextmanager
     async def stream(
-        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest = NO_CLIENT
+        self, route: ModelRoute, body: dict[str, Any], client: ClientRequest = NO_CLIENT, api: str = CHAT
     ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         """Open a stream; yields an iterator of its frames (chunk dicts) to its end.
 
@@ -98,12 +99,12 @@ class UpstreamClient:
         HTTP error before any stream has started.
         """
         try:
-            response = await self._post(route, body, client, "stream")
+            response = await self._post(route, body, client, api)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(exc, route) from None
         try:
             if response.status >= 400:
                 raise error_from(response.status, await response.read(), route, client)
-            yield frames(response, route, client)
+            yield frames(response, route, client, api)
         finally:
             response.release()

@@ -73,10 +73,14 @@ def scrubbed(text: str, route: ModelRoute, client: ClientRequest = NO_CLIENT) ->
     return redact_text(text)
 
 
-def request_of(route: ModelRoute, path: str, client: ClientRequest) -> tuple[str, dict[str, str]]:
-    """The URL and headers of a call to `route` (`path`: "messages", "count_tokens" or "chat")."""
+#: The upstream APIs a door calls: OpenAI chat, Anthropic Messages (and its token count), OpenAI Responses.
+CHAT, MESSAGES, COUNT_TOKENS, RESPONSES = "chat", "messages", "count_tokens", "responses"
+
+
+def request_of(route: ModelRoute, api: str, client: ClientRequest) -> tuple[str, dict[str, str]]:
+    """The URL and headers of a call to `route`'s `api`."""
     headers = {"content-type": "application/json"}
-    if route.dialect == DIALECT_ANTHROPIC_MESSAGES:
+    if api in (MESSAGES, COUNT_TOKENS):
         headers.update(client.headers)
         headers.setdefault("anthropic-version", DEFAULT_ANTHROPIC_VERSION)
         if route.forward_client_key and client.credential is not None:
@@ -84,13 +88,13 @@ def request_of(route: ModelRoute, path: str, client: ClientRequest) -> tuple[str
             headers[name] = value
         elif route.api_key:
             headers["x-api-key"] = route.api_key
-        suffix = "/count_tokens" if path == "count_tokens" else ""
+        suffix = "/count_tokens" if api == COUNT_TOKENS else ""
         return f"{route.base_url}/v1/messages{suffix}{client.query}", headers
     if route.forward_client_key and client.credential is not None:
         headers["authorization"] = client.credential[1]
     elif route.api_key:
         headers["authorization"] = f"Bearer {route.api_key}"
-    return f"{route.base_url}/chat/completions", headers
+    return f"{route.base_url}/{'responses' if api == RESPONSES else 'chat/completions'}", headers
 
 
 def error_from(status: int, body: bytes, route: ModelRoute, client: ClientRequest) -> UpstreamError:
@@ -133,26 +137,23 @@ def _stream_error(frame: Json, route: ModelRoute, client: ClientRequest) -> Upst
 
 
 async def frames(
-    response: aiohttp.ClientResponse, route: ModelRoute, client: ClientRequest
+    response: aiohttp.ClientResponse, route: ModelRoute, client: ClientRequest, api: str
 ) -> AsyncIterator[Json]:
-    """The JSON objects of an upstream's SSE `data:` lines, to the end of the stream (OpenAI's
-    `[DONE]`); an error event raises `UpstreamError`."""
-    anthropic = route.dialect == DIALECT_ANTHROPIC_MESSAGES
+    """The JSON objects of an upstream's SSE `data:` lines, to the end of the stream (OpenAI
+    chat's `[DONE]`); an error event raises `UpstreamError`."""
+    typed = api in (MESSAGES, RESPONSES)  # events named by their `type`; no [DONE]
     try:
         async for line in response.content:
             if not line.startswith(b"data:"):
                 continue
             data = line[5:].strip()
-            if data == b"[DONE]" and not anthropic:
+            if data == b"[DONE]" and not typed:
                 return
             frame = orjson.loads(data)
             if not isinstance(frame, dict):
                 continue
-            if (
-                (frame.get("type") == "error")
-                if anthropic
-                else ("error" in frame and not frame.get("choices"))
-            ):
+            failed = frame.get("type") == "error" if typed else "error" in frame and not frame.get("choices")
+            if failed:
                 raise _stream_error(frame, route, client)
             yield frame
     except (aiohttp.ClientError, TimeoutError) as exc:
