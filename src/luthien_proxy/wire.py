@@ -32,6 +32,7 @@ ID_KEYS: Final = (CALL_ID_KEY, TRACE_ID_KEY)
 DIALECT_KEY: Final = "luthien_dialect"
 DIALECT_OPENAI_CHAT: Final = "openai_chat"
 DIALECT_ANTHROPIC_MESSAGES: Final = "anthropic_messages"
+DIALECT_OPENAI_RESPONSES: Final = "openai_responses"
 
 # --- Headers ----------------------------------------------------------------------------------
 #: Authenticates the callback to the control plane when `LUTHIEN_PROXY_TOKEN` is set.

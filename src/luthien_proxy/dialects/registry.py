@@ -5,9 +5,12 @@ from __future__ import annotations
 from luthien_proxy.dialects.anthropic_messages import ANTHROPIC_MESSAGES
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
+from luthien_proxy.dialects.openai_responses import OPENAI_RESPONSES
 from luthien_proxy.wire import DIALECT_KEY
 
-DIALECTS: dict[str, Dialect] = {dialect.name: dialect for dialect in (OPENAI_CHAT, ANTHROPIC_MESSAGES)}
+DIALECTS: dict[str, Dialect] = {
+    dialect.name: dialect for dialect in (OPENAI_CHAT, ANTHROPIC_MESSAGES, OPENAI_RESPONSES)
+}
 
 
 class UnknownDialect(ValueError):
