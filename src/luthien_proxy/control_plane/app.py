@@ -22,11 +22,11 @@ from luthien_proxy.control_plane.host_check import HostCheck, allowed_host_names
 from luthien_proxy.control_plane.services import ControlPlaneServices
 from luthien_proxy.doors.litellm import hooks_routes, link_routes, stream_routes
 from luthien_proxy.doors.litellm.door import LiteLLMDoor
-from luthien_proxy.doors.native import messages_routes
+from luthien_proxy.doors.native import messages_routes, responses_routes
 from luthien_proxy.doors.native import routes as native_routes
 from luthien_proxy.doors.native.calls import NativeCalls
 from luthien_proxy.doors.native.door import NativeDoor
-from luthien_proxy.doors.native.forms import ANTHROPIC_MESSAGES_FORM, OPENAI_CHAT_FORM
+from luthien_proxy.doors.native.forms import ANTHROPIC_MESSAGES_FORM, OPENAI_CHAT_FORM, OPENAI_RESPONSES_FORM
 from luthien_proxy.read import conversation_routes, debug_routes, ui
 from luthien_proxy.read.sources import ReadSources
 from luthien_proxy.settings import Settings
@@ -69,6 +69,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(native_routes.router)
     app.router.routes.append(native_routes.chat_route)
     app.router.routes.extend(messages_routes.messages_routes)
+    app.router.routes.append(responses_routes.responses_route)
     fastapi_openapi = app.openapi
     app.openapi = lambda: native_routes.document(fastapi_openapi())  # type: ignore[method-assign]
     if services is not None:
@@ -84,11 +85,13 @@ def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
         services.pipeline, settings.proxy_token, settings.max_body_bytes, settings.link_max_streams
     )
     keepalive_s = settings.stream_keepalive_seconds
-    chat, messages = (
+    chat, messages, responses = (
         NativeCalls(services.pipeline, services.upstreams, services.model_routes, form, keepalive_s)
-        for form in (OPENAI_CHAT_FORM, ANTHROPIC_MESSAGES_FORM)
+        for form in (OPENAI_CHAT_FORM, ANTHROPIC_MESSAGES_FORM, OPENAI_RESPONSES_FORM)
     )
-    app.state.native_door = NativeDoor(chat, messages, settings.client_key, settings.max_body_bytes)
+    app.state.native_door = NativeDoor(
+        chat, messages, responses, settings.client_key, settings.max_body_bytes
+    )
     app.state.read_sources = ReadSources(
         services.store, services.bus, settings.sse_heartbeat_seconds, settings.sse_queue_size
     )

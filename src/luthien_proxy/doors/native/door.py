@@ -12,9 +12,10 @@ from luthien_proxy.doors.native.calls import NativeCalls
 
 @dataclass(frozen=True)
 class NativeDoor:
-    #: OpenAI chat (`/v1/chat/completions`) and Anthropic Messages (`/v1/messages`).
+    #: OpenAI chat (`/v1/chat/completions`), Anthropic Messages (`/v1/messages`), OpenAI Responses.
     chat: NativeCalls
     messages: NativeCalls
+    responses: NativeCalls
     #: The key clients must present (`LITELLM_MASTER_KEY`); `None` disables the door, except for
     #: models whose callers' own key goes upstream.
     client_key: str | None

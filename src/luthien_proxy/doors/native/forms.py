@@ -12,7 +12,8 @@ import orjson
 from luthien_proxy.dialects.anthropic_messages import ANTHROPIC_MESSAGES
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
-from luthien_proxy.doors.native.upstream_wire import CHAT, MESSAGES, anthropic_error_type
+from luthien_proxy.dialects.openai_responses import OPENAI_RESPONSES
+from luthien_proxy.doors.native.upstream_wire import CHAT, MESSAGES, RESPONSES, anthropic_error_type
 from luthien_proxy.wire import DIALECT_ANTHROPIC_MESSAGES, DIALECT_OPENAI_CHAT
 
 Json = dict[str, Any]
@@ -95,4 +96,14 @@ ANTHROPIC_MESSAGES_FORM = DoorForm(
     event_frame,
     b"",
     keepalive=event_frame(b'{"type":"ping"}'),
+)
+# Codex reads events by their JSON type; an SSE comment keeps a judged stream alive for any reader.
+OPENAI_RESPONSES_FORM = DoorForm(
+    OPENAI_RESPONSES,
+    DIALECT_OPENAI_CHAT,
+    RESPONSES,
+    _openai_error,
+    event_frame,
+    b"",
+    keepalive=b": keepalive\n\n",
 )

@@ -27,7 +27,7 @@ def _error(error: CallError, headers: dict[str, str] | None = None) -> JSONBody:
     return JSONBody(OPENAI_CHAT_FORM.error_body(error), status_code=error.status_code, headers=headers)
 
 
-def _authorize(request: Request) -> None:
+def authorize(request: Request) -> None:
     """Clients use the same key as the LiteLLM front door (`LITELLM_MASTER_KEY`)."""
     expected = native_door(request).client_key
     if expected is None:
@@ -123,7 +123,7 @@ async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
     ids = CallIds.new(request.headers.get("x-litellm-trace-id"))
     headers = {"x-litellm-call-id": ids.call_id}
     try:
-        _authorize(request)
+        authorize(request)
         try:
             body = await read_json_object(request, native_door(request).max_body_bytes)
         except HTTPException as exc:
@@ -162,7 +162,7 @@ async def list_models(request: Request) -> Response:
     """The models this front door serves."""
     chat: NativeCalls = native_door(request).chat
     try:
-        _authorize(request)
+        authorize(request)
     except CallError as error:
         return _error(error)
     data = [{"id": name, "object": "model", "created": 0, "owned_by": "luthien"} for name in chat.served()]
