@@ -26,6 +26,9 @@ _PREFIXES: dict[str, tuple[tuple[str, str | None], ...]] = {
     DIALECT_OPENAI_CHAT: (("openai/", "https://api.openai.com/v1"), ("hosted_vllm/", None)),
     DIALECT_ANTHROPIC_MESSAGES: (("anthropic/", "https://api.anthropic.com"),),
 }
+#: A top-level list in the same format as `model_list`, read by the native doors only (LiteLLM
+#: ignores it): a model served natively under a name LiteLLM already routes in another dialect.
+NATIVE_MODEL_LIST = "luthien_native_model_list"
 #: `model_info` flag of an entry whose callers' own key (`x-api-key` / bearer) goes upstream.
 FORWARD_CLIENT_KEY = "luthien_forward_client_key"
 
@@ -105,8 +108,11 @@ def routes_from_config(document: Any, environ: Mapping[str, str] | None = None) 
     """The natively served routes of a parsed LiteLLM config (the first entry of a name wins)."""
     env = os.environ if environ is None else environ
     routes = ModelRoutes()
-    entries = document.get("model_list") if isinstance(document, dict) else None
-    for entry in entries or ():
+    found = (
+        [document.get(key) for key in ("model_list", NATIVE_MODEL_LIST)] if isinstance(document, dict) else []
+    )
+    entries = [entry for listed in found if isinstance(listed, list) for entry in listed]
+    for entry in entries:
         route = _route(entry, env)
         if route is not None:
             routes.by_dialect.setdefault(route.dialect, {}).setdefault(route.model_name, route)

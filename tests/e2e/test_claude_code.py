@@ -7,28 +7,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from luthien_proxy.tooling.stack.running import Stack, luthien_up
-from tests.e2e.stack import REPO
+from luthien_proxy.tooling.stack.running import Stack
 from tests.support.claude_code import require_claude_code, run_claude
 
 pytestmark = pytest.mark.e2e
 DOORS = ["native", "litellm"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture
+def stack(tool_guard_stack: Stack) -> Stack:
     require_claude_code()
-    workdir = tmp_path_factory.mktemp("claude-code")
-    with luthien_up(
-        workdir, REPO / "config" / "tool_guard.yaml", REPO / "config" / "litellm_config.yaml"
-    ) as up:
-        yield up
+    return tool_guard_stack
 
 
 def _claude(stack: Stack, door: str, prompt: str, cwd: Path) -> tuple[Any, str]:
