@@ -38,7 +38,7 @@ async def _codex_like(address: str) -> str:
     client = openai.AsyncOpenAI(base_url=f"http://{address}/v1", api_key=KEY, max_retries=0)
     async with client:
         raw = await client.responses.with_raw_response.create(model="demo-agent", input=PROMPT)
-        assert [item.type for item in (await raw.parse()).output] == ["message"]
+        assert [item.type for item in raw.parse().output] == ["message"]
         return raw.headers["x-litellm-call-id"]
 
 
