@@ -28,7 +28,7 @@ clients: $(STAMP)
 test: $(STAMP) lint clients
 	$(BIN)/python -m pytest
 
-## Benchmark upstream vs LiteLLM vs Luthien (both native-door APIs) side by side (~4 min); rewrites docs/benchmarks.md.
+## Benchmark upstream vs LiteLLM vs Luthien (all three native-door APIs) side by side (~5 min); rewrites docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/luthien bench --output docs/benchmarks.md
 

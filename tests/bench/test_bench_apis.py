@@ -1,21 +1,32 @@
-"""The load generator's answer checks for both APIs: a whole answer passes with its text and chunk
+"""The load generator's answer checks for every API: a whole answer passes with its text and chunk
 count, and every way a stream can be cut short or malformed is caught (a bench figure from a broken
 answer would be worthless)."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any, cast
 
 import orjson
 import pytest
 
 from luthien_proxy.tooling.bench import apis
-from luthien_proxy.tooling.bench.apis import ANTHROPIC, APIS, OPENAI, AnthropicStream, Invalid, OpenAIStream
+from luthien_proxy.tooling.bench.apis import (
+    ANTHROPIC,
+    APIS,
+    OPENAI,
+    RESPONSES,
+    AnthropicStream,
+    Invalid,
+    OpenAIStream,
+)
 from luthien_proxy.tooling.bench.exchange import _read_completion, _read_stream
 from luthien_proxy.tooling.bench.http_client import Connection, Response
+from luthien_proxy.tooling.bench.responses_api import ResponsesStream
 from luthien_proxy.tooling.bench.workloads import STREAM_CHUNKS, WORKLOADS, expected_text, request_payload
 from luthien_proxy.tooling.demo_upstream import anthropic_wire
+from luthien_proxy.tooling.demo_upstream import openai_responses_wire as rw
 from luthien_proxy.tooling.demo_upstream.answers import Answer
 from luthien_proxy.tooling.demo_upstream.responses import long_pieces
 
@@ -121,3 +132,103 @@ async def test_exchange_reads_an_anthropic_message() -> None:
     unfinished = body.replace(b'"end_turn"', b'"max_tokens"')
     with pytest.raises(Invalid, match="not a finished message"):
         await _read_completion(_response(unfinished), APIS[ANTHROPIC], text)
+
+
+def _responses_events() -> list[dict[str, Any]]:
+    """The demo upstream's own Responses events for the bench's stream, decoded (created ... completed)."""
+    writer = rw.ResponseWriter("demo-long", {}, 5)
+    frames = rw.stream_events(writer, Answer(tuple(long_pieces(STREAM_CHUNKS))))
+    return [orjson.loads(f.split(b"\ndata: ", 1)[1]) for f in frames]
+
+
+def _typed(values: list[dict[str, Any]]) -> list[bytes]:
+    return [_event(v) for v in values]
+
+
+def _renumbered(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**v, "sequence_number": n} for n, v in enumerate(values)]
+
+
+def _with_completed_text(values: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    done = copy.deepcopy(values[-1])
+    done["response"]["output"][0]["content"][0]["text"] = text
+    return [*values[:-1], done]
+
+
+def _with_call(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    done = copy.deepcopy(values[-1])
+    done["response"]["output"] = [{"type": "function_call", "name": "exec_command", "arguments": "{}"}]
+    return [*values[:-1], done]
+
+
+def test_responses_check_reads_the_demo_upstreams_stream_whole() -> None:
+    texts = _feed_all(ResponsesStream(), _typed(_responses_events()))
+    assert len(texts) == STREAM_CHUNKS and "".join(texts) == TEXT
+    # The door's keepalive comment (sent while a judge works) carries nothing and breaks nothing.
+    events = _typed(_responses_events())
+    assert _feed_all(ResponsesStream(), [events[0], b": keepalive", *events[1:]]) == texts
+
+
+def _delta_index(values: list[dict[str, Any]]) -> int:
+    return next(i for i, v in enumerate(values) if v["type"] == "response.output_text.delta")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda ev: ev[:-1], "without response.completed"),
+        (lambda ev: _renumbered([*ev, {"type": "response.in_progress"}]), "after response.completed"),
+        (lambda ev: _renumbered(ev[1:]), "before response.created"),
+        (lambda ev: _renumbered([ev[0], *ev]), "a second response.created"),
+        (lambda ev: [*ev[:5], ev[4], *ev[5:]], "sequence_number"),  # a delta twice: numbering not rising
+        (lambda ev: _renumbered([*ev[:3], *ev[4:]]), "open None"),  # no content_part.added: deltas of no part
+        (lambda ev: _renumbered([*ev[:2], *ev[3:]]), "open None"),  # no output_item.added
+        (lambda ev: _renumbered([*ev[:6], *ev[7:]]), "output_text.done holds"),  # a delta lost
+        (lambda ev: _with_completed_text(ev, TEXT.upper()), "response.completed holds"),
+        (lambda ev: _with_call(ev), "messages only"),
+        (
+            lambda ev: _renumbered([*ev[:4], {"type": "response.failed", "response": {}}, *ev[4:]]),
+            "response.failed",
+        ),
+    ],
+)
+def test_responses_check_rejects_a_broken_stream(mutate: Any, message: str) -> None:
+    with pytest.raises(Invalid, match=message):
+        _feed_all(ResponsesStream(), _typed(mutate(_responses_events())))
+
+
+def test_responses_check_wants_event_lines_naming_the_type() -> None:
+    events = _typed(_responses_events())
+    named_wrong = _event(_responses_events()[_delta_index(_responses_events())], "response.output_text.done")
+    with pytest.raises(Invalid, match="event line"):
+        _feed_all(ResponsesStream(), [*events[:4], named_wrong, *events[5:]])
+
+
+async def test_exchange_reads_a_responses_stream_and_times_its_first_delta() -> None:
+    body = b"".join(b + b"\n\n" for b in _typed(_responses_events()))
+    first, chunks = await _read_stream(_response(body), APIS[RESPONSES], TEXT, 0.0)
+    assert chunks == STREAM_CHUNKS and first is not None and first > 0
+    with pytest.raises(Invalid, match="wrong stream content"):
+        await _read_stream(_response(body), APIS[RESPONSES], TEXT.upper(), 0.0)
+
+
+async def test_exchange_reads_a_response() -> None:
+    workload = next(w for w in WORKLOADS if not w.stream)
+    text = expected_text(workload, 7, upper=False)
+    response = rw.response_body(rw.ResponseWriter("demo-echo", {}, 3), Answer((text,)))
+    await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], text)
+    with pytest.raises(Invalid, match="wrong content"):
+        await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], text.upper())
+    with pytest.raises(Invalid, match="not a completed response"):
+        await _read_completion(
+            _response(orjson.dumps({**response, "status": "incomplete"})), APIS[RESPONSES], text
+        )
+
+
+def test_responses_asks_with_input_items_and_a_bearer_key() -> None:
+    api = APIS[RESPONSES]
+    assert api.path == "/v1/responses" and api.auth("k") == {"authorization": "Bearer k"}
+    body = orjson.loads(api.body(request_payload(STREAM, 3)))
+    assert "messages" not in body and body["store"] is False and body["stream"] is True
+    assert body["input"] == [{"type": "message", "role": "user", "content": "bench stream 3"}]
+    assert body["demo_chunks"] == STREAM_CHUNKS and body["model"] == "demo-long"

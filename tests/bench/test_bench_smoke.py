@@ -55,39 +55,51 @@ def test_quick_benchmark_covers_every_target_and_workload_without_errors(tmp_pat
     assert "## Goals" in report and "## How to read this" in report and "ERRORS" not in report
 
 
-def test_anthropic_targets_measure_both_apis_of_one_door_against_their_upstream(tmp_path: Path) -> None:
-    """F, G and H alone: the Anthropic door's figures, its ratios and its bar come out; G and H share
-    control planes with nothing else here, so each starts its own."""
-    figures, report, _ = _quick_bench(tmp_path, "--targets", "F,G,H")
+@pytest.mark.parametrize(
+    ("upstream", "noop", "caps", "api", "door"),
+    [
+        ("F", "G", "H", "Anthropic Messages", "Anthropic door"),
+        ("I", "J", "K", "OpenAI Responses", "Responses door"),
+    ],
+)
+def test_a_native_api_alone_is_measured_against_its_upstream(
+    tmp_path: Path, upstream: str, noop: str, caps: str, api: str, door: str
+) -> None:
+    """One native-door API alone (F, G, H: Anthropic Messages; I, J, K: OpenAI Responses): its figures,
+    its ratios and its bar come out; its two doors share control planes with nothing else here, so each
+    starts its own."""
+    keys = [upstream, noop, caps]
+    figures, report, _ = _quick_bench(tmp_path, "--targets", ",".join(keys))
 
-    assert figures["targets"] == ["F", "G", "H"] and figures["total_errors"] == 0
-    assert figures["control_planes"] == ["control-plane-G", "control-plane-H"]
+    assert figures["targets"] == keys and figures["total_errors"] == 0
+    assert figures["control_planes"] == [f"control-plane-{noop}", f"control-plane-{caps}"]
     cells = {(c["target"], c["workload"]): c for c in figures["cells"]}
-    assert set(cells) == {(t, w.key) for t in "FGH" for w in WORKLOADS}
+    assert set(cells) == {(t, w.key) for t in keys for w in WORKLOADS}
     for (target, workload), cell in cells.items():
         assert cell["errors"] == 0 and cell["p50_ms"] > 0 and cell["rps"] > 0, (target, workload)
         if workload.startswith("st-"):
             assert 0 < cell["ttfc_p50_ms"] <= cell["p50_ms"], (target, workload)
     # The door does more than the upstream it forwards to; the added latency is door - upstream.
-    for door in "GH":
+    for target in (noop, caps):
         assert (
-            cells[(door, "ns-c1")]["server_cpu_us_per_req"] > cells[("F", "ns-c1")]["server_cpu_us_per_req"]
+            cells[(target, "ns-c1")]["server_cpu_us_per_req"]
+            > cells[(upstream, "ns-c1")]["server_cpu_us_per_req"]
         )
     added = {(r["door"], r["workload"]): r for r in figures["added_ms"]}
-    assert set(added) == {(d, w.key) for d in "GH" for w in WORKLOADS}
-    g1 = added[("G", "ns-c1")]
-    assert g1["p50_ms"] == pytest.approx(cells[("G", "ns-c1")]["p50_ms"] - cells[("F", "ns-c1")]["p50_ms"])
-    assert g1["barred"] and not added[("G", "ns-c32")]["barred"]
-    assert {(r["first"], r["second"]) for r in figures["ratios"]} == {("G", "F")}
+    assert set(added) == {(d, w.key) for d in (noop, caps) for w in WORKLOADS}
+    first = added[(noop, "ns-c1")]
+    assert first["p50_ms"] == pytest.approx(
+        cells[(noop, "ns-c1")]["p50_ms"] - cells[(upstream, "ns-c1")]["p50_ms"]
+    )
+    assert first["barred"] and not added[(noop, "ns-c32")]["barred"]
+    assert {(r["first"], r["second"]) for r in figures["ratios"]} == {(noop, upstream)}
     goals = {g["name"]: g["status"] for g in figures["goals"]}
-    assert goals["G non-stream c=1 p50 ≤ F p50 + 1 ms"] in {"PASS", "FAIL"}
-    assert goals["G stream TTFT ≤ F TTFT + 1 ms (c=1)"] in {"PASS", "FAIL"}
+    assert goals[f"{noop} non-stream c=1 p50 ≤ {upstream} p50 + 1 ms"] in {"PASS", "FAIL"}
+    assert goals[f"{noop} stream TTFT ≤ {upstream} TTFT + 1 ms (c=1)"] in {"PASS", "FAIL"}
 
     for workload in WORKLOADS:
-        for target in "FGH":
+        for target in keys:
             assert f"| {workload.title} | {target} |" in report
-    assert "| G/F (Anthropic door / its upstream) |" in report
-    assert (
-        "| G − F (Anthropic Messages, NoOp) |" in report
-        and "| H − F (Anthropic Messages, AllCaps) |" in report
-    )
+    assert f"| {noop}/{upstream} ({door} / its upstream) |" in report
+    assert f"| {noop} − {upstream} ({api}, NoOp) |" in report
+    assert f"| {caps} − {upstream} ({api}, AllCaps) |" in report

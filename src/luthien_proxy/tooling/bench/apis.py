@@ -1,66 +1,41 @@
-"""The two client APIs the benchmark speaks, OpenAI chat and Anthropic Messages: where a request
-goes, its headers and body, and how an answer's text is read and checked to the last byte."""
+"""The client APIs the benchmark speaks, OpenAI chat, Anthropic Messages and OpenAI Responses: where a
+request goes, its headers and body, and how an answer's text is read and checked to the last byte."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
+from luthien_proxy.tooling.bench import responses_api
+from luthien_proxy.tooling.bench.answer_check import Invalid, StreamCheck, short, sse_json
+
 OPENAI = "openai"
 ANTHROPIC = "anthropic"
+RESPONSES = "responses"
 ANTHROPIC_VERSION = "2023-06-01"
 #: Anthropic requires `max_tokens`; the demo upstream ignores it, so any value above the answer's size.
 MAX_TOKENS = 1024
-_ERROR_TEXT_MAX = 160
-
-
-class Invalid(Exception):
-    """The answer arrived but is wrong."""
-
-
-def short(value: object) -> str:
-    """`value` as text cut to a length an error table can show."""
-    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-    return text if len(text) <= _ERROR_TEXT_MAX else text[:_ERROR_TEXT_MAX] + "..."
-
-
-class StreamCheck(Protocol):
-    """Reads one stream's SSE events in order and checks the stream is whole."""
-
-    def feed(self, event: bytes) -> str:
-        """The content text `event` carries ("" for none); raises `Invalid` for a wrong event."""
-        ...
-
-    def finish(self, chunks: int) -> None:
-        """Raise `Invalid` unless the stream ended as it must (after `chunks` content chunks)."""
-        ...
 
 
 @dataclass(frozen=True)
 class Api:
-    """One client API: path, headers for a key, extra body fields, answer readers."""
+    """One client API: path, headers for a key, its request fields, answer readers."""
 
     name: str
     label: str
     path: str
     auth: Callable[[str], dict[str, str]]
-    extra_body: dict[str, Any]
+    #: A neutral payload (model, messages, stream knobs) as this API's request fields.
+    shape: Callable[[dict[str, Any]], dict[str, Any]]
     completion_text: Callable[[Any], str]
     stream_check: Callable[[], StreamCheck]
 
     def body(self, payload: dict[str, Any]) -> bytes:
-        """The JSON body of a neutral `payload` (model, messages, stream knobs) in this API."""
-        return orjson.dumps({**payload, **self.extra_body} if self.extra_body else payload)
-
-
-def _json(payload: bytes) -> Any:
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(short(f"unparsable SSE data {payload!r}")) from exc
+        """The JSON body of a neutral `payload` in this API."""
+        return orjson.dumps(self.shape(payload))
 
 
 def _openai_text(completion: Any) -> str:
@@ -84,7 +59,7 @@ class OpenAIStream:
             if payload == b"[DONE]":
                 self.done = True
                 continue
-            chunk = _json(payload)
+            chunk = sse_json(payload)
             if not isinstance(chunk, dict):
                 raise Invalid(short(f"SSE data is not an object: {payload!r}"))
             if "error" in chunk:
@@ -125,7 +100,7 @@ class AnthropicStream:
                 data = line[5:].strip()
         if not data:
             return ""  # a comment-only event
-        value = _json(data)
+        value = sse_json(data)
         kind = value.get("type") if isinstance(value, dict) else None
         if not isinstance(kind, str) or name.decode() != kind:
             raise Invalid(short(f"event line {name!r} does not name the data's type: {data!r}"))
@@ -169,23 +144,28 @@ class AnthropicStream:
             raise Invalid(f"stream stopped with blocks {sorted(self.open)} open, stop {self.stop_reason!r}")
 
 
+def _bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
 APIS: dict[str, Api] = {
-    OPENAI: Api(
-        OPENAI,
-        "OpenAI chat",
-        "/v1/chat/completions",
-        lambda key: {"authorization": f"Bearer {key}"},
-        {},
-        _openai_text,
-        OpenAIStream,
-    ),
+    OPENAI: Api(OPENAI, "OpenAI chat", "/v1/chat/completions", _bearer, dict, _openai_text, OpenAIStream),
     ANTHROPIC: Api(
         ANTHROPIC,
         "Anthropic Messages",
         "/v1/messages",
         lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
-        {"max_tokens": MAX_TOKENS},
+        lambda payload: {**payload, "max_tokens": MAX_TOKENS},
         _anthropic_text,
         AnthropicStream,
+    ),
+    RESPONSES: Api(
+        RESPONSES,
+        "OpenAI Responses",
+        "/v1/responses",
+        _bearer,
+        responses_api.request_fields,
+        responses_api.completion_text,
+        responses_api.ResponsesStream,
     ),
 }

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from luthien_proxy.tooling.bench.apis import Api, Invalid, short
+from luthien_proxy.tooling.bench.answer_check import Invalid, short
+from luthien_proxy.tooling.bench.apis import Api
 from luthien_proxy.tooling.bench.http_client import Connection, Pool, Response
 from luthien_proxy.tooling.bench.workloads import STREAM_CHUNKS, Workload, expected_text, request_payload
 

@@ -131,6 +131,8 @@ RATIOS = (
     ("D", "B", "OpenAI door / bare LiteLLM"),
     ("G", "F", "Anthropic door / its upstream"),
     ("G", "D", "Anthropic door / OpenAI door"),
+    ("J", "I", "Responses door / its upstream"),
+    ("J", "D", "Responses door / OpenAI door"),
 )
 #: (door, its upstream, what): the pairs held to the bar of LATENCY_BAR_MS over the upstream.
 DOORS = (
@@ -138,6 +140,8 @@ DOORS = (
     ("E", "A", "OpenAI chat, AllCaps"),
     ("G", "F", "Anthropic Messages, NoOp"),
     ("H", "F", "Anthropic Messages, AllCaps"),
+    ("J", "I", "OpenAI Responses, NoOp"),
+    ("K", "I", "OpenAI Responses, AllCaps"),
 )
 #: A native door must add at most this to its upstream's latency at c=1 (p50, and stream TTFC).
 LATENCY_BAR_MS = 1.0
@@ -217,7 +221,7 @@ def goals(cells: Sequence[Cell], control_plane_rss_mb: dict[str, float]) -> list
         return find(cells, target, workload)
 
     out: list[Goal] = []
-    for door, upstream in (("D", "A"), ("G", "F")):
+    for door, upstream in (("D", "A"), ("G", "F"), ("J", "I")):
         u_ns, d_ns = get(upstream, "ns-c1"), get(door, "ns-c1")
         u_st, d_st = get(upstream, "st-c1"), get(door, "st-c1")
         d_chunk = [c.server_cpu_us_per_chunk for c in (d_st, get(door, "st-c16")) if c]

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 import luthien_proxy
-from luthien_proxy.tooling.bench.apis import ANTHROPIC, OPENAI
+from luthien_proxy.tooling.bench.apis import ANTHROPIC, OPENAI, RESPONSES
 from luthien_proxy.tooling.stack.processes import child_env, free_port, wait_until_healthy
 
 HOST = "127.0.0.1"
@@ -59,6 +59,9 @@ TARGETS: dict[str, TargetSpec] = {
         TargetSpec("F", "direct upstream (demo-upstream), Anthropic Messages", "upstream", ANTHROPIC),
         TargetSpec("G", "native front door, Anthropic Messages, NoOp", "native", ANTHROPIC, "noop"),
         TargetSpec("H", "native front door, Anthropic Messages, AllCaps", "native", ANTHROPIC, "all_caps"),
+        TargetSpec("I", "direct upstream (demo-upstream), OpenAI Responses", "upstream", RESPONSES),
+        TargetSpec("J", "native front door, OpenAI Responses, NoOp", "native", RESPONSES, "noop"),
+        TargetSpec("K", "native front door, OpenAI Responses, AllCaps", "native", RESPONSES, "all_caps"),
     )
 }
 
@@ -90,7 +93,7 @@ class Target:
     spec: TargetSpec
     port: int
     api_key: str
-    servers: list[Server]  # the target's own processes (the upstream itself for A and F)
+    servers: list[Server]  # the target's own processes (the upstream itself for A, F and I)
     control_plane: Server | None = None
 
 
@@ -109,8 +112,9 @@ class Stack:
     def start(self) -> None:
         """Start the upstream, then every other server at once, and wait until all are healthy.
 
-        The native targets of one policy share one control plane (D and G, E and H): it serves
-        both APIs, as a deployment's does.
+        The native targets of one policy share one control plane (D, G and J; E, H and K): it
+        serves every API, as a deployment's does. The Responses door calls the OpenAI entries'
+        `{api_base}/responses`, so the native model list needs no entries of its own for it.
         """
         up = self._spawn("demo-upstream", ["demo-upstream", "--log-level", "warning"], {})
         self._wait(up, "/health")

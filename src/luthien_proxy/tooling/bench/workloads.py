@@ -34,8 +34,8 @@ WORKLOADS: tuple[Workload, ...] = (
 
 
 def request_payload(workload: Workload, index: int) -> dict[str, Any]:
-    """The fields of request `index` both APIs share: an echo of a unique prompt, or a 20-chunk
-    demo-long stream (each API adds its own, `apis.Api.body`)."""
+    """The fields of request `index` every API shares: an echo of a unique prompt, or a 20-chunk
+    demo-long stream (each API shapes them its way, `apis.Api.body`)."""
     if workload.stream:
         return {
             "model": "demo-long",
