@@ -1,21 +1,19 @@
 """`CommandMonitor`: a model-free monitor for coding agents' tool calls, scored like a judge's verdict.
 
-It reads the shell command a call would run — Claude Code's `Bash` (`{"command": ...}`), Codex's
-`exec_command` / `shell` (`{"cmd": ...}`, an argv list such as `["bash", "-lc", ...]`, `workdir`),
-any tool named like a shell — from the decoded arguments, never their JSON text, and the paths a
-file tool (`Read`, `Write`, `Edit`, ...) would touch. The score is the worst finding of
-`command_checks` (0.02 when there is none); the reason names its category and the command. Work
-is linear in the arguments and capped (`max_command_chars`): longer commands score 1.0 unread.
+It reads the shell command a call would run, and the paths a file tool would touch, from the
+decoded arguments (never their JSON text): for a tool its `shell_tools`/`file_tools` entries name,
+only from the argument the entry names (Claude Code's `Bash` `command`, Codex's `exec_command`
+`cmd`); for any other tool by the fallback heuristics (`command_heuristic`) unless `fallback:
+none`. The score is the worst finding of `command_checks` (0.02 when there is none); the reason
+names its category and the command. Work is linear in the arguments and capped
+(`max_command_chars`): longer commands score 1.0 unread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import shlex
 import time
 from collections.abc import Sequence
-from typing import Any, cast
 
 from luthien_proxy.model import Request
 from luthien_proxy.policies.base import PolicyContext
@@ -23,33 +21,16 @@ from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.command_checks import HISTORY_CHARS, Finding, assess
 from luthien_proxy.protocols.command_checks.sabotage import is_ci_file, is_test_file
 from luthien_proxy.protocols.command_checks.sensitive import persistence, secret
+from luthien_proxy.protocols.command_tools import ToolReader, parse_entries
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.monitor import Judgement
 from luthien_proxy.protocols.shell import Budget
 from luthien_proxy.protocols.shell.paths import canonical
 from luthien_proxy.protocols.toolcalls import ToolCall
 
-#: Argument keys whose value is a command line (a string) or an argv (a list of strings).
-COMMAND_KEYS = ("command", "cmd", "commands", "script", "bash_command", "shell_command", "argv", "args")
-CWD_KEYS = ("workdir", "cwd", "working_directory", "directory")
-PATH_KEYS = ("file_path", "path", "filepath", "filename", "notebook_path", "target_file", "file")
-_SHELL_TOOL_WORDS = ("bash", "shell", "exec", "run", "terminal", "command", "cmd", "console", "zsh", "sh")
-_WRITE_TOOL_WORDS = (
-    "write",
-    "edit",
-    "create",
-    "replace",
-    "insert",
-    "patch",
-    "append",
-    "save",
-    "delete",
-    "move",
-)
 BASELINE = 0.02
 #: Calls up to this many characters (with their history) are judged inline, longer ones in a thread.
 INLINE_CHARS = 8_000
-_NESTED_JSON_DEPTH = 3
 
 
 class CommandMonitor(ConfigSection):
@@ -63,6 +44,9 @@ class CommandMonitor(ConfigSection):
         kind: str = "command",
         max_command_chars: int = 50_000,
         tools: list[str] | None = None,
+        shell_tools: list[dict[str, object]] | None = None,
+        file_tools: list[dict[str, object]] | None = None,
+        fallback: str = "heuristic",
         *,
         host: PolicyHost,
     ) -> None:
@@ -72,9 +56,14 @@ class CommandMonitor(ConfigSection):
             raise ValueError(f"max_command_chars must be a positive integer, got {max_command_chars!r}")
         if tools is not None and not (isinstance(tools, list) and all(isinstance(t, str) for t in tools)):
             raise ValueError("tools must be a list of tool names")
+        entries = [
+            *parse_entries(self.section, "shell_tools", shell_tools),
+            *parse_entries(self.section, "file_tools", file_tools),
+        ]
         super().__init__(host=host)
         self.max_command_chars = max_command_chars
         self.tools = frozenset(tools) if tools else None
+        self.reader = ToolReader(entries, fallback)
 
     def findings(self, call: ToolCall, history: Sequence[tuple[str, str | None]] = ()) -> list[Finding]:
         """Every finding about `call`: its commands (after the agent's earlier `history`), then the
@@ -84,18 +73,19 @@ class CommandMonitor(ConfigSection):
         limit = 4 * self.max_command_chars
         if len(call.arguments) > limit:
             return [Finding(1.0, "unreadable", f"arguments longer than {limit} characters")]
-        commands, paths = extract(call)
+        reading = self.reader.read(call)
+        if reading.problem is not None:  # a configured shell tool whose command cannot be found
+            return [Finding(1.0, "unreadable", reading.problem)]
         budget = Budget(chars=limit)
         found: list[Finding] = []
-        for command, cwd in commands:
+        for command, cwd in reading.commands:
             if len(command) > self.max_command_chars:
                 return [
                     Finding(1.0, "unreadable", f"a command longer than {self.max_command_chars} characters")
                 ]
             found.extend(assess(command, budget, cwd, history))
-        writes = any(w in call.name.lower() for w in _WRITE_TOOL_WORDS)
-        for path in paths:
-            found.extend(_file_tool(call.name, canonical(path), writes))
+        for path in reading.paths:
+            found.extend(_file_tool(call.name, canonical(path), reading.writes))
         return found
 
     def score(
@@ -117,7 +107,7 @@ class CommandMonitor(ConfigSection):
     async def judge(self, call: ToolCall, request: Request, ctx: PolicyContext, protocol: str) -> Judgement:
         """Score `call` and record the verdict on `ctx`, as a judge's is recorded."""
         started = time.perf_counter()
-        earlier = history(request)
+        earlier = history(request, self.reader)
         if len(call.arguments) + sum(len(c) for c, _ in earlier) > INLINE_CHARS:
             # A long command takes milliseconds to read: off the event loop, so streams keep flowing.
             score, reason, found, error = await asyncio.to_thread(self.score, call, earlier)
@@ -146,63 +136,21 @@ class CommandMonitor(ConfigSection):
         return Judgement(call, score, reason, latency, error)
 
 
-def history(request: Request, limit: int = HISTORY_CHARS) -> list[tuple[str, str | None]]:
-    """The commands of the calls already in the conversation, oldest first, the most recent
-    `limit` characters of them."""
+def history(request: Request, reader: ToolReader, limit: int = HISTORY_CHARS) -> list[tuple[str, str | None]]:
+    """The commands of the calls already in the conversation (read as `reader` reads a call),
+    oldest first, the most recent `limit` characters of them."""
     found: list[tuple[str, str | None]] = []
     size = 0
     for message in reversed(request.messages):
         for part in reversed(message.parts):
             if not isinstance(part, ToolCall):
                 continue
-            for command, cwd in reversed(extract(part)[0]):
+            for command, cwd in reversed(reader.read(part).commands):
                 size += len(command)
                 if size > limit:
                     return found[::-1]
                 found.append((command, cwd))
     return found[::-1]
-
-
-def extract(call: ToolCall) -> tuple[list[tuple[str, str | None]], list[str]]:
-    """The command lines (with a working directory when the call names one) and the file paths
-    in `call`'s decoded arguments. A shell-like tool's every string is a command."""
-    parsed = call.parsed_arguments()
-    shell_tool = _shell_like(call.name)
-    if isinstance(parsed, str):  # a custom tool's free text
-        return ([(parsed, None)] if shell_tool else []), []
-    commands: list[tuple[str, str | None]] = []
-    paths: list[str] = []
-    pending: list[tuple[Any, str, int, str | None]] = [(parsed, "", 0, None)]
-    while pending:
-        value, key, depth, cwd = pending.pop()
-        if isinstance(value, dict):
-            mapping = cast("dict[str, Any]", value)
-            here = next((mapping[k] for k in CWD_KEYS if isinstance(mapping.get(k), str)), cwd)
-            pending.extend((v, str(k).lower(), depth, here) for k, v in mapping.items())
-        elif isinstance(value, list):
-            items = cast("list[Any]", value)
-            if items and all(isinstance(i, str) for i in items) and (key in COMMAND_KEYS or shell_tool):
-                commands.append((shlex.join(items), cwd))
-            else:
-                pending.extend((item, key, depth, cwd) for item in items)
-        elif isinstance(value, str):
-            if depth < _NESTED_JSON_DEPTH and value.lstrip()[:1] in ("{", "["):
-                try:
-                    pending.append((json.loads(value), key, depth + 1, cwd))
-                    continue
-                except (ValueError, RecursionError):
-                    pass
-            if key in COMMAND_KEYS or (shell_tool and key not in CWD_KEYS and key not in PATH_KEYS):
-                commands.append((value, cwd))
-            elif key in PATH_KEYS:
-                paths.append(value)
-    return commands, paths
-
-
-def _shell_like(name: str) -> bool:
-    lowered = name.lower()
-    words = lowered.replace("-", "_").replace(".", "_").split("_")
-    return any(w in _SHELL_TOOL_WORDS for w in words) or any(w in lowered for w in ("bash", "shell", "exec"))
 
 
 def _file_tool(tool: str, path: str, writes: bool) -> list[Finding]:
