@@ -1,8 +1,9 @@
 """A tiny stand-in for the Luthien control plane that implements the callback contract.
 
-Policy: reject prompts containing "forbidden" (403); rewrite a user message "rewrite-me" to "rewritten";
-upper-case response content (whole responses and stream chunks); a prompt containing "stream-error"
-makes the stream policy send ERROR after its first chunk, "stream-reject" sends REJECT instead.
+Policy: reject prompts containing "forbidden" (403); rewrite a user message (or a Responses `input`)
+"rewrite-me" to "rewritten"; upper-case chat response content (whole responses and stream chunks);
+a prompt containing "stream-error" makes the stream policy send ERROR after its first chunk,
+"stream-reject" sends REJECT instead.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ TOKEN = "test-proxy-token"
 
 
 def _prompt(data: dict[str, Any]) -> str:
-    messages = data.get("messages") or []
-    return " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+    """The request's text: its chat or Messages `messages`, or its Responses `input` (string or items)."""
+    items = data.get("messages") or data.get("input") or []
+    if isinstance(items, str):
+        return items
+    return " ".join(str(m.get("content", "")) for m in items if isinstance(m, dict))
 
 
 def _upper_choices(payload: dict[str, Any], key: str) -> None:
@@ -72,6 +76,8 @@ class FakeControlPlane:
             for message in data.get("messages", []):
                 if message.get("content") == "rewrite-me":
                     message["content"] = "rewritten"
+            if data.get("input") == "rewrite-me":
+                data["input"] = "rewritten"
         if hook == "async_post_call_success_hook":
             _upper_choices(body["response"], "message")
         return Response(orjson.dumps(body), media_type="application/json")

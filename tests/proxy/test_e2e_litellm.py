@@ -1,11 +1,6 @@
 """End to end: openai and anthropic SDKs -> real LiteLLM proxy (our config + callback) -> demo upstream,
 policed by a fake control plane. Slow (each proxy takes a few seconds to start)."""
 
-import secrets
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-
 import anthropic
 import httpx
 import openai
@@ -13,94 +8,11 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from luthien_proxy.tooling.stack.processes import free_port, start, start_demo_upstream, stop
-from tests.proxy.fake_control_plane import TOKEN, FakeControlPlane, ThreadedServer
+from tests.proxy.litellm_proxy import MASTER_KEY, UPSTREAM_KEY
+from tests.proxy.litellm_proxy import openai_client as _client
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-MASTER_KEY = "sk-luthien-e2e-" + secrets.token_hex(8)
-UPSTREAM_KEY = "demo-not-a-secret"
-
-
-@pytest.fixture(scope="module")
-def upstream_url() -> Iterator[str]:
-    proc, url = start_demo_upstream()
-    try:
-        yield url
-    finally:
-        stop(proc)
-
-
-@pytest.fixture(scope="module")
-def config_path() -> Path:
-    """The shipped config; its demo models find the upstream through LUTHIEN_DEMO_UPSTREAM_URL."""
-    return REPO / "config" / "litellm_config.yaml"
-
-
-def _start_proxy(
-    config: Path, control_plane_url: str, upstream_url: str, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        "LUTHIEN_DEMO_UPSTREAM_URL": upstream_url,
-        "LUTHIEN_DEMO_ANTHROPIC_URL": upstream_url.removesuffix("/v1"),
-        "LITELLM_MASTER_KEY": MASTER_KEY,
-        "LUTHIEN_CONTROL_PLANE_URL": control_plane_url,
-        "LUTHIEN_PROXY_TOKEN": TOKEN,
-        "LUTHIEN_CONTROL_PLANE_TIMEOUT": "5",
-        "LUTHIEN_FAIL_MODE": "closed",
-    }
-    args = [
-        "-m",
-        "luthien_proxy.doors.litellm.callback.launcher",
-        "--config",
-        str(config),
-        "--port",
-        str(port),
-    ]
-    proc = start(args, f"http://127.0.0.1:{port}/health/liveliness", env=env, log_path=log, timeout_s=120)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="module")
-def control_plane() -> Iterator[tuple[FakeControlPlane, str]]:
-    fake = FakeControlPlane()
-    with ThreadedServer(fake.app, free_port()) as server:
-        yield fake, server.url
-
-
-@pytest.fixture(scope="module")
-def proxy_url(
-    config_path: Path,
-    control_plane: tuple[FakeControlPlane, str],
-    upstream_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("proxy") / "proxy.log"
-    proc, url = _start_proxy(config_path, control_plane[1], upstream_url, log)
-    try:
-        yield url
-    finally:
-        stop(proc)
-
-
-@pytest.fixture(scope="module")
-def orphan_proxy_url(
-    config_path: Path, upstream_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A proxy whose control plane is down (nothing listens on its port)."""
-    dead = f"http://127.0.0.1:{free_port()}"
-    log = tmp_path_factory.mktemp("orphan") / "orphan.log"
-    proc, url = _start_proxy(config_path, dead, upstream_url, log)
-    try:
-        yield url
-    finally:
-        stop(proc)
-
-
-def _client(url: str) -> OpenAI:
-    return OpenAI(base_url=url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)
+# The proxies, the demo upstream and the fake control plane are the package's (tests/proxy/conftest.py).
 
 
 def _msgs(text: str) -> list[ChatCompletionMessageParam]:
@@ -197,14 +109,16 @@ def test_fail_closed_when_control_plane_down(orphan_proxy_url: str) -> None:
         assert info.value.status_code == 503
 
 
-def _refused(info: pytest.ExceptionInfo[openai.PermissionDeniedError], path: str) -> None:
+def _refused(
+    info: pytest.ExceptionInfo[openai.PermissionDeniedError], path: str, method: str = "POST"
+) -> None:
     assert info.value.status_code == 403
-    assert f"POST {path}" in info.value.message and "not policed" in info.value.message
+    assert f"{method} {path}" in info.value.message and "not policed" in info.value.message
 
 
 def test_unpoliced_dialects_are_refused_naming_the_route(proxy_url: str, control_plane) -> None:
-    """/v1/completions, /v1/responses and Anthropic pass-through bypassed the policy; now they never
-    reach LiteLLM's handlers (nor the upstream), streamed or not."""
+    """/v1/completions, the stored-response routes of the Responses API and Anthropic pass-through
+    bypassed the policy; now they never reach LiteLLM's handlers (nor the upstream), streamed or not."""
     fake, _ = control_plane
     seen = len(fake.hook_bodies)
     with _client(proxy_url) as client:
@@ -212,9 +126,18 @@ def test_unpoliced_dialects_are_refused_naming_the_route(proxy_url: str, control
             with pytest.raises(openai.PermissionDeniedError) as info:
                 client.completions.create(model="demo-echo", prompt="say hi", stream=stream)
             _refused(info, "/v1/completions")
+        # A stored response's output (or a compaction of it) would reach the client unpoliced.
+        stored = [
+            ("GET", "/v1/responses/resp_1", lambda: client.responses.retrieve("resp_1")),
+            ("GET", "/v1/responses/resp_1/input_items", lambda: client.responses.input_items.list("resp_1")),
+            ("POST", "/v1/responses/resp_1/cancel", lambda: client.responses.cancel("resp_1")),
+            ("DELETE", "/v1/responses/resp_1", lambda: client.responses.delete("resp_1")),
+            ("POST", "/v1/responses/compact", lambda: client.responses.compact(model="demo-echo", input="x")),
+        ]
+        for method, path, call in stored:
             with pytest.raises(openai.PermissionDeniedError) as info:
-                client.responses.create(model="demo-echo", input="say hi", stream=stream)
-            _refused(info, "/v1/responses")
+                call()
+            _refused(info, path, method)
     for stream in (False, True):
         body = {"model": "demo-agent", "max_tokens": 16, "stream": stream, "messages": _msgs("say hi")}
         path = "/anthropic/v1/messages"  # LiteLLM's Anthropic pass-through: no hook runs for it

@@ -26,6 +26,10 @@ POLICED_PATHS = {
     "/v1/messages",
     # The Claude Code gateway's copy of the same handler (its OAuth and telemetry routes are refused).
     "/claude_code_gateway/v1/messages",
+    # Creating a response (the Responses API's other routes, below, stay refused).
+    "/v1/responses",
+    "/responses",
+    "/openai/v1/responses",
 }
 #: No model output on a client's behalf: counted, or a stub.
 SERVED_ANTHROPIC = [
@@ -36,7 +40,15 @@ SERVED_ANTHROPIC = [
 MODEL_ROUTES = [
     ("POST", "/v1/completions"),
     ("POST", "/openai/deployments/{model:path}/completions"),
-    ("POST", "/v1/responses"),
+    # A stored response read, listed, compacted or cancelled, its token count, the Responses socket.
+    ("GET", "/v1/responses/{response_id}"),
+    ("GET", "/v1/responses/{response_id}/input_items"),
+    ("POST", "/v1/responses/compact"),
+    ("POST", "/v1/responses/{response_id}/cancel"),
+    ("DELETE", "/v1/responses/{response_id}"),
+    ("POST", "/v1/responses/input_tokens"),
+    ("WEBSOCKET", "/v1/responses"),
+    ("POST", "/cursor/chat/completions"),
     ("POST", "/v1/embeddings"),
     ("POST", "/v1/moderations"),
     ("POST", "/v1/images/generations"),
@@ -78,7 +90,7 @@ def test_every_litellm_route_is_classified(routes: list[dict[str, Any]]) -> None
     assert not unclassified, "LiteLLM routes Luthien has not classified:\n" + "\n".join(unclassified)
 
 
-def test_only_the_chat_and_messages_dialects_are_policed_and_every_other_model_route_is_refused(
+def test_only_the_chat_messages_and_responses_dialects_are_policed_and_every_other_model_route_is_refused(
     routes: list[dict[str, Any]],
 ) -> None:
     policed = {r["path"] for r in routes if r["verdict"] == "policed"}

@@ -227,5 +227,5 @@ async def test_a_request_of_a_dialect_no_policy_sees_is_refused() -> None:
 
     async with _callback(f"http://127.0.0.1:{free_port()}") as callback:
         with pytest.raises(HTTPException) as info:
-            await callback.async_pre_call_hook(None, None, _data("msg-refused"), "aresponses")
+            await callback.async_pre_call_hook(None, None, _data("msg-refused"), "aget_responses")
     assert info.value.status_code == 403 and "POST /v1/messages" in str(info.value.detail)

@@ -2,7 +2,8 @@
 
 Only the pre-call and moderation hooks are told the call type; the success and stream hooks find
 it on the call's logging object, and the failure hook (whose `call_type` key LiteLLM guesses from
-the body's shape, `acompletion` for any `messages` list) by the route the request came in on.
+the body's shape, `acompletion` for any `messages` list, and which often has no logging object)
+by the route the request came in on.
 """
 
 from __future__ import annotations
@@ -13,16 +14,25 @@ from urllib.parse import urlsplit
 
 from litellm.types.utils import CallTypes
 
-from luthien_proxy.wire import DIALECT_ANTHROPIC_MESSAGES, DIALECT_KEY, DIALECT_OPENAI_CHAT
+from luthien_proxy.wire import (
+    DIALECT_ANTHROPIC_MESSAGES,
+    DIALECT_KEY,
+    DIALECT_OPENAI_CHAT,
+    DIALECT_OPENAI_RESPONSES,
+)
 
 #: The call types of the policed routes, and the dialect each speaks.
 CALL_DIALECTS: dict[str, str] = {
     CallTypes.acompletion.value: DIALECT_OPENAI_CHAT,
     CallTypes.completion.value: DIALECT_OPENAI_CHAT,
     CallTypes.anthropic_messages.value: DIALECT_ANTHROPIC_MESSAGES,
+    CallTypes.aresponses.value: DIALECT_OPENAI_RESPONSES,
+    CallTypes.responses.value: DIALECT_OPENAI_RESPONSES,
 }
-#: The path of LiteLLM's Anthropic Messages route (`anthropic_endpoints/endpoints.py`).
-MESSAGES_PATH = "/v1/messages"
+#: The paths of LiteLLM's Anthropic Messages route (`anthropic_endpoints/endpoints.py`) and of its
+#: Responses create route (`response_api_endpoints/endpoints.py`: `/v1/responses`, `/responses`,
+#: `/openai/v1/responses`), the ends a failed call's URL is read by.
+ROUTE_DIALECTS = (("/v1/messages", DIALECT_ANTHROPIC_MESSAGES), ("/responses", DIALECT_OPENAI_RESPONSES))
 
 
 def call_type_name(call_type: Any) -> str:
@@ -31,7 +41,8 @@ def call_type_name(call_type: Any) -> str:
 
 
 def dialect_of(data: Mapping[str, Any], call_type: Any = None) -> str:
-    """The dialect of the call `data` belongs to; OpenAI chat unless it is an Anthropic Messages call."""
+    """The dialect of the call `data` belongs to; OpenAI chat unless it is an Anthropic Messages or a
+    Responses call."""
     name = call_type_name(call_type) if call_type is not None else None
     if name is None:
         logged = getattr(data.get("litellm_logging_obj"), "call_type", None)
@@ -39,9 +50,8 @@ def dialect_of(data: Mapping[str, Any], call_type: Any = None) -> str:
     if name is None:
         request = data.get("proxy_server_request")
         url = request.get("url") if isinstance(request, Mapping) else None
-        if isinstance(url, str) and urlsplit(url).path.endswith(MESSAGES_PATH):
-            return DIALECT_ANTHROPIC_MESSAGES
-        return DIALECT_OPENAI_CHAT
+        path = urlsplit(url).path if isinstance(url, str) else ""
+        return next((dialect for end, dialect in ROUTE_DIALECTS if path.endswith(end)), DIALECT_OPENAI_CHAT)
     return CALL_DIALECTS.get(name, DIALECT_OPENAI_CHAT)
 
 

@@ -1,8 +1,10 @@
 """LiteLLM callback that sends every hook to the Luthien control plane and applies the policy's answer.
 
-Two dialects are policed: OpenAI chat (`/v1/chat/completions`) and Anthropic Messages
-(`/v1/messages`, whose payloads name their dialect and whose stream is SSE bytes, decoded into event
-objects for the control plane and written back as SSE frames). Named in the LiteLLM config as
+Three dialects are policed: OpenAI chat (`/v1/chat/completions`), Anthropic Messages
+(`/v1/messages`, whose stream is SSE bytes, decoded into event objects for the control plane and
+written back as SSE frames) and the OpenAI Responses API (`/v1/responses`, whose stream is typed
+event objects, sent as the JSON a client reads and written back as LiteLLM's own objects). The last
+two name their dialect in every payload. Named in the LiteLLM config as
 `litellm_settings: callbacks: luthien_proxy.doors.litellm.callback.litellm_callback.luthien_callback`.
 LiteLLM only calls a hook that is defined on the registered object's own class (it checks the class
 `__dict__`), so a subclass must re-define every hook it wants called, not just inherit it.
@@ -16,6 +18,7 @@ from typing import Any
 
 from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.llms.openai import ResponsesAPIResponse
 from litellm.types.utils import ModelResponseStream
 from pydantic import BaseModel
 
@@ -30,6 +33,11 @@ from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
 from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected, blocked_reason
 from luthien_proxy.doors.litellm.callback.policy_link import PolicyLink
+from luthien_proxy.doors.litellm.callback.responses_stream import (
+    EventDecoder,
+    response_events,
+    written_events,
+)
 from luthien_proxy.doors.litellm.callback.sanitize import (
     call_ids,
     merge_request,
@@ -42,6 +50,7 @@ from luthien_proxy.wire import (
     CALL_ID_KEY,
     DIALECT_ANTHROPIC_MESSAGES,
     DIALECT_KEY,
+    DIALECT_OPENAI_RESPONSES,
     FAILURE_HOOK,
     MODERATION_HOOK,
     PRE_CALL_HOOK,
@@ -60,7 +69,7 @@ def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
-    return data  # an Anthropic event stays an object until `encode_event` writes it
+    return data  # an event stays an object until the dialect's writer turns it into what LiteLLM sends
 
 
 def _require_policed(call_type: Any) -> str:
@@ -70,8 +79,9 @@ def _require_policed(call_type: Any) -> str:
     if dialect is None:
         raise HTTPException(
             403,
-            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat (POST /v1/chat/completions) "
-            "and Anthropic Messages (POST /v1/messages) dialects are policed; see docs/litellm.md#routes",
+            detail=f"Luthien refuses {name!r} calls: only the OpenAI chat (POST /v1/chat/completions), "
+            "Anthropic Messages (POST /v1/messages) and OpenAI Responses (POST /v1/responses) dialects "
+            "are policed; see docs/litellm.md#routes",
         )
     return dialect
 
@@ -83,8 +93,13 @@ def _response_json(response: Any) -> Any:
 
 
 def _rebuild_response(original: Any, new: Any) -> Any:
-    """A response object of the original's type built from the policy's dict (a dict keeps
-    LiteLLM's hidden params, which it reads for the response headers)."""
+    """A response object of the original's type built from the policy's dict, keeping LiteLLM's
+    hidden params (a dict's key, a Responses object's private attribute), which it reads for the
+    response headers."""
+    if isinstance(original, ResponsesAPIResponse) and isinstance(new, dict):
+        rebuilt = ResponsesAPIResponse(**new)
+        rebuilt.hidden_params = original.hidden_params
+        return rebuilt
     if isinstance(original, BaseModel) and isinstance(new, dict):
         return type(original)(**new)
     if isinstance(original, dict) and isinstance(new, dict) and _HIDDEN_PARAMS in original:
@@ -201,14 +216,19 @@ class LuthienCallback(CustomLogger):
         self, user_api_key_dict: Any, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
         """Police a stream chunk by chunk over the control plane's WebSocket (Anthropic Messages
-        streams are SSE bytes)."""
+        streams are SSE bytes, Responses streams typed events)."""
         # The stream's request carries the ids scoped to the caller's key, like every hook's body.
         ids = call_ids(request_data, user_api_key_dict)
         request = {**request_payload(request_data), **ids}
         call_id = ids[CALL_ID_KEY] or "unknown"
-        if dialect_of(request_data) == DIALECT_ANTHROPIC_MESSAGES:
+        dialect = dialect_of(request_data)
+        if dialect == DIALECT_ANTHROPIC_MESSAGES:
             async for frame in self._messages_stream(call_id, request, response):
                 yield frame
+            return
+        if dialect == DIALECT_OPENAI_RESPONSES:
+            async for event in self._responses_stream(call_id, request, response):
+                yield event
             return
         if self.link is not None and self.link.may_report(STREAM_HOOK):
             async for chunk in self.link.relay_stream(call_id, request, response):
@@ -236,6 +256,26 @@ class LuthienCallback(CustomLogger):
         )
         async for event in bridge.run(sse_events(response)):
             yield encode_event(event)
+
+    async def _responses_stream(
+        self, call_id: str, request: dict[str, Any], response: Any
+    ) -> AsyncIterator[Any]:
+        """A Responses stream: LiteLLM's typed events as JSON to the policy, its events back as
+        LiteLLM's own objects (a failure as an OpenAI error, then `response.failed`: see
+        `responses_stream`); relayed untouched when the policy leaves it alone."""
+        fields = {DIALECT_KEY: DIALECT_OPENAI_RESPONSES}
+        if self.link is not None and self.link.may_report(STREAM_HOOK):
+            relay = self.link.relay_stream(
+                call_id, request, response, start_fields=fields, decoder=EventDecoder()
+            )
+            async for chunk in relay:
+                yield chunk
+            return
+        bridge = StreamBridge(
+            self.config, call_id, request, _event, start_fields=fields, errors_in_dialect=True
+        )
+        async for item in written_events(bridge.run(response_events(response))):
+            yield item
 
 
 luthien_callback = LuthienCallback()

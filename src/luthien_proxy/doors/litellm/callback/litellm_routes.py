@@ -1,11 +1,11 @@
 """Which LiteLLM routes the LiteLLM door serves: every route LiteLLM 1.106.12 has is classified here.
 
-POLICED: the OpenAI chat and the Anthropic Messages dialects, whose every hook the callback sends to
-the policy. SERVED: admin, spend, health, docs and UI routes, and token counting, which generate
-nothing on a client's behalf (LiteLLM authenticates them). REFUSED: every other dialect and tool
-that reaches a model or an upstream (completions, responses, embeddings, images, audio, realtime,
-batches, files, assistants, MCP, pass-through, ...): the policy never sees them, so `RouteGate`
-answers them with a 403.
+POLICED: the OpenAI chat, Anthropic Messages and OpenAI Responses (creating a response) dialects,
+whose every hook the callback sends to the policy. SERVED: admin, spend, health, docs and UI routes,
+and token counting, which generate nothing on a client's behalf (LiteLLM authenticates them).
+REFUSED: every other dialect and tool that reaches a model or an upstream (completions, stored
+responses, embeddings, images, audio, realtime, batches, files, assistants, MCP, pass-through, ...):
+the policy never sees them, so `RouteGate` answers them with a 403.
 A route classified nowhere (LiteLLM gained it) is refused too; tests/proxy/test_litellm_routes.py
 fails until it is classified. Keys are an endpoint's `module:qualname` or a module name; mounts
 are `mount:<path>`. Why each group is where it is: docs/litellm.md, "Routes".
@@ -34,9 +34,15 @@ def _names(text: str) -> list[str]:
 _PS = "litellm.proxy.proxy_server:"
 _HEALTH = "litellm.proxy.health_endpoints._health_endpoints:"
 _ANTHROPIC = "litellm.proxy.anthropic_endpoints.endpoints:"
+_RESPONSES = "litellm.proxy.response_api_endpoints.endpoints:"
 
-#: `/v1/messages` (and the Claude Code gateway's copy of it, one handler) runs the same hooks as chat.
-POLICED_ENDPOINTS = frozenset({_PS + "chat_completion", _ANTHROPIC + "anthropic_response"})
+#: `/v1/messages` (and the Claude Code gateway's copy of it, one handler) and `POST /v1/responses`
+#: run the same hooks as chat. The rest of the Responses module (a stored response read, deleted,
+#: cancelled or compacted, its input items, its token count, the WebSocket, Cursor's routes) stays
+#: refused with its module.
+POLICED_ENDPOINTS = frozenset(
+    {_PS + "chat_completion", _ANTHROPIC + "anthropic_response", _RESPONSES + "responses_api"}
+)
 
 SERVED_ENDPOINTS = (
     frozenset(

@@ -21,14 +21,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.protocol import State
 
-from luthien_proxy.doors.litellm.callback.anthropic_sse import SSEDecoder
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.sanitize import model_json
 from luthien_proxy.wire import (
@@ -64,6 +63,14 @@ _PING_S = 5.0
 FLUSH_LINGER_S = 0.02
 
 Chunk = TypeVar("Chunk")
+
+
+class EventDecoder(Protocol):
+    """Reads a stream's items as its dialect's events (an SSE decoder, a typed-event reader)."""
+
+    def feed(self, chunk: Any) -> list[dict[str, Any]]: ...
+
+    def finish(self) -> list[dict[str, Any]]: ...
 
 
 def reportable(policed: list[str]) -> frozenset[str]:
@@ -110,12 +117,12 @@ class PolicyLink:
         upstream: AsyncIterator[Chunk],
         *,
         start_fields: dict[str, Any] | None = None,
-        decoder: SSEDecoder | None = None,
+        decoder: EventDecoder | None = None,
     ) -> AsyncIterator[Chunk]:
         """Yield `upstream` unchanged, reporting the stream and each chunk as it passes.
 
-        With a `decoder` (an SSE stream, whose items are transport reads) the reported chunks are
-        the events it completes, not the items."""
+        With a `decoder` (an SSE stream, whose items are transport reads; typed events, reported as
+        a client reads them) the reported chunks are the events it completes, not the items."""
         self._report(
             {"stream": LINK_STREAM_START, "id": stream_id, **(start_fields or {}), "request": request}
         )

@@ -71,8 +71,8 @@ def refusal_message(method: str, path: str, verdict: Verdict | None) -> str:
     why = "is not policed yet" if verdict is Verdict.REFUSED else "is a LiteLLM route not classified yet"
     return (
         f"Luthien refuses {method} {path}: this route {why}, so the LiteLLM door does not serve it. "
-        "Only the OpenAI chat (POST /v1/chat/completions) and Anthropic Messages (POST /v1/messages) "
-        "dialects are policed; see docs/litellm.md#routes."
+        "Only the OpenAI chat (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages) and "
+        "OpenAI Responses (POST /v1/responses) dialects are policed; see docs/litellm.md#routes."
     )
 
 
