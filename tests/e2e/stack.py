@@ -10,8 +10,20 @@ from luthien_proxy.tooling.stack.running import Stack as RunningStack
 from luthien_proxy.tooling.stack.running import luthien_up as _luthien_up
 
 REPO = Path(__file__).resolve().parents[2]
+#: The policy of the LiteLLM door's dialect tests: a tool-call rule, then AllCaps.
+BLOCK = "[luthien] blocked: a safety rule matched this tool call."
+POLICING = f"""\
+policy:
+  class: "luthien_proxy.protocols:ChainPolicy"
+  config:
+    policies:
+      - class: "luthien_proxy.protocols:ToolCallRulesPolicy"
+        config: {{block_message: "{BLOCK}"}}   # default rules: rm -rf /, /etc/, ~/.ssh
+      - class: "luthien_proxy.policies.all_caps:AllCapsPolicy"
+        config: {{}}
+"""
 
-__all__ = ["REPO", "RunningStack", "luthien_up"]
+__all__ = ["BLOCK", "POLICING", "REPO", "RunningStack", "luthien_up"]
 
 
 @contextlib.contextmanager

@@ -129,6 +129,7 @@ def test_fail_closed_blocks_everything_once_the_control_plane_is_gone(pieces: Pi
     assert "fail-closed" in str(streamed.value)
     assert "".join(received) == "", "no unpoliced content may reach the client"
     _messages_fail_closed(pieces.anthropic())
+    _responses_fail_closed(client)
 
 
 def _messages_fail_closed(client: anthropic.Anthropic) -> None:
@@ -149,6 +150,21 @@ def _messages_fail_closed(client: anthropic.Anthropic) -> None:
         assert isinstance(body, dict) and body["type"] == "error", body
         assert "fail-closed" in body["error"]["message"]
     assert received == [], "no event of the upstream may reach the client"
+
+
+def _responses_fail_closed(client: openai.OpenAI) -> None:
+    """`/v1/responses` with the control plane gone: an OpenAI error with the status, streamed or not."""
+    events: list[str] = []
+    with pytest.raises(openai.APIStatusError) as plain:
+        client.responses.create(model="demo-echo", input="hello there")
+    with (
+        pytest.raises(openai.APIStatusError) as streamed,
+        client.responses.stream(model="demo-echo", input="hello there") as stream,
+    ):
+        events.extend(event.type for event in stream)
+    for error in (plain.value, streamed.value):
+        assert error.status_code in (502, 503) and "fail-closed" in error.message
+    assert events == [], "no event of the upstream may reach the client"
 
 
 def _link_connected(body: dict) -> bool:

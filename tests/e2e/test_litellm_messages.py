@@ -2,16 +2,15 @@
 `/v1/messages` (our callback) → demo upstream, policed by the real control plane of `luthien up --demo`.
 
 One stack polices (a tool-call rule, then AllCaps); one leaves everything alone (NoOp: the stream is
-relayed over the proxy link). Both `/v1/messages` paths of LiteLLM are driven: an `anthropic/` model
-(`demo-agent`, the upstream's own Messages API) and an `openai/` one (`demo-echo`, `demo-tool`,
-translated by LiteLLM's adapter to chat completions).
+relayed over the proxy link); both are the package's (tests/e2e/conftest.py). Both `/v1/messages`
+paths of LiteLLM are driven: an `anthropic/` model (`demo-agent`, the upstream's own Messages API)
+and an `openai/` one (`demo-echo`, `demo-tool`, translated by LiteLLM's adapter to chat completions).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -19,40 +18,18 @@ import httpx
 import pytest
 from anthropic.types import Message, MessageParam
 
-from luthien_proxy.tooling.stack.running import luthien_up
-from tests.e2e.stack import REPO, RunningStack
-from tests.e2e.stack import luthien_up as luthien_up_named
+from tests.e2e.stack import BLOCK, RunningStack
 
 pytestmark = pytest.mark.e2e
 
-BLOCK = "[luthien] blocked: a safety rule matched this tool call."
-POLICING = f"""\
-policy:
-  class: "luthien_proxy.protocols:ChainPolicy"
-  config:
-    policies:
-      - class: "luthien_proxy.protocols:ToolCallRulesPolicy"
-        config: {{block_message: "{BLOCK}"}}   # default rules: rm -rf /, /etc/, ~/.ssh
-      - class: "luthien_proxy.policies.all_caps:AllCapsPolicy"
-        config: {{}}
-"""
 #: An `anthropic/` model (LiteLLM calls the upstream's /v1/messages) and an `openai/` one (translated).
 TEXT_MODELS = ["demo-agent", "demo-echo"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    workdir = tmp_path_factory.mktemp("messages")
-    policy = workdir / "policy.yaml"
-    policy.write_text(POLICING)
-    with luthien_up(workdir, policy, REPO / "config" / "litellm_config.yaml") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def noop_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with luthien_up_named(tmp_path_factory.mktemp("messages-noop"), policy="luthien_config.yaml") as running:
-        yield running
+@pytest.fixture
+def stack(policing_stack: RunningStack) -> RunningStack:
+    """The package's policing stack (tests/e2e/conftest.py), shared with the Responses tests."""
+    return policing_stack
 
 
 def _client(stack: RunningStack, door: str = "litellm") -> anthropic.Anthropic:
