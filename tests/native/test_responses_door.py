@@ -12,8 +12,9 @@ import openai
 import pytest
 
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
+from luthien_proxy.model import StreamEvent
 from luthien_proxy.model_routes import routes_from_config
-from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy
+from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols import ToolCallRulesPolicy
 from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
@@ -123,3 +124,23 @@ async def test_errors_and_the_session_trace(door: Door) -> None:
         await services.writer.flush()
         records = await services.store.by_trace_id("codex-session-1")
     assert {r.jsonblob["litellm_call_id"] for r in records} == {raw.headers["x-litellm-call-id"]}
+
+
+class _FailsMidStream(LuthienPolicy):
+    async def on_stream(
+        self, events: AsyncIterator[StreamEvent], ctx: PolicyContext
+    ) -> AsyncIterator[StreamEvent]:
+        async for event in events:
+            if ctx.chunks_received == 6:
+                raise RuntimeError("monitor crashed")
+            yield event
+
+
+async def test_a_stream_that_fails_midway_ends_with_an_error_and_response_failed(door: Door) -> None:
+    async with door(_FailsMidStream()) as (client, _):
+        seen: list[str] = []
+        with pytest.raises(openai.APIError, match="monitor crashed"):
+            async with client.responses.stream(model="demo-echo", input="hello there") as stream:
+                async for event in stream:
+                    seen.append(event.type)
+    assert "response.created" in seen and "response.completed" not in seen

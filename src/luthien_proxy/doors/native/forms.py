@@ -51,8 +51,12 @@ class DoorForm:
     done: bytes
     #: Sent when the stream was quiet for a while (a judge at work); None: nothing.
     keepalive: bytes | None = None
+    #: How a stream that already started ends in error; None: the error body as one frame.
+    stream_error: Callable[[CallError], bytes] | None = None
 
     def error_frame(self, error: CallError) -> bytes:
+        if self.stream_error is not None:
+            return self.stream_error(error)
         return self.frame(orjson.dumps(self.error_body(error)))
 
 
@@ -97,6 +101,19 @@ ANTHROPIC_MESSAGES_FORM = DoorForm(
     b"",
     keepalive=event_frame(b'{"type":"ping"}'),
 )
+
+
+def _responses_stream_error(error: CallError) -> bytes:
+    """An OpenAI error frame (a bare `data:` line the openai SDK raises as `APIError`), then
+    `response.failed` (what Codex reads as the end of the response)."""
+    detail = {"code": error.kind, "message": error.message}
+    failed = {
+        "type": "response.failed",
+        "response": {"object": "response", "status": "failed", "error": detail},
+    }
+    return _openai_frame(orjson.dumps(_openai_error(error))) + event_frame(orjson.dumps(failed))
+
+
 # Codex reads events by their JSON type; an SSE comment keeps a judged stream alive for any reader.
 OPENAI_RESPONSES_FORM = DoorForm(
     OPENAI_RESPONSES,
@@ -106,4 +123,5 @@ OPENAI_RESPONSES_FORM = DoorForm(
     event_frame,
     b"",
     keepalive=b": keepalive\n\n",
+    stream_error=_responses_stream_error,
 )
