@@ -17,6 +17,7 @@ from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols import ToolCallRulesPolicy
+from luthien_proxy.read.conversation import call_view, replay_events
 from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
@@ -123,7 +124,12 @@ async def test_errors_and_the_session_trace(door: Door) -> None:
         )
         await services.writer.flush()
         records = await services.store.by_trace_id("codex-session-1")
-    assert {r.jsonblob["litellm_call_id"] for r in records} == {raw.headers["x-litellm-call-id"]}
+    call_id = raw.headers["x-litellm-call-id"]
+    assert {r.jsonblob["litellm_call_id"] for r in records} == {call_id}
+    view = call_view(call_id, replay_events(records))
+    assert (view["dialect"], view["status"]) == ("openai_responses", "success")
+    assert view["request"]["original"] == [{"role": "user", "content": "hi"}], "the input, as one user turn"
+    assert view["response"]["final"] == "You said: hi"
 
 
 class _FailsMidStream(LuthienPolicy):

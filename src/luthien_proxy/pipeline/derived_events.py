@@ -29,7 +29,8 @@ DECISION_TYPE = "policy_decision"
 def _request_summary(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
-    return {key: data[key] for key in ("model", "system", "messages", "tools", "stream") if key in data}
+    kept = ("model", "system", "instructions", "messages", "input", "tools", "stream")
+    return {key: data[key] for key in kept if key in data}
 
 
 def _dialect(payload: Any) -> dict[str, Any]:

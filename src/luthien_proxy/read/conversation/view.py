@@ -41,6 +41,13 @@ def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return view
 
 
+def _turns(request: dict[str, Any]) -> list[Any]:
+    """The request's conversation: chat and Messages `messages`, or a Responses `input` (a string
+    is one user turn)."""
+    turns = request.get("messages") or request.get("input") or []
+    return [{"role": "user", "content": turns}] if isinstance(turns, str) else turns
+
+
 def _dialect(view: dict[str, Any]) -> Dialect:
     return dialect_named(view["dialect"])
 
@@ -52,7 +59,7 @@ def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
     if kind == "request_started":
         original, final = payload.get("original") or {}, payload.get("final") or {}
         view["model"] = final.get("model") or original.get("model")
-        view["request"] = {"original": original.get("messages") or [], "final": final.get("messages") or []}
+        view["request"] = {"original": _turns(original), "final": _turns(final)}
         if view["status"] == "pending":
             view["status"] = "started"
     elif kind in ("original_chunk", "final_chunk"):
