@@ -10,8 +10,9 @@ and an edited one keeps every field it does not change (`cache_control`, `citati
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
+from luthien_proxy.dialects.content_parts import Mode, decode_content
 from luthien_proxy.dialects.json_values import Json, json_list, json_object
 from luthien_proxy.model import (
     MalformedToolCall,
@@ -26,7 +27,6 @@ from luthien_proxy.model import (
 
 #: How a block list is read: a request's history (`lenient`: a call that is not one stays whole),
 #: or a model's answer (`strict`: a malformed call is refused, thinking is not a policy's to edit).
-Mode = Literal["lenient", "strict"]
 
 
 def input_arguments(value: Any, what: str) -> str:
@@ -100,16 +100,7 @@ def decode_block(block: Any, position: int, mode: Mode) -> Part:
 
 def decode_blocks(content: Any, mode: Mode) -> list[Part]:
     """A message's `content` as parts: a string is one text part, a list one part per block."""
-    if isinstance(content, str):
-        return [Text(content, field="text")]
-    if content is None:
-        return []
-    blocks = json_list(content)
-    if blocks is None:
-        if mode == "strict":
-            raise MalformedToolCall("content must be a list of blocks")
-        return [Opaque(content)]
-    return [decode_block(block, n, mode) for n, block in enumerate(blocks)]
+    return decode_content(content, mode, decode_block, "text", "blocks")
 
 
 def _edited(raw: Any, key: str, value: str, default: Json) -> Json:

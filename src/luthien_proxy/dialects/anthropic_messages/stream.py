@@ -8,28 +8,14 @@ policy yields as a well-formed stream, several frames for one event where the fo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from luthien_proxy.dialects.anthropic_messages.stream_reader import StreamReader
 from luthien_proxy.dialects.anthropic_messages.stream_writer import FrameWriter
-from luthien_proxy.dialects.json_values import Json
-from luthien_proxy.model import StreamEvent
+from luthien_proxy.dialects.held_stream import HeldStreamCodec
 
 
-class MessagesStreamCodec:
+class MessagesStreamCodec(HeldStreamCodec[StreamReader, FrameWriter]):
     """One Messages stream: `decode` the model's events, `encode_frames` the policy's."""
 
     def __init__(self) -> None:
-        self.reader = StreamReader()
-        self.writer = FrameWriter(self.reader)
-
-    async def decode(self, chunks: AsyncIterator[Json]) -> AsyncIterator[StreamEvent]:
-        reader = self.reader
-        async for frame in chunks:
-            for event in reader.feed(frame):
-                yield event
-        reader.finish()
-
-    def encode_frames(self, event: StreamEvent) -> list[Json]:
-        """Every frame that carries `event` to the client, in order (none, one or several)."""
-        return self.writer.frames(event)
+        reader = StreamReader()
+        super().__init__(reader, FrameWriter(reader))

@@ -11,8 +11,10 @@ does not change, and writes text a policy added as a new message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
+from luthien_proxy.dialects import content_parts
+from luthien_proxy.dialects.content_parts import Mode
 from luthien_proxy.dialects.openai_responses.shapes import (
     CALL_ITEMS,
     TEXT_KEYS,
@@ -37,7 +39,6 @@ from luthien_proxy.model import (
 
 #: How parts are read: a request's history (`lenient`: what is not a call stays whole), or a
 #: model's answer (`strict`: a malformed call, or a call hidden in a message, is refused).
-Mode = Literal["lenient", "strict"]
 RESULT_ITEMS = frozenset(("function_call_output", "custom_tool_call_output"))
 
 
@@ -59,16 +60,7 @@ def decode_part(part: Any, position: int, mode: Mode) -> Part:
 
 def decode_content(content: Any, mode: Mode) -> list[Part]:
     """A message's `content` as parts: a string is one text part, a list one part per entry."""
-    if isinstance(content, str):
-        return [Text(content, field="content")]
-    if content is None:
-        return []
-    parts = json_list(content)
-    if parts is None:
-        if mode == "strict":
-            raise MalformedToolCall("a message's content must be a list of parts")
-        return [Opaque(content)]
-    return [decode_part(part, n, mode) for n, part in enumerate(parts)]
+    return content_parts.decode_content(content, mode, decode_part, "content", "parts")
 
 
 def decode_call(item: Json, position: int) -> ToolCall:
