@@ -34,6 +34,12 @@ DIALECT_OPENAI_CHAT: Final = "openai_chat"
 DIALECT_ANTHROPIC_MESSAGES: Final = "anthropic_messages"
 DIALECT_OPENAI_RESPONSES: Final = "openai_responses"
 
+# --- Doors ----------------------------------------------------------------------------------
+#: A payload's top-level field naming the door a call came through; absent means the LiteLLM door.
+DOOR_KEY: Final = "luthien_door"
+DOOR_LITELLM: Final = "litellm"
+DOOR_NATIVE: Final = "native"
+
 # --- Headers ----------------------------------------------------------------------------------
 #: Authenticates the callback to the control plane when `LUTHIEN_PROXY_TOKEN` is set.
 PROXY_TOKEN_HEADER: Final = "x-luthien-proxy-token"
@@ -104,6 +110,8 @@ RESULT_RECORD_PREFIX: Final = "hook_result:"
 STREAM_SUMMARY_TYPE: Final = RESULT_RECORD_PREFIX + CHUNK_HOOK
 #: A batch of a stream's chunks, `[kind, index, timestamp, chunk]` each, already published one by one.
 STREAM_CHUNKS_TYPE: Final = "stream:chunks"
+#: A finished call's summary (`pipeline.call_summary`): what the index lists, one row per call.
+CALL_SUMMARY_TYPE: Final = "call:summary"
 #: Record types that mean a call has finished, one way or another.
 COMPLETION_TYPES: Final = (
     RESULT_RECORD_PREFIX + SUCCESS_HOOK,

@@ -101,6 +101,7 @@ async def test_snapshots_of_plain_streamed_and_rejected_calls(served: Any) -> No
         "hook_result:async_pre_call_hook",
         "hook:async_post_call_success_hook",
         "hook_result:async_post_call_success_hook",
+        "call:summary",
     ]
     offsets = [e["offset_ms"] for e in trace["entries"]]
     assert offsets[0] == 0 and offsets == sorted(offsets)

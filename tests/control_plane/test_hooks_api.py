@@ -126,6 +126,7 @@ async def test_records_are_queryable_through_the_debug_apis(open_services: OpenS
         "hook_result:async_pre_call_hook": 1,
         "hook:async_post_call_success_hook": 1,
         "hook_result:async_post_call_success_hook": 1,
+        "call:summary": 1,
     }
     [record] = latest["records"]
     blob = record["jsonblob"]
@@ -173,7 +174,7 @@ async def test_secrets_never_reach_the_database_or_events(open_services: OpenSer
     assert SECRET not in response.text
     async with services.store.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT CAST(jsonblob AS TEXT) FROM debug_logs"))).scalars().all()
-    assert len(rows) == 4
+    assert len(rows) == 5  # two hooks and their results, and the call's summary
     assert all(SECRET not in row for row in rows)
     assert all(message is not None and SECRET.encode() not in message for message in published)
 

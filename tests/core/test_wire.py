@@ -18,7 +18,14 @@ SRC = Path(wire.__file__).parent
 #: Wire values that are also everyday words or keys (`"chunk"` is a record field too, `"reject"` a
 #: decision's action): the guard cannot tell a copy from an unrelated use, so it leaves them out.
 COMMON_WORDS = frozenset(
-    {wire.LINK_STREAM_START, wire.LINK_STREAM_CHUNK, wire.LINK_STREAM_END, wire.DECISION_REJECT}
+    {
+        wire.LINK_STREAM_START,
+        wire.LINK_STREAM_CHUNK,
+        wire.LINK_STREAM_END,
+        wire.DECISION_REJECT,
+        wire.DOOR_LITELLM,  # also the name of the LiteLLM package and of bench targets
+        wire.DOOR_NATIVE,
+    }
 )
 #: Collections of names whose members are also ordinary field names (`"messages"`, `"authorization"`).
 NOT_GUARDED = frozenset({"SECRET_NAMES", "SECRET_SUFFIXES", "CONTENT_KEYS"})

@@ -12,6 +12,7 @@ from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.wire import (
     CALL_ID_KEY,
     DIALECT_KEY,
+    DOOR_KEY,
     FAILURE_HOOK,
     PRE_CALL_HOOK,
     RESULT_RECORD_PREFIX,
@@ -37,6 +38,24 @@ def _dialect(payload: Any) -> dict[str, Any]:
     """The payload's dialect field, when it names one (absent: OpenAI chat)."""
     name = _part(payload, DIALECT_KEY)
     return {DIALECT_KEY: name} if isinstance(name, str) else {}
+
+
+def _caller(payload: Any) -> dict[str, Any]:
+    """The door the call came through (absent: LiteLLM) and the caller's key alias, when known
+    (LiteLLM's virtual key alias, from the key or the request's metadata)."""
+    found: dict[str, Any] = {}
+    if isinstance(door := _part(payload, DOOR_KEY), str):
+        found[DOOR_KEY] = door
+    data = _part(payload, "data")
+    candidates = (
+        _part(_part(payload, "user_api_key_dict"), "key_alias"),
+        _part(_part(data, "metadata"), "user_api_key_alias"),
+        _part(_part(data, "litellm_metadata"), "user_api_key_alias"),
+    )
+    alias = next((value for value in candidates if isinstance(value, str) and value), None)
+    if alias:
+        found["key_alias"] = alias
+    return found
 
 
 def _part(payload: Any, key: str) -> Any:
@@ -68,6 +87,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
                 "request_started",
                 {
                     **_dialect(original),
+                    **_caller(original),
                     "original": _request_summary(_part(original, "data")),
                     "final": _request_summary(_part(result, "data")),
                 },

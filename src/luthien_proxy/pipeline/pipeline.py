@@ -27,7 +27,15 @@ from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
 from luthien_proxy.policies import LuthienPolicy
-from luthien_proxy.wire import CALL_ID_KEY, FAILURE_HOOK, PRE_CALL_HOOK, SUCCESS_HOOK, TRACE_ID_KEY
+from luthien_proxy.wire import (
+    CALL_ID_KEY,
+    DOOR_KEY,
+    DOOR_NATIVE,
+    FAILURE_HOOK,
+    PRE_CALL_HOOK,
+    SUCCESS_HOOK,
+    TRACE_ID_KEY,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,14 +162,14 @@ class Pipeline:
         self, ids: CallIdentity, request: Payload, dialect: Dialect = OPENAI_CHAT
     ) -> HookOutcome:
         """The request before it goes upstream; the outcome's `result["data"]` is what goes."""
-        payload = {**_ids(ids), **dialect_field(dialect), "data": {**request, **_ids(ids)}}
+        payload = {**_native(ids, dialect), "data": {**request, **_ids(ids)}}
         return await self.run_hook(PRE_CALL_HOOK, payload)
 
     async def police_response(
         self, ids: CallIdentity, request: Payload, response: Payload, dialect: Dialect = OPENAI_CHAT
     ) -> HookOutcome:
         """A complete response; the outcome's `result["response"]` is what the client gets."""
-        payload = {**_ids(ids), **dialect_field(dialect), "data": request, "response": response}
+        payload = {**_native(ids, dialect), "data": request, "response": response}
         return await self.run_hook(SUCCESS_HOOK, payload)
 
     async def record_failure(
@@ -169,8 +177,7 @@ class Pipeline:
     ) -> None:
         """The call failed (`message` says why): record it as its outcome; never raises."""
         payload = {
-            **_ids(ids),
-            **dialect_field(dialect),
+            **_native(ids, dialect),
             "request_data": request,
             "original_exception": message,
         }
@@ -216,6 +223,11 @@ _ID_FIELDS = (CALL_ID_KEY, TRACE_ID_KEY)
 
 def _ids(ids: CallIdentity) -> Payload:
     return dict(zip(_ID_FIELDS, (ids.call_id, ids.trace_id), strict=True))
+
+
+def _native(ids: CallIdentity, dialect: Dialect) -> Payload:
+    """The top-level fields of a native-door payload: the ids, the dialect and the door."""
+    return {**_ids(ids), **dialect_field(dialect), DOOR_KEY: DOOR_NATIVE}
 
 
 def without_call_ids(request: Payload) -> Payload:

@@ -9,6 +9,7 @@ top level, where the indexes look.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +17,15 @@ from typing import Any
 from luthien_proxy.backends.events import ConversationEvents
 from luthien_proxy.backends.events.model import EventType
 from luthien_proxy.backends.store import DebugLogWriter
+from luthien_proxy.pipeline.call_summary import CallTally
 from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.redaction import redact
-from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
+from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
+
+#: Calls whose tally is kept until they end; beyond it the oldest are forgotten (a call whose end
+#: never comes, say a LiteLLM worker that died, must not hold memory for ever).
+TRACKED_CALLS = 10_000
 
 
 class CallRecorder:
@@ -28,6 +34,10 @@ class CallRecorder:
     def __init__(self, writer: DebugLogWriter, events: ConversationEvents) -> None:
         self.writer = writer
         self.events = events
+        self._tallies: OrderedDict[str, CallTally] = OrderedDict()
+        #: Calls already summarized: a later completion (LiteLLM's failure hook after a rejection)
+        #: does not summarize them again.
+        self._summarized: OrderedDict[str, None] = OrderedDict()
 
     def record(self, debug_type: str, ids: CallIdentity, body: dict[str, Any]) -> None:
         now = time.time()
@@ -41,6 +51,33 @@ class CallRecorder:
             hook = str(body.get("hook", ""))
             for kind, payload in derive_events(debug_type, body):
                 self.events.emit(kind, ids.call_id, ids.trace_id, hook, payload, timestamp=now)
+                self._tally(kind, ids, payload, now)
+
+    def _tally(self, kind: str, ids: CallIdentity, payload: dict[str, Any], now: float) -> None:
+        """Fold the event into the call's tally; record and announce its summary when it ends."""
+        call_id = str(ids.call_id)
+        if call_id in self._summarized:
+            return
+        tally = self._tallies.get(call_id)
+        if tally is None:
+            tally = self._tallies[call_id] = CallTally(call_id, ids.trace_id)
+            if len(self._tallies) > TRACKED_CALLS:
+                self._tallies.popitem(last=False)
+        tally.add(kind, payload, now)
+        if kind == "request_started":
+            self.events.announce("call_started", tally.summary())
+        elif kind == "request_completed":
+            del self._tallies[call_id]
+            self._summarized[call_id] = None
+            if len(self._summarized) > TRACKED_CALLS:
+                self._summarized.popitem(last=False)
+            summary = tally.summary()
+            self.writer.record(
+                CALL_SUMMARY_TYPE,
+                {CALL_ID_KEY: call_id, TRACE_ID_KEY: ids.trace_id, **summary},
+                at=datetime.fromtimestamp(now, UTC),
+            )
+            self.events.announce("call_summary", summary)
 
     def publish(self, kind: EventType, ids: CallIdentity, hook: str, payload: dict[str, Any]) -> float:
         """Publish an event that a later record will stand for (stream chunks); returns its time."""

@@ -2,11 +2,12 @@
 
 from luthien_proxy.backends.events.bus import BusUnavailable, EventBus, Subscription
 from luthien_proxy.backends.events.memory import InProcessBus
-from luthien_proxy.backends.events.model import ConversationEvent, call_channel, trace_channel
+from luthien_proxy.backends.events.model import CALLS_CHANNEL, ConversationEvent, call_channel, trace_channel
 from luthien_proxy.backends.events.publisher import ConversationEvents
 from luthien_proxy.backends.events.redis_bus import RedisBus
 
 __all__ = [
+    "CALLS_CHANNEL",
     "BusUnavailable",
     "ConversationEvent",
     "ConversationEvents",

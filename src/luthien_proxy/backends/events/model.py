@@ -16,6 +16,10 @@ EventType = Literal[
 ]
 
 
+#: Every call's start and summary (`pipeline.call_summary`), for views that list calls live.
+CALLS_CHANNEL = "luthien:calls"
+
+
 def call_channel(call_id: str) -> str:
     return f"luthien:conversation:{call_id}"
 

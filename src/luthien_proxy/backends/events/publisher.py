@@ -6,8 +6,16 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+import orjson
+
 from luthien_proxy.backends.events.bus import EventBus
-from luthien_proxy.backends.events.model import ConversationEvent, EventType, call_channel, trace_channel
+from luthien_proxy.backends.events.model import (
+    CALLS_CHANNEL,
+    ConversationEvent,
+    EventType,
+    call_channel,
+    trace_channel,
+)
 
 _TRACKED_CALLS = 50_000
 
@@ -43,6 +51,12 @@ class ConversationEvents:
         )
         self.bus.publish(channels, event.to_json())
         return event
+
+    def announce(self, kind: str, call: dict[str, Any]) -> None:
+        """Publish a call's start or summary on `CALLS_CHANNEL` (`{"type": kind, "call": ...}`),
+        when anyone listens."""
+        if self.bus.has_listeners((CALLS_CHANNEL,)):
+            self.bus.publish((CALLS_CHANNEL,), orjson.dumps({"type": kind, "call": call}))
 
     def _next_sequence(self, call_id: str) -> int:
         # Bounded memory: the oldest calls' counters are forgotten first.

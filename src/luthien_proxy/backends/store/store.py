@@ -4,56 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import case, desc, distinct, event, func, insert, or_, select, text
+from sqlalchemy import desc, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from luthien_proxy.backends.store.call_queries import CallQueries
 from luthien_proxy.backends.store.migrations import migrate
-from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, json_text, trace_id_expr
-from luthien_proxy.wire import COMPLETION_TYPES
-
-#: How many of the newest records the "recent calls / traces" lookups look through.
-RECENT_WINDOW = 20_000
+from luthien_proxy.backends.store.record import DebugRecord, EncodedJson, as_utc
+from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, trace_id_expr
 
 
 class StoreUnavailable(RuntimeError):
     """The database could not be reached or refused the operation."""
-
-
-class EncodedJson(str):
-    """A JSON document already encoded when it was queued: the snapshot is frozen, and not encoded twice."""
-
-    __slots__ = ()
-
-
-@dataclass(frozen=True)
-class DebugRecord:
-    """One row of `debug_logs`, as written (jsonblob pre-encoded) and as read back (decoded)."""
-
-    debug_type_identifier: str
-    jsonblob: Any
-    time_created: datetime
-    id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "time_created": _as_utc(self.time_created).isoformat(),
-            "debug_type_identifier": self.debug_type_identifier,
-            "jsonblob": self.jsonblob,
-        }
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we write is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _dumps(value: Any) -> str:
@@ -91,7 +58,7 @@ def create_engine(database_url: str) -> AsyncEngine:
     )
 
 
-class DebugLogStore:
+class DebugLogStore(CallQueries):
     """Reads and batched writes of debug records; callers on the request path use `DebugLogWriter`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -165,7 +132,7 @@ class DebugLogStore:
         async with self._reading() as conn:
             result = await conn.execute(stmt)
             return [
-                {"debug_type_identifier": t, "count": n, "latest": _as_utc(latest).isoformat()}
+                {"debug_type_identifier": t, "count": n, "latest": as_utc(latest).isoformat()}
                 for t, n, latest in result.all()
             ]
 
@@ -206,80 +173,6 @@ class DebugLogStore:
             .order_by(debug_logs.c.time_created, debug_logs.c.id)
         )
         return await self._records(stmt)
-
-    async def recent_calls(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
-        """Calls seen in the newest `window` records, newest activity first, with record counts."""
-        recent = self._recent_window(window)
-        # A call is over once its success/failure/stream summary is in, or a policy rejected it.
-        finished = or_(recent.c.debug_type_identifier.in_(COMPLETION_TYPES), recent.c.decision.is_not(None))
-        rows = await self._latest_groups(
-            recent,
-            "call_id",
-            limit,
-            func.max(recent.c.trace_id).label("trace_id"),
-            func.min(recent.c.time_created).label("first"),
-            func.max(case((finished, 1), else_=0)).label("completed"),
-        )
-        return [
-            {
-                "call_id": row.call_id,
-                "trace_id": row.trace_id,
-                "event_count": row.event_count,
-                "first": _as_utc(row.first).isoformat(),
-                "latest": _as_utc(row.latest).isoformat(),
-                "status": "completed" if row.completed else "in_progress",
-            }
-            for row in rows
-        ]
-
-    async def recent_traces(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
-        """Traces seen in the newest `window` records, newest activity first, with call counts."""
-        recent = self._recent_window(window)
-        call_count = func.count(distinct(recent.c.call_id)).label("call_count")
-        rows = await self._latest_groups(recent, "trace_id", limit, call_count)
-        return [
-            {
-                "trace_id": row.trace_id,
-                "call_count": row.call_count,
-                "event_count": row.event_count,
-                "latest": _as_utc(row.latest).isoformat(),
-            }
-            for row in rows
-        ]
-
-    async def _latest_groups(self, recent: Any, key: str, limit: int, *columns: Any) -> list[Any]:
-        """Rows of `recent` grouped by `key` (skipping none), with `columns`, `event_count` and
-        `latest`, the most recently active `limit` groups first."""
-        group = recent.c[key]
-        stmt = (
-            select(
-                group,
-                *columns,
-                func.count().label("event_count"),
-                func.max(recent.c.time_created).label("latest"),
-            )
-            .where(group.is_not(None))
-            .group_by(group)
-            .order_by(desc("latest"))
-            .limit(limit)
-        )
-        async with self._reading() as conn:
-            return list((await conn.execute(stmt)).all())
-
-    def _recent_window(self, window: int) -> Any:
-        # Grouping only the newest rows keeps "recent" lookups fast however large the table grows.
-        return (
-            select(
-                call_id_expr.label("call_id"),
-                trace_id_expr.label("trace_id"),
-                json_text(debug_logs.c.jsonblob, "decision").label("decision"),
-                debug_logs.c.debug_type_identifier,
-                debug_logs.c.time_created,
-            )
-            .order_by(desc(debug_logs.c.id))
-            .limit(window)
-            .subquery("recent")
-        )
 
     async def _records(self, stmt: Any) -> list[DebugRecord]:
         async with self._reading() as conn:

@@ -8,6 +8,7 @@ from typing import Any
 
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.registry import DIALECTS, dialect_named
+from luthien_proxy.pipeline.call_summary import CallTally
 from luthien_proxy.wire import DIALECT_KEY
 
 
@@ -16,7 +17,9 @@ def _timestamp_iso(value: Any) -> str | None:
 
 
 def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Status, request and response (original vs final), chunks and decisions of one call."""
+    """Status, request and response (original vs final), chunks and decisions of one call, and its
+    summary (`summary.outcome`: the one outcome the index and the API show too)."""
+    tally = CallTally(call_id)
     view: dict[str, Any] = {
         "call_id": call_id,
         "trace_id": None,
@@ -36,8 +39,11 @@ def call_view(call_id: str, events: Iterable[dict[str, Any]]) -> dict[str, Any]:
         view["trace_id"] = view["trace_id"] or event.get("trace_id")
         view["started_at"] = view["started_at"] or _timestamp_iso(event.get("timestamp"))
         _apply(view, event)
+        tally.trace_id = view["trace_id"]
+        tally.add(str(event.get("type")), event.get("payload") or {}, event.get("timestamp"))
     if view["streamed"] and view["status"] in ("pending", "streaming"):
         view["response"] = {side: "".join(view["chunks"][side]) for side in ("original", "final")}
+    view["summary"] = tally.summary()
     return view
 
 
@@ -70,7 +76,7 @@ def _apply(view: dict[str, Any], event: dict[str, Any]) -> None:
             view["status"] = "streaming"
     elif kind == "policy_decision":
         view["decisions"].append(payload)
-    elif kind == "request_completed":
+    elif kind == "request_completed" and view["completed_at"] is None:  # the first end is the end
         view["status"] = payload.get("status") or "success"
         view["completed_at"] = _timestamp_iso(event.get("timestamp"))
         view["error"] = payload.get("error") or (

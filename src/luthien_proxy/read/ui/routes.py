@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from luthien_proxy.read.ui.assets import Asset, asset, page
 
@@ -32,6 +32,12 @@ def _serve(name: str) -> Response:
     if found is None:
         raise HTTPException(404, detail=f"no UI file {name!r}")
     return _respond(found)
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    """The control plane's address leads to the UI."""
+    return RedirectResponse("/ui", status_code=307)
 
 
 @router.get("/ui")
