@@ -125,6 +125,28 @@ export function statusBadge(status) {
     text.replace(/_/g, " "));
 }
 
+// How alarming each outcome (pipeline/call_summary.py OUTCOMES) is; the words come from the API.
+const OUTCOME_KINDS = {
+  in_progress: "live",
+  passed: "ok",
+  modified: "changed",
+  blocked: "blocked",
+  deferred: "changed",
+  resampled: "changed",
+  edited: "changed",
+  held: "progress",
+  rejected: "blocked",
+};
+
+/** A call's outcome badge: `summary` is a call summary (`/api/calls`, a call view's `summary`),
+ * whose `outcome_label` is the one wording the API, the index and the call view share. */
+export function outcomeBadge(summary) {
+  const outcome = summary.outcome || "in_progress";
+  const label = summary.outcome_label || outcome.replace(/_/g, " ");
+  return el("span", {class: `badge badge-${OUTCOME_KINDS[outcome] || "bad"} outcome`,
+    "data-outcome": outcome, title: `outcome: ${label}`}, label);
+}
+
 /** A plain badge with a label. */
 export function badge(text, kind = "neutral", title = undefined) {
   return el("span", {class: `badge badge-${kind}`, title}, text);
