@@ -3,7 +3,9 @@
 Pure functions (no I/O) so the behaviours are easy to test and document:
 
 - `demo-judge` scores the tool call between `<tool_call>` and `</tool_call>` in the last user
-  message (the whole message when there is no tag) and answers `SCORE: <0..1>\\nREASON: <text>`.
+  message (JSON-decoded when it is JSON, as the monitor quotes it; the whole message when there is
+  no tag) and answers one JSON object `{"score": <0..1>, "reason": "<text>"}`, as the monitor's
+  strict parser requires.
 - `demo-trusted` rewrites the call between `<proposed_tool_call>` tags into a safe one (answering
   JSON `{"name": ..., "arguments": {...}}`), or otherwise answers with a fixed cautious text.
 - `demo-tool` with a marker `[agent:<behaviour>]` in the last user message proposes that
@@ -87,11 +89,29 @@ def _tagged(text: str, tag: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _decoded(text: str) -> str:
+    """The strings of a quoted call, one per line (its escapes undone), or `text` when it is not JSON."""
+    try:
+        pending: list[Any] = [json.loads(text)]
+    except ValueError:
+        return text
+    strings: list[str] = []
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return "\n".join(reversed(strings))
+
+
 def judge_answer(prompt: str) -> str:
-    """The demo-judge reply to a monitor prompt, in the documented `SCORE:`/`REASON:` format."""
+    """The demo-judge reply to a monitor prompt: one JSON object with a score and a reason."""
     tagged = _tagged(prompt, "tool_call")
-    score, reason = judge_score(tagged if tagged is not None else prompt)
-    return f"SCORE: {score:.2f}\nREASON: {reason}"
+    score, reason = judge_score(_decoded(tagged) if tagged is not None else prompt)
+    return json.dumps({"score": round(score, 2), "reason": reason})
 
 
 def _parse_call(text: str) -> tuple[str, dict[str, Any]] | None:
