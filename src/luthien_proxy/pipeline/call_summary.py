@@ -75,7 +75,7 @@ def last_user_text(request: dict[str, Any]) -> str:
     """The text of the last user turn that has text, in a recorded request of any dialect (chat and
     Messages `messages`, Responses `input`); "" when there is none. Reads from the end: cheap."""
     turns: Any = request.get("messages") or request.get("input") or []
-    if isinstance(turns, str):
+    if isinstance(turns, str) and "messages" not in request:  # a Responses `input` string is a user turn
         return turns
     for turn in reversed(json_list(turns) or []):
         turn = _object(turn)
