@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select, text
 
@@ -41,6 +43,22 @@ async def test_lookups_by_call_trace_and_type(open_services: OpenServices) -> No
     assert [r.jsonblob["i"] for r in newest] == [7, 5]
     assert [r.jsonblob["i"] for r in await store.latest("hook:test", limit=2, offset=2)] == [3, 1]
     assert newest[0].to_json()["time_created"].endswith("+00:00")
+
+
+async def test_time_range_reads_whole_calls(open_services: OpenServices) -> None:
+    services = await open_services()
+    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    at = {"a0": (t0, "a"), "b1": (t0 + timedelta(minutes=1), "b"), "a2": (t0 + timedelta(minutes=2), "a")}
+    at |= {"c9": (t0 + timedelta(minutes=9), "c"), "none": (t0 + timedelta(minutes=1), None)}
+    for name, (moment, call) in at.items():
+        services.writer.record("hook:test", {"litellm_call_id": call, "name": name}, at=moment)
+    await services.writer.flush()
+    store = services.store
+    since, until = t0 + timedelta(minutes=1), t0 + timedelta(minutes=9)
+    # Call a started before `since`: it is read whole; c is at `until`, outside; no call id, no call.
+    assert [r.jsonblob["name"] for r in await store.by_time_range(since, until)] == ["a0", "b1", "a2"]
+    assert [r.jsonblob["name"] for r in await store.by_time_range(until, None)] == ["c9"]
+    assert len(await store.by_time_range(None, None)) == 4
 
 
 async def test_indexes_serve_the_call_id_lookup(open_services: OpenServices, backend: Backend) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,23 @@ class DebugLogStore(CallQueries):
         stmt = (
             select(debug_logs)
             .where(trace_id_expr == trace_id)
+            .order_by(debug_logs.c.time_created, debug_logs.c.id)
+        )
+        return await self._records(stmt)
+
+    async def by_time_range(self, since: datetime | None, until: datetime | None) -> list[DebugRecord]:
+        """Every record of the calls with a record in [since, until) (None: unbounded), oldest first.
+
+        Whole calls, so a call that started before `since` is read with its start (replay needs it).
+        """
+        window = select(call_id_expr).where(call_id_expr.is_not(None))
+        if since is not None:
+            window = window.where(debug_logs.c.time_created >= since)
+        if until is not None:
+            window = window.where(debug_logs.c.time_created < until)
+        stmt = (
+            select(debug_logs)
+            .where(call_id_expr.in_(window.distinct()))
             .order_by(debug_logs.c.time_created, debug_logs.c.id)
         )
         return await self._records(stmt)
