@@ -63,7 +63,7 @@ PREVIEW_CHARS = 200
 
 
 def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: limit * 4].split())  # only the head is shown: don't split the whole text
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -8,6 +8,7 @@ top level, where the indexes look.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -65,19 +66,26 @@ class CallRecorder:
                 self._tallies.popitem(last=False)
         tally.add(kind, payload, now)
         if kind == "request_started":
-            self.events.announce("call_started", tally.summary())
+            self.events.announce("call_started", tally.summary)
         elif kind == "request_completed":
             del self._tallies[call_id]
             self._summarized[call_id] = None
             if len(self._summarized) > TRACKED_CALLS:
                 self._summarized.popitem(last=False)
-            summary = tally.summary()
-            self.writer.record(
-                CALL_SUMMARY_TYPE,
-                {CALL_ID_KEY: call_id, TRACE_ID_KEY: ids.trace_id, **summary},
-                at=datetime.fromtimestamp(now, UTC),
-            )
-            self.events.announce("call_summary", summary)
+            try:
+                # After the door has written its answer: the summary is for watchers, not the client.
+                asyncio.get_running_loop().call_soon(self._summarize, tally, now)
+            except RuntimeError:  # no loop (a tool recording synchronously)
+                self._summarize(tally, now)
+
+    def _summarize(self, tally: CallTally, now: float) -> None:
+        summary = tally.summary()
+        self.writer.record(
+            CALL_SUMMARY_TYPE,
+            {CALL_ID_KEY: tally.call_id, TRACE_ID_KEY: tally.trace_id, **summary},
+            at=datetime.fromtimestamp(now, UTC),
+        )
+        self.events.announce("call_summary", lambda: summary)
 
     def publish(self, kind: EventType, ids: CallIdentity, hook: str, payload: dict[str, Any]) -> float:
         """Publish an event that a later record will stand for (stream chunks); returns its time."""

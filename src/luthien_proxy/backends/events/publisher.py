@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -52,11 +53,11 @@ class ConversationEvents:
         self.bus.publish(channels, event.to_json())
         return event
 
-    def announce(self, kind: str, call: dict[str, Any]) -> None:
-        """Publish a call's start or summary on `CALLS_CHANNEL` (`{"type": kind, "call": ...}`),
-        when anyone listens."""
+    def announce(self, kind: str, call: Callable[[], dict[str, Any]]) -> None:
+        """Publish a call's start or summary on `CALLS_CHANNEL` (`{"type": kind, "call": call()}`),
+        when anyone listens (`call` is not built otherwise)."""
         if self.bus.has_listeners((CALLS_CHANNEL,)):
-            self.bus.publish((CALLS_CHANNEL,), orjson.dumps({"type": kind, "call": call}))
+            self.bus.publish((CALLS_CHANNEL,), orjson.dumps({"type": kind, "call": call()}))
 
     def _next_sequence(self, call_id: str) -> int:
         # Bounded memory: the oldest calls' counters are forgotten first.
