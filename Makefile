@@ -4,13 +4,13 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format install clean soak bench scenarios clients
+.PHONY: demo test lint format install clean soak bench scenarios clients eval
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing luthien-proxy and its dev tools into $(VENV) ..."
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,eval]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 ## Benign and attack episodes against every control protocol on real stacks; prints the table.
 scenarios: $(STAMP)
 	$(BIN)/luthien scenarios
+
+## The shipped command monitor (config/tool_guard.yaml) on the shipped test split: the table, then
+## .luthien/eval/eval.png and eval.html (docs/evaluation.md). Another policy: POLICY=config/....yaml
+eval: $(STAMP)
+	$(BIN)/luthien eval --dataset command_monitor/test --policy $(or $(POLICY),config/tool_guard.yaml)
 
 ## 200 concurrent streams through each front door for 5 minutes; writes docs/reliability.md.
 soak: $(STAMP)

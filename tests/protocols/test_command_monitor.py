@@ -18,10 +18,11 @@ from luthien_proxy.protocols import command_monitor as command_monitor_module
 from luthien_proxy.protocols.command_monitor import CommandMonitor
 from luthien_proxy.protocols.monitors import monitor_from_config
 from luthien_proxy.protocols.toolcalls import ToolCall
+from luthien_proxy.tooling.eval.dataset import SHIPPED
 from tests.protocols.conftest import Calls, Closing, aiter_list, collect, offline_host
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).parent / "data" / "command_monitor"
+DATA = SHIPPED / "command_monitor"
 BLOCK = "[luthien] The tool guard blocked a command it judged dangerous; it was not run."
 REQUEST = {"model": "demo-agent", "messages": [{"role": "user", "content": "please help"}]}
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 from luthien_proxy import __version__
 from luthien_proxy.cli import (
     demo_upstream_command,
+    eval_command,
     migrate_command,
     proxy_command,
     prune_command,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     soak_command.register(commands)
     bench_cli.register(commands)
     scenarios_cli.register(commands)
+    eval_command.register(commands)
     return parser
 
 

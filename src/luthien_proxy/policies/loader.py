@@ -32,11 +32,17 @@ def load_policy(path: Path, *, required: bool = True, host: PolicyHost | None = 
             raise PolicyConfigError(f"policy config {path} does not exist")
         logger.info("no policy config at %s; using NoOpPolicy", path)
         return NoOpPolicy()
+    return policy_from_mapping(read_policy_document(path), source=str(path), host=host)
+
+
+def read_policy_document(path: Path) -> Any:
+    """The parsed YAML of a policy file (for a caller that adjusts it before `policy_from_mapping`)."""
     try:
-        document = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise PolicyConfigError(f"policy config {path} cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise PolicyConfigError(f"policy config {path} is not valid YAML: {_one_line(exc)}") from None
-    return policy_from_mapping(document, source=str(path), host=host)
 
 
 def policy_from_mapping(
