@@ -1,7 +1,8 @@
 """`luthien eval`: a labelled dataset of agent steps through one or more policies, measured.
 
 Each step goes through the live pipeline and the policy's own code (tooling/eval/harness.py);
-the table goes to stdout, the plot and the HTML page to `--out`, the figures to `--json`. See
+the table goes to stdout, the plot and the HTML page to `--out`, the figures to `--json`. With
+`--replay`, a candidate policy over recorded calls instead (cli/eval_replay.py). See
 docs/evaluation.md.
 """
 
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from luthien_proxy.cli import eval_replay
 from luthien_proxy.policies import PolicyConfigError
 from luthien_proxy.settings import Settings
 from luthien_proxy.tooling.eval import page, plot, report
@@ -87,17 +89,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def register(commands: Any) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "eval",
-        help="measure policies on a labelled dataset: safety, usefulness, AUC, audit budget",
+        help="measure policies on a labelled dataset (safety, usefulness, AUC, audit budget), or --replay "
+        "one over recorded calls",
         description="Run every step of a labelled dataset through each policy, as live traffic is.",
     )
     add_arguments(parser)
+    eval_replay.add_arguments(parser)
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        return run_dataset(args)
+        return eval_replay.run(args, settings) if args.replay else run_dataset(args)
     except (DatasetError, PolicyConfigError) as exc:
         print(f"luthien eval: {exc}", file=sys.stderr)
         return 2
