@@ -1,75 +1,260 @@
-// /ui: the recent calls and traces, newest first, each linking to its live view and hook records.
+// /ui: every call, newest first, as it happens. The first page subscribes to /api/calls/stream and
+// then loads /api/calls: a call that starts appears at the top as running, its summary replaces it
+// when it ends. Filters and the paging cursor live in the page's URL, so a reload or a shared link
+// shows the same calls.
 
-import {
-  el, errorNotice, formatTime, getJSON, mountPage, replaceChildren, statusBadge, url,
-} from "/ui/static/common.js";
+import {CALL_COLUMNS, callRow, sessionsTable} from "/ui/static/call_rows.js";
+import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
 
-const LIMIT = 50;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+const SESSIONS_SHOWN = 10;
+const MAX_RETRY_MS = 15000;
+const SESSIONS_REFRESH_MS = 500;
+
+const filters = {outcome: param("outcome"), model: param("model"), trace_id: param("trace_id")};
+const before = positiveInt(param("before"));
+const limit = Math.min(positiveInt(param("limit")) ?? DEFAULT_LIMIT, MAX_LIMIT);
+// An older page is history: calls happening now belong on the first page.
+const live = before === null;
+
+const rows = new Map(); // call_id -> summary
+let order = []; // call ids, top row first
+let next = null;
+let loaded = false;
+let loading = null; // events received while /api/calls is being read, replayed on its answer
+let loadAgain = false;
+let retryMs = 1000;
+let sessionsTimer = null;
+
 const main = mountPage("index");
-const content = el("div", {id: "content"}, el("p", {class: "muted"}, "Loading…"));
-const refreshButton = el("button", {type: "button", id: "refresh", onclick: load}, "Refresh");
+const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
+const tbody = el("tbody", {onclick: openRow});
+const table = el("table", {id: "calls-table", class: "data calls", hidden: true},
+  el("thead", {}, el("tr", {}, CALL_COLUMNS.map((name) => el("th", {}, name)))),
+  tbody);
+const callsNote = el("div", {id: "calls-note"}, el("p", {class: "muted"}, "Loading…"));
+const pagerBox = el("div", {id: "calls-pager"});
+const sessionsBox = el("div", {id: "sessions"}, el("p", {class: "muted"}, "Loading…"));
 replaceChildren(main,
-  el("div", {class: "page-head"}, el("h1", {}, "Recent calls"), refreshButton),
-  content);
-load();
+  el("div", {class: "page-head"}, el("h1", {}, "Calls"),
+    el("span", {class: "live-status"}, "live updates: ", status)),
+  filterForm(),
+  callsNote, table, pagerBox,
+  el("h2", {}, "Recent sessions"),
+  sessionsBox);
 
-async function load() {
-  refreshButton.disabled = true;
-  const [calls, traces] = await Promise.all([
-    getJSON(url("/api/hooks/recent_call_ids", {limit: LIMIT})),
-    getJSON(url("/api/hooks/recent_traces", {limit: LIMIT})),
-  ]);
-  refreshButton.disabled = false;
-  replaceChildren(content,
-    el("p", {class: "muted"}, `Updated ${formatTime(Date.now() / 1000)}.`),
-    calls.ok ? callsSection(calls.body.calls ?? []) : errorNotice("Could not load calls", calls),
-    el("h2", {}, "Recent traces"),
-    traces.ok ? tracesSection(traces.body.traces ?? []) : errorNotice("Could not load traces", traces));
+if (live) {
+  connect();
+} else {
+  setConnection("paused", "paused (an older page)");
+  loadCalls();
+}
+loadSessions();
+
+function positiveInt(text) {
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : null;
 }
 
-function callsSection(calls) {
-  if (!calls.length) return emptyState();
-  return el("table", {id: "calls-table", class: "data"},
-    el("thead", {}, el("tr", {}, ["Call", "Status", "Trace", "Events", "First", "Latest", ""].map(
-      (name) => el("th", {}, name)))),
-    el("tbody", {}, calls.map((call) => el("tr", {dataset: {callId: call.call_id}},
-      el("td", {}, el("a", {href: url("/ui/conversation", {call_id: call.call_id}), class: "call-link"},
-        el("code", {}, call.call_id))),
-      el("td", {}, statusBadge(call.status)),
-      el("td", {}, call.trace_id ? traceLink(call.trace_id) : el("span", {class: "muted"}, "—")),
-      el("td", {class: "num"}, String(call.event_count ?? "—")),
-      el("td", {}, formatTime(call.first)),
-      el("td", {}, formatTime(call.latest)),
-      el("td", {}, el("a", {href: url("/ui/hooks/trace", {call_id: call.call_id}), class: "link-hooks"},
-        "hook records"))))));
+/** This page's URL with the current filters (and `limit` when not the default) plus `extra`. */
+function pageUrl(extra = {}) {
+  return url("/ui", {...filters, limit: limit === DEFAULT_LIMIT ? undefined : limit, ...extra});
 }
 
-function tracesSection(traces) {
-  if (!traces.length) return el("p", {id: "empty-traces", class: "muted"}, "No traces recorded yet.");
-  return el("table", {id: "traces-table", class: "data"},
-    el("thead", {}, el("tr", {}, ["Trace", "Calls", "Events", "Latest"].map((name) => el("th", {}, name)))),
-    el("tbody", {}, traces.map((trace) => el("tr", {dataset: {traceId: trace.trace_id}},
-      el("td", {}, traceLink(trace.trace_id)),
-      el("td", {class: "num"}, String(trace.call_count ?? "—")),
-      el("td", {class: "num"}, String(trace.event_count ?? "—")),
-      el("td", {}, formatTime(trace.latest))))));
+function filterForm() {
+  const outcome = el("select", {name: "outcome", id: "filter-outcome", "aria-label": "outcome",
+    onchange: (event) => event.target.form.requestSubmit()}, el("option", {value: ""}, "any outcome"));
+  getJSON("/api/outcomes").then((result) => {
+    if (!result.ok) return;
+    for (const [id, label] of Object.entries(result.body.outcomes ?? {})) {
+      outcome.append(el("option", {value: id, selected: id === filters.outcome}, label));
+    }
+  });
+  const text = (name, placeholder) => el("input", {type: "search", name, id: `filter-${name}`, placeholder,
+    "aria-label": placeholder, value: filters[name] ?? undefined});
+  const active = Object.values(filters).some((value) => value !== null);
+  return el("form", {id: "filters", class: "filters", onsubmit: applyFilters},
+    outcome, text("model", "model"), text("trace_id", "trace / session id"),
+    el("button", {type: "submit"}, "Filter"),
+    active ? el("a", {href: url("/ui", {limit: limit === DEFAULT_LIMIT ? undefined : limit}), class: "clear"},
+      "clear filters") : null);
 }
 
-function traceLink(traceId) {
-  return el("a", {href: url("/ui/conversation/by_trace", {trace_id: traceId}), class: "trace-link"},
-    el("code", {}, traceId));
+/** A filter change starts again from the newest calls (the cursor belonged to the old listing). */
+function applyFilters(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const chosen = (name) => String(form.get(name) ?? "").trim() || undefined;
+  location.assign(url("/ui", {outcome: chosen("outcome"), model: chosen("model"), trace_id: chosen("trace_id"),
+    limit: limit === DEFAULT_LIMIT ? undefined : limit}));
 }
 
+function connect() {
+  const source = new EventSource("/api/calls/stream");
+  setConnection("connecting", "connecting…");
+  source.onopen = () => {
+    retryMs = 1000;
+    setConnection("live", "live");
+    // Subscribed first, read second: nothing that happens in between is lost. A reconnect may
+    // have missed calls, so it reads the listing again too.
+    loadCalls();
+  };
+  source.onmessage = (message) => {
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    receive(event);
+  };
+  source.addEventListener("bus_error", () => setConnection("interrupted", "interrupted, reconnecting…"));
+  source.addEventListener("bus_recovered", () => {
+    setConnection("live", "live");
+    loadCalls(); // what was published during the gap is only in the record
+  });
+  source.onerror = () => {
+    if (!loaded) loadCalls();
+    if (source.readyState === EventSource.CLOSED) {
+      // The browser gives up on a non-200 answer (429, 401, 503): retry with backoff.
+      source.close();
+      setConnection("retrying", `disconnected, retrying in ${Math.round(retryMs / 1000)} s`);
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    } else {
+      setConnection("retrying", "disconnected, reconnecting…");
+    }
+  };
+}
+
+function setConnection(state, text) {
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+function receive(event) {
+  const call = event?.call;
+  if (!["call_started", "call_summary"].includes(event?.type) || typeof call?.call_id !== "string") return;
+  if (loading) loading.push(event);
+  apply(event);
+  render();
+  if (call.trace_id && event.type === "call_summary") refreshSessionsSoon();
+}
+
+/** A live event into the table: a start adds a running row on top, a summary replaces the call's
+ * row (or adds one on top); a call the filters exclude is not shown. */
+function apply({type, call}) {
+  const known = rows.has(call.call_id);
+  if (type === "call_started" && known) return; // its summary (or the listing) came first
+  if (!matches(call)) {
+    if (known) {
+      rows.delete(call.call_id);
+      order = order.filter((id) => id !== call.call_id);
+    }
+    return;
+  }
+  if (!known) order.unshift(call.call_id);
+  rows.set(call.call_id, call);
+}
+
+function matches(call) {
+  return (filters.outcome === null || call.outcome === filters.outcome)
+    && (filters.model === null || call.model === filters.model)
+    && (filters.trace_id === null || call.trace_id === filters.trace_id);
+}
+
+async function loadCalls() {
+  if (loading) {
+    loadAgain = true;
+    return;
+  }
+  loading = [];
+  const result = await getJSON(url("/api/calls", {limit, before: before ?? undefined, ...filters}));
+  const arrived = loading;
+  loading = null;
+  loaded = true;
+  rows.clear();
+  order = [];
+  if (!result.ok) {
+    replaceChildren(callsNote, errorNotice("Could not load calls", result));
+    table.hidden = true;
+  } else {
+    for (const call of [...(result.body.running ?? []), ...(result.body.calls ?? [])]) {
+      if (rows.has(call.call_id)) continue;
+      rows.set(call.call_id, call);
+      order.push(call.call_id);
+    }
+    next = result.body.next ?? null;
+    for (const event of arrived) apply(event);
+    render();
+  }
+  if (loadAgain) {
+    loadAgain = false;
+    loadCalls();
+  }
+}
+
+function render() {
+  if (!loaded) return;
+  replaceChildren(tbody, order.map((id) => callRow(rows.get(id))));
+  table.hidden = order.length === 0;
+  replaceChildren(callsNote, order.length ? null : emptyNote());
+  replaceChildren(pagerBox, pager());
+}
+
+/** A click anywhere on a row opens the call, except on a link of its own. */
+function openRow(event) {
+  if (event.target.closest("a")) return;
+  const callId = event.target.closest("tr[data-call-id]")?.dataset.callId;
+  if (callId) location.assign(url("/ui/conversation", {call_id: callId}));
+}
+
+function pager() {
+  const links = [
+    before !== null ? el("a", {href: pageUrl(), class: "newest"}, "« Newest") : null,
+    next !== null ? el("a", {href: pageUrl({before: next}), class: "older"}, "Older ›") : null,
+  ].filter(Boolean);
+  return links.length ? el("nav", {class: "pager", "aria-label": "pages"}, links) : null;
+}
+
+function emptyNote() {
+  if (Object.values(filters).some((value) => value !== null)) {
+    return notice("info", before === null ? "No calls match these filters." : "No older calls match these filters.",
+      " ", el("a", {href: url("/ui"), class: "clear"}, "Show every call"), ".");
+  }
+  if (before !== null) return notice("info", "No older calls. ", el("a", {href: pageUrl()}, "Newest calls"), ".");
+  return emptyState();
+}
+
+/** What a new user does to see a first call here. */
 function emptyState() {
   const example = [
-    `curl -s -X POST ${location.origin}/api/hooks/async_post_call_success_hook \\`,
-    "  -H 'content-type: application/json' \\",
-    `  -d '{"data": {"litellm_call_id": "call-1"}, "response": {"choices": [{"index": 0,`,
-    `       "message": {"role": "assistant", "content": "hello"}}]}}'`,
+    `curl -s ${location.origin}/v1/chat/completions \\`,
+    `  -H "Authorization: Bearer $API_KEY" -H 'content-type: application/json' \\`,
+    `  -d '{"model": "demo-echo", "messages": [{"role": "user", "content": "hello"}]}'`,
   ].join("\n");
   return el("div", {id: "empty-calls", class: "empty"},
-    el("p", {}, el("strong", {}, "No calls recorded yet."),
-      " Send a request through the Luthien proxy (any OpenAI-compatible client pointed at it), ",
-      "or post a hook call to this control plane directly, then press Refresh:"),
-    el("pre", {class: "command"}, example));
+    el("p", {}, el("strong", {}, "No calls recorded yet."), " Start Luthien with ",
+      el("code", {}, "luthien up --demo"), " (or ", el("code", {}, "make demo"), "): it prints the doors to ",
+      "point a client or an agent at — the OpenAI and Anthropic APIs, through LiteLLM or native on this ",
+      "control plane — and the API key they take. For example, through the native OpenAI door, with ",
+      el("code", {}, "$API_KEY"), " the printed key:"),
+    el("pre", {class: "command"}, example),
+    el("p", {class: "muted"}, "Calls show up here as they happen; there is no need to reload."));
+}
+
+async function loadSessions() {
+  const result = await getJSON(url("/api/hooks/recent_traces", {limit: SESSIONS_SHOWN}));
+  replaceChildren(sessionsBox,
+    result.ok ? sessionsTable(result.body.traces ?? []) : errorNotice("Could not load sessions", result));
+}
+
+function refreshSessionsSoon() {
+  // A burst of calls (an agent's turns) refreshes the list once.
+  if (sessionsTimer !== null) return;
+  sessionsTimer = setTimeout(() => {
+    sessionsTimer = null;
+    loadSessions();
+  }, SESSIONS_REFRESH_MS);
 }
