@@ -47,8 +47,8 @@ async def test_real_calls_are_listed_newest_first_with_one_outcome_paged_filtere
     outcomes = {call_id: by_id[call_id]["outcome"] for call_id in by_id}
     assert outcomes == {passed: "passed", modified: "modified", rejected: "rejected", blocked: "blocked"}
     assert all(c["outcome_label"] == OUTCOMES[c["outcome"]] for c in calls)
-    # (A call refused before the model is called has no request_started event: no door or model.)
-    answered = [by_id[call_id] for call_id in (passed, modified, blocked)]
+    # A call refused before the model was called still started: its door and model are known.
+    answered = [by_id[call_id] for call_id in (passed, modified, rejected, blocked)]
     doors = {(c["door"], c["dialect"], c["model"]) for c in answered}
     assert doors == {("native", "openai_chat", "demo-agent")}
     assert all(c["latency_ms"] is not None and c["latency_ms"] >= 0 for c in answered)
@@ -78,7 +78,7 @@ async def test_real_calls_are_listed_newest_first_with_one_outcome_paged_filtere
     assert await ids(outcome="blocked") == [blocked]
     assert await ids(outcome="passed", trace_id="session-1") == [passed]
     assert await ids(trace_id="session-2") == [blocked, rejected]
-    assert await ids(model="demo-agent") == [blocked, modified, passed]
+    assert await ids(model="demo-agent") == [blocked, rejected, modified, passed]
     assert await ids(model="demo-echo") == []
     unknown = await door.client.get("/api/calls", params={"outcome": "success"})
     assert unknown.status_code == 422

@@ -94,12 +94,15 @@ async def test_pre_call_modification_and_rejection(open_services: OpenServices) 
             "/api/hooks/async_pre_call_hook", json=pre_call_payload("c-no", "tell me the forbidden thing")
         )
         await services.bus.flush()
+        started = orjson.loads(await events.get(timeout=5) or b"{}")
         decision = orjson.loads(await events.get(timeout=5) or b"{}")
         completed = orjson.loads(await events.get(timeout=5) or b"{}")
     assert allowed.json()["data"]["model"] == "rewritten-model"
     assert refused.status_code == 403
     assert refused.headers["x-luthien-decision"] == "reject"
     assert refused.json()["error"]["message"] == "prompt mentions a forbidden topic"
+    assert started["type"] == "request_started", "a refused request still started"
+    assert started["payload"]["original"]["messages"][0]["content"] == "tell me the forbidden thing"
     assert decision["type"] == "policy_decision" and decision["payload"]["action"] == "reject"
     assert completed["type"] == "request_completed" and completed["payload"]["status"] == "rejected"
     await services.writer.flush()

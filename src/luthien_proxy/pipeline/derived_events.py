@@ -62,6 +62,19 @@ def _part(payload: Any, key: str) -> Any:
     return cast("dict[str, Any]", payload).get(key) if isinstance(payload, dict) else None
 
 
+def _started(original: Any, result: Any) -> DerivedEvent:
+    """`request_started` for a pre-call hook's payload and its result (the request as sent on)."""
+    return (
+        "request_started",
+        {
+            **_dialect(original),
+            **_caller(original),
+            "original": _request_summary(_part(original, "data")),
+            "final": _request_summary(_part(result, "data")),
+        },
+    )
+
+
 def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     """The events a record of `debug_type` with `body` publishes (none for most types)."""
     if debug_type == DECISION_TYPE:
@@ -73,26 +86,18 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     if not debug_type.startswith(RESULT_RECORD_PREFIX):
         return []
     decision = body.get("decision")
+    hook = body.get("hook")
+    original, result = body.get("original"), body.get("result")
     if isinstance(decision, dict):
         decision = cast("dict[str, Any]", decision)
-        events: list[DerivedEvent] = [("policy_decision", decision)]
+        # A request the policy refused still started: the call's door, model and text are known.
+        events: list[DerivedEvent] = [_started(original, original)] if hook == PRE_CALL_HOOK else []
+        events.append(("policy_decision", decision))
         if decision.get("action") == "reject":
             events.append(("request_completed", {"status": "rejected", **decision}))
         return events
-    hook = body.get("hook")
-    original, result = body.get("original"), body.get("result")
     if hook == PRE_CALL_HOOK:
-        return [
-            (
-                "request_started",
-                {
-                    **_dialect(original),
-                    **_caller(original),
-                    "original": _request_summary(_part(original, "data")),
-                    "final": _request_summary(_part(result, "data")),
-                },
-            )
-        ]
+        return [_started(original, result)]
     if hook == SUCCESS_HOOK:
         final = {
             **_dialect(original),
