@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from luthien_proxy.backends.audit import AuditQueue, InProcessAuditStorage, RedisAuditStorage
 from luthien_proxy.backends.events import ConversationEvents, EventBus, InProcessBus, RedisBus
 from luthien_proxy.backends.policy_state import InProcessPolicyState, PolicyState, RedisPolicyState
 from luthien_proxy.backends.redis_client import RedisClientManager, RedisUnavailable
@@ -23,6 +24,7 @@ from luthien_proxy.doors.native.upstream import UpstreamClient
 from luthien_proxy.model_routes import ModelConfigError, ModelRoutes, load_model_routes
 from luthien_proxy.pipeline import CallRecorder, Pipeline
 from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
+from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class ControlPlaneServices:
     pipeline: Pipeline
     model_routes: ModelRoutes
     upstreams: UpstreamClient
+    audits: AuditQueue
     retention: RetentionTask | None = None
 
     @classmethod
@@ -75,9 +78,12 @@ class ControlPlaneServices:
                 raise StartupError(str(exc)) from None
             bus, stream_context = RedisBus(client), RedisStreamContext(client, ttl)
             policy_state: PolicyState = RedisPolicyState(client)
+            audits = AuditQueue(RedisAuditStorage(client), bus)
         else:
             bus, stream_context = InProcessBus(), InProcessStreamContext(ttl)
             policy_state = InProcessPolicyState()
+            audits = AuditQueue(InProcessAuditStorage(), bus)
+        bind_audits(policy, audits)
         await bus.start()
         await stream_context.start()
         writer = DebugLogWriter(
@@ -113,6 +119,7 @@ class ControlPlaneServices:
             ),
             model_routes=model_routes,
             upstreams=UpstreamClient(settings.upstream_timeout_seconds),
+            audits=audits,
         )
 
     closed: bool = False
@@ -131,3 +138,11 @@ class ControlPlaneServices:
         await self.bus.close()
         await self.redis.close()
         await self.store.close()
+
+
+def bind_audits(policy: LuthienPolicy, audits: AuditQueue) -> None:
+    """Give the policy's host (a chain's members share it) the control plane's audit queue, unless
+    whoever built the host gave it one already."""
+    host = getattr(policy, "host", None)
+    if isinstance(host, PolicyHost) and host.audits is None:
+        host.audits = audits

@@ -1,4 +1,5 @@
-"""`PolicyHost`: what the process running a policy hands it — clock, environment, HTTP, model routes.
+"""`PolicyHost`: what the process running a policy hands it — clock, environment, HTTP, model routes,
+the audit queue.
 
 A policy or protocol never reads the environment, builds an HTTP client or reads the model config
 itself; it asks the host the loader gave it (a `host` keyword in its `__init__`). The control plane
@@ -17,6 +18,7 @@ from typing import TypeVar
 
 import httpx
 
+from luthien_proxy.backends.audit import AuditQueue
 from luthien_proxy.config_values import expand_vars, resolve_env
 from luthien_proxy.http_client import LoopBoundClient
 from luthien_proxy.model_routes import ModelRoutes, load_model_routes
@@ -46,6 +48,9 @@ class PolicyHost:
     routes: ModelRoutes | None = None
     #: The one persistent HTTP client every section of the policy sends through.
     http: LoopBoundClient = field(default_factory=lambda: LoopBoundClient(_shared_client))
+    #: Where held tool calls wait for a person (`protocols.audit`); the control plane binds its
+    #: queue when it opens (`bind_audits`). None: nothing can be held, an audit falls back.
+    audits: AuditQueue | None = None
 
     @classmethod
     def from_process(cls) -> PolicyHost:
