@@ -48,16 +48,30 @@ _STATUS_OUTCOMES: Final = {
 
 #: A decision's action as the outcome it gives a successful call, strongest first: one blocked call
 #: makes the call blocked even if another was released.
+#: A held call a person denied (or that timed out to deny, or failed) was blocked; one they edited,
+#: edited; one they approved stays "held for audit".
 _ACTION_OUTCOMES: Final = (
     ("block", "blocked"),
+    ("audit_denied", "blocked"),
     ("edit", "edited"),
+    ("audit_edited", "edited"),
     ("defer_to_trusted", "deferred"),
     ("resample", "resampled"),
     ("audit", "held"),
 )
 _OUTCOME_OF_ACTION: Final = dict(_ACTION_OUTCOMES)
 #: Decisions that record work, not a verdict on what the client gets.
-_NOT_VERDICTS: Final = frozenset({"judge", "allow", "resample_exhausted", "alert_dropped", "alert_failed"})
+_NOT_VERDICTS: Final = frozenset(
+    {"judge", "allow", "resample_exhausted", "alert_dropped", "alert_failed", "audit_unavailable"}
+)
+
+
+def _verdict_action(decision: dict[str, Any]) -> str:
+    """The decision's action, an audit that released nothing (timed out to deny, failed) read as
+    denied."""
+    action = str(decision.get("action"))
+    return "audit_denied" if action.startswith("audit_") and decision.get("released") is False else action
+
 
 PREVIEW_CHARS = 200
 
@@ -193,7 +207,7 @@ class CallTally:
             return "in_progress"
         if self.status != "success":
             return _STATUS_OUTCOMES.get(self.status, "error")
-        actions = {str(d.get("action")) for d in self.decisions}
+        actions = {_verdict_action(d) for d in self.decisions}
         for action, outcome in _ACTION_OUTCOMES:
             if action in actions:
                 return outcome

@@ -129,6 +129,11 @@ class LuthienPolicy:
         """Observe a call that failed (the upstream or the policy raised); `error` says why."""
         return None
 
+    async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
+        """The audit budget of this window (`{"used", "limit", "window_s"}`) for the audit queue's
+        view; None when the policy sends nothing to audit."""
+        return None
+
     async def aclose(self) -> None:
         """Release what the policy holds (background tasks); called at shutdown."""
         return None

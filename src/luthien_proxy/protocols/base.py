@@ -4,7 +4,9 @@ Both response paths come here: a non-streamed response's tool calls are judged i
 hook, a stream's calls are held by `guard_stream` until complete. Each call is scored by the
 monitor (the judge model's `TrustedMonitor`, or the model-free `CommandMonitor` with `monitor:
 {kind: command}`); if none is above the (possibly escalated) threshold they are released as they
-are, otherwise the subclass's `on_suspicious` decides what the client gets instead.
+are, otherwise the subclass's `on_suspicious` decides what the client gets instead. With `audit:`
+configured, the calls it selects are first held for a person (`protocols.audit`) within the audit
+budget; what the budget cannot cover goes to `on_suspicious`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
+from luthien_proxy.protocols.audit import AuditSection, decision_record, released_call
 from luthien_proxy.protocols.guard import guard_stream
 from luthien_proxy.protocols.monitor import Judgement
 from luthien_proxy.protocols.monitors import monitor_from_config
@@ -36,9 +40,12 @@ class Review:
     request: Request
     ctx: PolicyContext
     standing: TraceStanding
+    #: Judgements suspicious whatever their score (held for audit, the budget could not cover them).
+    forced: tuple[Judgement, ...] = ()
 
     def flagged(self) -> list[Judgement]:
-        return [j for j in self.judgements if j.score > self.standing.threshold]
+        forced = {id(j) for j in self.forced}
+        return [j for j in self.judgements if j.score > self.standing.threshold or id(j) in forced]
 
     def max_score(self) -> float:
         return max((j.score for j in self.judgements), default=0.0)
@@ -59,6 +66,7 @@ class ToolCallProtocol(LuthienPolicy):
         audit_budget: int | None = None,
         audit_window_seconds: int = 3600,
         state_ttl_seconds: int = 3600,
+        audit: dict[str, Any] | None = None,
         *,
         host: PolicyHost,
     ) -> None:
@@ -71,6 +79,7 @@ class ToolCallProtocol(LuthienPolicy):
         self.host = host
         self.monitor = monitor_from_config(monitor, host)
         self.alerts = AlertSender.from_config(alerts, host)
+        self.audit = AuditSection.from_config(audit, host) if audit is not None else None
         self.ledger = SuspicionLedger(
             self.protocol,
             clock=host.clock,
@@ -83,7 +92,12 @@ class ToolCallProtocol(LuthienPolicy):
     async def aclose(self) -> None:
         """Finish pending alerts, then close the host's HTTP client (shutdown, tests)."""
         await self.alerts.drain()
+        if self.audit is not None:
+            await self.audit.notifier.drain()
         await self.host.aclose()
+
+    async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
+        return await self.ledger.budget_status(state) if self.audit is not None else None
 
     async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
         calls = response.tool_calls()
@@ -114,11 +128,54 @@ class ToolCallProtocol(LuthienPolicy):
         for judgement in judgements:
             await self.ledger.add(ctx.state, trace, ctx.call_id, judgement.score)
         review = Review(calls, judgements, request, ctx, standing)
+        if self.audit is not None:
+            held = [j for j in judgements if self.audit.selects(j.score, standing.threshold)]
+            if held:
+                return await self.hold(review, self.audit, held)
         if not review.flagged():
             for judgement in judgements:
                 self.record(review, "allow", judgement)
             return Outcome(tool_calls=list(calls))
         return await self.on_suspicious(review)
+
+    async def hold(self, review: Review, audit: AuditSection, held: list[Judgement]) -> Outcome:
+        """Hold each of `held` for a person (one audit of the budget each) and apply the decisions;
+        the other calls, and those the budget (or a missing queue) left unaudited, are reviewed as
+        usual, the latter as suspicious whatever their score."""
+        decided: dict[int, ToolCall | None] = {}
+        unaudited: list[Judgement] = []
+        for judgement in held:
+            granted, remaining = await self.ledger.request_audit(review.ctx.state)
+            if not granted or self.host.audits is None:
+                why = "the audit budget is spent" if not granted else "no audit queue on this host"
+                self.record(
+                    review, "audit_unavailable", judgement, reason=why, audit_budget_remaining=remaining
+                )
+                unaudited.append(judgement)
+        waiting = [j for j in held if j not in unaudited]
+        items = await asyncio.gather(*(audit.hold(self.protocol, j, review.ctx) for j in waiting))
+        for judgement, item in zip(waiting, items, strict=True):
+            released = released_call(judgement.call, item)
+            review.ctx.record_decision(decision_record(self.protocol, item, judgement.call, released))
+            decided[id(judgement)] = released
+        rest = [j for j in review.judgements if id(j) not in decided]
+        outcome = Outcome()
+        if rest:
+            others = Review(
+                [j.call for j in rest], rest, review.request, review.ctx, review.standing, tuple(unaudited)
+            )
+            if others.flagged():
+                outcome = await self.on_suspicious(others)
+            else:
+                for judgement in rest:
+                    self.record(review, "allow", judgement)
+                outcome = Outcome(tool_calls=[j.call for j in rest])
+        order = {call.id: n for n, call in enumerate(review.calls)}
+        calls = [c for c in decided.values() if c is not None] + outcome.tool_calls
+        calls.sort(key=lambda call: order.get(call.id, len(order)))
+        denied = self.block_message if any(c is None for c in decided.values()) else None
+        texts = [t for t in (denied, outcome.text) if t]
+        return Outcome(tool_calls=calls, text="\n\n".join(texts) if texts else None)
 
     async def on_suspicious(self, review: Review) -> Outcome:
         """Default (trusted monitoring): block the flagged calls, release the rest."""
@@ -151,8 +208,12 @@ class ToolCallProtocol(LuthienPolicy):
         return decision
 
     async def escalate(self, review: Review, action: str, judgement: Judgement | None, **extra: Any) -> None:
-        """Record a blocking decision, spend an audit, and alert the webhooks in the background."""
-        granted, remaining = await self.ledger.request_audit(review.ctx.state)
+        """Record a blocking decision, spend an audit (unless held calls spend them: `audit:`), and
+        alert the webhooks in the background."""
+        if self.audit is None:
+            granted, remaining = await self.ledger.request_audit(review.ctx.state)
+        else:
+            granted, remaining = False, None
         decision = self.record(
             review, action, judgement, audit_requested=granted, audit_budget_remaining=remaining, **extra
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.model import Request, Response, StreamEvent
 from luthien_proxy.policies import LuthienPolicy, PolicyContext
 from luthien_proxy.policies.host import PolicyHost
@@ -34,6 +35,14 @@ class ChainPolicy(LuthienPolicy):
         for policy in self.policies:
             await policy.aclose()
         await self.host.aclose()
+
+    async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
+        """The first member's that audits."""
+        for policy in self.policies:
+            budget = await policy.audit_budget(state)
+            if budget is not None:
+                return budget
+        return None
 
     async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
         changed = False

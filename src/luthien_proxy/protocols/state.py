@@ -139,12 +139,19 @@ class SuspicionLedger:
     async def history(self, state: PolicyState, key: TraceKey) -> list[Any]:
         return await state.items(self._trace_key(key, "scores"))
 
+    def _audits_key(self) -> str:
+        return f"protocols:{self.protocol}:audits:{int(self.clock() // self.audit_window_seconds)}"
+
+    async def budget_status(self, state: PolicyState) -> dict[str, Any]:
+        """This window's audits: `used` (at most `limit`), `limit` (None: unlimited), `window_s`."""
+        used = int(float(await state.get(self._audits_key()) or 0.0))
+        if self.audit_budget is not None:
+            used = min(used, self.audit_budget)
+        return {"used": used, "limit": self.audit_budget, "window_s": self.audit_window_seconds}
+
     async def request_audit(self, state: PolicyState) -> tuple[bool, int | None]:
         """Spend one audit from this window's budget; returns (granted, remaining)."""
         if self.audit_budget is None:
             return True, None
-        window = int(self.clock() // self.audit_window_seconds)
-        used = await state.increment(
-            f"protocols:{self.protocol}:audits:{window}", 1.0, ttl_seconds=self.audit_window_seconds * 2
-        )
+        used = await state.increment(self._audits_key(), 1.0, ttl_seconds=self.audit_window_seconds * 2)
         return used <= self.audit_budget, max(self.audit_budget - int(used), 0)
