@@ -1,0 +1,148 @@
+"""The audit queue's API: held tool calls (pending first), one item, a person's decision, and new
+items and decisions live as Server-Sent Events. Decisions go through the shared queue, so any
+instance may decide a call held on another."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import StreamingResponse
+
+from luthien_proxy.backends.audit import (
+    AUDITS_CHANNEL,
+    DECISIONS,
+    STATUSES,
+    AlreadyDecided,
+    AuditItem,
+    AuditQueue,
+    Status,
+    UnknownItem,
+)
+from luthien_proxy.model import MalformedToolCall, canonical_arguments
+from luthien_proxy.read.sources import read_sources
+from luthien_proxy.read.sse import event_stream
+from luthien_proxy.web.request_body import read_json_object
+
+router = APIRouter(prefix="/api/audits", tags=["audits"])
+MAX_COMMENT_CHARS = 2000
+MAX_BY_CHARS = 100
+
+
+def _queue(request: Request) -> AuditQueue:
+    return request.app.state.services.audits
+
+
+def _public(queue: AuditQueue, item: AuditItem) -> dict[str, Any]:
+    return item.public(queue.clock())
+
+
+@router.get("")
+async def audits(
+    request: Request,
+    status: Annotated[
+        str | None, Query(description="pending, approved, denied, edited, timed_out, failed")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Audit items (`status=pending`: oldest first, what waits longest on top; otherwise newest
+    first) and this window's audit budget (`{"used", "limit", "window_s"}`; null when the policy
+    audits nothing)."""
+    if status is not None and status not in STATUSES:
+        raise HTTPException(422, detail=f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    queue = _queue(request)
+    items = await queue.list(cast("Status | None", status), limit)
+    services = request.app.state.services
+    budget = await services.pipeline.policy.audit_budget(services.policy_state)
+    return {"items": [_public(queue, item) for item in items], "budget": budget}
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def audits_stream(request: Request) -> StreamingResponse:
+    """Each new item (`audit_created`) and decision (`audit_decided`) as Server-Sent Events:
+    `data: {"type": ..., "item": {...}}` frames, `: heartbeat` comments when idle."""
+    sources = read_sources(request)
+    return await event_stream(
+        request,
+        sources.bus,
+        (AUDITS_CHANNEL,),
+        heartbeat=sources.sse_heartbeat_seconds,
+        queue_size=sources.sse_queue_size,
+    )
+
+
+@router.get("/{item_id}")
+async def audit_item(request: Request, item_id: str) -> dict[str, Any]:
+    queue = _queue(request)
+    item = await queue.get(item_id)
+    if item is None:
+        raise HTTPException(404, detail=f"no audit item {item_id!r} (unknown, or expired)")
+    return _public(queue, item)
+
+
+def _text(body: dict[str, Any], name: str, limit: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise HTTPException(422, detail=f"{name!r} must be a string of at most {limit} characters")
+    return value or None
+
+
+def _edited_arguments(item: AuditItem, body: dict[str, Any]) -> dict[str, Any]:
+    """The edited arguments, checked as the released call will carry them (a custom tool takes
+    `{"input": "<text>"}`)."""
+    arguments = body.get("arguments")
+    if not isinstance(arguments, dict):
+        raise HTTPException(
+            422, detail="an edit needs 'arguments': the tool call's new arguments as a JSON object"
+        )
+    edited = cast("dict[str, Any]", arguments)
+    if item.tool_call.get("kind") == "custom":
+        if set(edited) != {"input"} or not isinstance(edited["input"], str):
+            raise HTTPException(
+                422, detail='this custom tool takes free text: \'arguments\' must be {"input": "..."}'
+            )
+        return edited
+    try:
+        canonical_arguments(json.dumps(edited))
+    except (MalformedToolCall, ValueError) as exc:
+        raise HTTPException(422, detail=f"'arguments' cannot be sent as a tool call: {exc}") from None
+    return edited
+
+
+@router.post("/{item_id}/decision")
+async def decide(request: Request, item_id: str) -> dict[str, Any]:
+    """`{"decision": "approve" | "deny" | "edit", "arguments": {...} (edit), "comment": "...",
+    "by": "..."}` → the decided item; 404 unknown item, 409 already decided, 422 a bad body."""
+    try:
+        body = await read_json_object(request, request.app.state.services.settings.max_body_bytes)
+    except HTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        raise HTTPException(422, detail=exc.detail) from None
+    decision = body.get("decision")
+    if decision not in DECISIONS:
+        raise HTTPException(422, detail=f"'decision' must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if decision != "edit" and "arguments" in body:
+        raise HTTPException(422, detail="'arguments' is only for decision 'edit'")
+    comment = _text(body, "comment", MAX_COMMENT_CHARS)
+    by = _text(body, "by", MAX_BY_CHARS) or "admin"
+    queue = _queue(request)
+    item = await queue.get(item_id)
+    if item is None:
+        raise HTTPException(404, detail=f"no audit item {item_id!r} (unknown, or expired)")
+    arguments = _edited_arguments(item, body) if decision == "edit" else None
+    try:
+        decided = await queue.decide(
+            item_id, cast("Status", DECISIONS[decision]), by=by, comment=comment, arguments=arguments
+        )
+    except UnknownItem:
+        raise HTTPException(404, detail=f"no audit item {item_id!r} (unknown, or expired)") from None
+    except AlreadyDecided as exc:
+        earlier = exc.item
+        raise HTTPException(
+            409, detail=f"audit item {item_id!r} is already {earlier.status} (by {earlier.decided_by})"
+        ) from None
+    return _public(queue, decided)
