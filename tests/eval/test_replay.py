@@ -18,7 +18,6 @@ from luthien_proxy.backends.store import DebugLogStore
 from luthien_proxy.backends.store.schema import debug_logs
 from luthien_proxy.cli.main import main
 from luthien_proxy.control_plane import create_app
-from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import PolicyHost
 from luthien_proxy.settings import Settings
 from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
@@ -27,6 +26,7 @@ from luthien_proxy.tooling.eval.recorded import RecordedCall, SourceError, read_
 from luthien_proxy.tooling.eval.replay import replay_calls
 from luthien_proxy.tooling.eval.replay_report import json_document, markdown
 from tests.conftest import Backend, OpenServices
+from tests.support.demo_routes import demo_routes
 from tests.support.live_server import serve_app
 
 KEY = "sk-replay-test"
@@ -51,20 +51,7 @@ async def _record_session(open_services: OpenServices) -> Session:
     started = datetime.now(UTC)
     async with serve_app(create_demo_upstream()) as upstream:  # type: ignore[arg-type]
         services = await open_services(client_key=KEY)  # NoOp: everything passes, as recorded
-        services.model_routes = routes_from_config(
-            {
-                "model_list": [
-                    {
-                        "model_name": "demo-agent",
-                        "litellm_params": {"model": "anthropic/demo-agent", "api_base": f"http://{upstream}"},
-                    },
-                    {
-                        "model_name": "demo-agent",
-                        "litellm_params": {"model": "openai/demo-agent", "api_base": f"http://{upstream}/v1"},
-                    },
-                ]
-            }
-        )
+        services.model_routes = demo_routes(upstream)
         trace = {"x-litellm-trace-id": TRACE}
         calls: dict[str, str] = {}
         async with serve_app(create_app(services.settings, services)) as address:

@@ -105,8 +105,9 @@ def last_user_text(request: dict[str, Any]) -> str:
     return ""
 
 
-def _call_words(call: Any) -> str:
-    """`Bash: curl … | sh` for a recorded tool call (`ToolCall.summary()`)."""
+def call_words(call: Any) -> str:
+    """`Bash: curl … | sh` for a recorded tool call (`ToolCall.summary()`, a decision's `tool_call`):
+    the tool and the argument a person reads first, clipped. One wording for the UI and the CLI."""
     call = _object(call)
     name, arguments = str(call.get("name") or "tool"), str(call.get("arguments") or "")
     try:
@@ -133,7 +134,7 @@ def decision_words(decision: dict[str, Any], judged: dict[str, dict[str, Any]] |
     if action == "reject":
         return f"rejected: {decision.get('message') or 'by the policy'}"
     call = decision.get("tool_call")
-    words = f"{outcome} {_call_words(call)}" if call else outcome
+    words = f"{outcome} {call_words(call)}" if call else outcome
     score = decision.get("score")
     if isinstance(score, int | float):
         words += f" — {'rule' if decision.get('rule') else 'monitor score'} {score:.2f}"
@@ -271,6 +272,6 @@ def response_words(dialect: str, response: dict[str, Any]) -> str:
         text = codec.response_text(response)
         if text:
             return text
-        return "; ".join(_call_words(call.summary()) for call in codec.decode_response(response).tool_calls())
+        return "; ".join(call_words(call.summary()) for call in codec.decode_response(response).tool_calls())
     except (UnknownDialect, MalformedToolCall, ValueError, TypeError, KeyError, AttributeError):
         return ""

@@ -13,32 +13,19 @@ as its YAML configures them; its alert webhooks are not.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.pipeline.identity import CallIdentity
+from luthien_proxy.tooling.eval.actions import action_of, strongest
 from luthien_proxy.tooling.eval.harness import PolicyHarness
 from luthien_proxy.tooling.eval.recorded import RecordedCall
 
 Json = dict[str, Any]
 Progress = Callable[[int, int], None]
 
-#: A recorded decision's `action` as the action the client saw (the `luthien eval` vocabulary);
-#: `judge` carries a score, `resample_exhausted` is followed by its fallback's own decision.
-ACTION_OF = {
-    "allow": "allow",
-    "block": "block",
-    "reject": "block",
-    "defer_to_trusted": "defer",
-    "edit": "edit",
-    "resample": "resample",
-    "audit": "audit",
-}
-#: When decisions on one call disagree, the one that stopped the most wins.
-STRENGTH = {"allow": 0, "audit": 1, "resample": 2, "edit": 3, "defer": 4, "block": 5}
 #: Recorded stream ends whose chunks are the whole answer (a stream cut short is not replayed).
 _REPLAYABLE_STREAM_ENDS = (None, "success", "rejected")
 
@@ -109,7 +96,7 @@ def verdict_of(decisions: list[Json], error: str | None = None) -> Verdict:
     calls: dict[str, ToolVerdict] = {}
     actions = ["block"] if error else []
     for decision in decisions:
-        action = ACTION_OF.get(str(decision.get("action")))
+        action = action_of(decision)
         if action is not None:
             actions.append(action)
         call = decision.get("tool_call")
@@ -123,31 +110,16 @@ def verdict_of(decisions: list[Json], error: str | None = None) -> Verdict:
             call["id"],
             str(call.get("name") or ""),
             str(call.get("arguments") or ""),
-            _stronger(known.action if known else None, action),
+            strongest(a for a in (known.action if known else None, action) if a is not None),
             _max(known.score if known else None, score),
             (known.reason if known else None) or (str(reason) if reason else None),
         )
         calls[call["id"]] = merged
-    action = max(actions, key=STRENGTH.__getitem__, default="allow")
-    return Verdict(action, calls, error)
-
-
-def _stronger(known: str | None, action: str | None) -> str:
-    candidates = [a for a in (known, action) if a is not None]
-    return max(candidates, key=STRENGTH.__getitem__, default="allow")
+    return Verdict(strongest(actions), calls, error)
 
 
 def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
-
-
-async def _chunks(chunks: list[Json]) -> AsyncIterator[Json]:
-    for chunk in chunks:
-        yield chunk
-
-
-async def _discard(_encoded: bytes) -> None:
-    """The replayed stream's output goes nowhere: the decisions say what the client would get."""
 
 
 class Replayer:
@@ -165,46 +137,32 @@ class Replayer:
             return ReplayedCall(call, recorded, None, skipped=str(exc))
         if call.request is None and call.response_request is None:
             return ReplayedCall(call, recorded, None, skipped="no request on record")
-        extra: list[Json] = []
-        skipped = error = None
-        try:
-            extra, skipped = await self._police(call, dialect)
-        except Exception as exc:  # live, the client would have got an error: nothing ran
-            error = f"{type(exc).__name__}: {exc}"[:300]
-        decisions = [*self.harness.recorder.take(call.call_id), *extra]
-        return ReplayedCall(call, recorded, verdict_of(decisions, error), skipped=skipped)
-
-    async def _police(self, call: RecordedCall, dialect: Dialect) -> tuple[list[Json], str | None]:
-        """Run the call's request, then its recorded answer, through the pipeline; returns the
-        rejections (which no decision record holds) and why the call went no further, if it did not."""
-        pipeline = self.harness.pipeline
-        ids = CallIdentity(call.call_id, call.trace_id)
-        request = call.request or call.response_request or {}
-        if call.request is not None:
-            asked = await pipeline.police_request(ids, call.request, dialect)
-            if asked.rejection is not None:
-                return [_rejection(asked.rejection.message)], None
-            request = (asked.result or {}).get("data") or request
-        if not call.answered:
-            return [], "no answer on record"
-        if call.streamed and call.status not in _REPLAYABLE_STREAM_ENDS:
-            return [], f"the recorded stream ended: {call.status}"
-        if not call.streamed:
-            answered = await pipeline.police_response(ids, request, call.response or {}, dialect)
-            return ([] if answered.rejection is None else [_rejection(answered.rejection.message)]), None
-        async with pipeline.stream(
-            call.call_id, request, source="the recorded stream", dialect=dialect
-        ) as stream:
-            end = await stream.run(_chunks(call.chunks or []), _discard)
-        if end.status == "rejected":
-            return [_rejection(end.error or "")], None
-        if end.status != "success":
-            raise RuntimeError(end.error or end.status)
-        return [], None
+        unreplayed = _answer_not_replayed(call)
+        policed = await self.harness.police(
+            CallIdentity(call.call_id, call.trace_id),
+            call.request or call.response_request or {},
+            None if unreplayed or call.streamed else call.response,
+            chunks=None if unreplayed else call.chunks,
+            dialect=dialect,
+            # Without a pre-call record, the request on record is the one the answer was policed with.
+            request_policed=call.request is None,
+        )
+        decisions = policed.decisions
+        if policed.rejection is not None:  # no decision record holds a rejection
+            decisions = [*decisions, {"action": "reject", "reason": policed.rejection}]
+        # A refusal or an error ends the call where it was: nothing of it was left out.
+        stopped = policed.rejection is not None or policed.error is not None
+        verdict = verdict_of(decisions, policed.error)
+        return ReplayedCall(call, recorded, verdict, skipped=None if stopped else unreplayed)
 
 
-def _rejection(message: str) -> Json:
-    return {"action": "reject", "reason": message}
+def _answer_not_replayed(call: RecordedCall) -> str | None:
+    """Why the call's answer cannot be replayed (only its request then is), or None when it can."""
+    if not call.answered:
+        return "no answer on record"
+    if call.streamed and call.status not in _REPLAYABLE_STREAM_ENDS:
+        return f"the recorded stream ended: {call.status}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ terminal it is printed on.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from typing import Any
 
+from luthien_proxy.pipeline.call_summary import call_words
 from luthien_proxy.tooling.eval.replay import ReplayedCall, ReplayReport, ToolVerdict, Verdict
 
 CELL_CHARS = 90
@@ -27,22 +27,6 @@ def cell(text: str, limit: int = CELL_CHARS) -> str:
     if len(shown) > limit:
         shown = shown[: limit - 1] + "…"
     return shown.replace("|", "\\|")
-
-
-def call_words(call: ToolVerdict) -> str:
-    """`Bash: curl … | sh`: the tool and the argument a person reads first (else all of them)."""
-    try:
-        arguments: Any = json.loads(call.arguments)
-    except ValueError:
-        arguments = call.arguments
-    if isinstance(arguments, dict):
-        for key in ("command", "cmd", "file_path", "path", "url"):
-            value = arguments.get(key)
-            if isinstance(value, str):
-                return f"{call.name}: {value}"
-            if isinstance(value, list):
-                return f"{call.name}: {' '.join(map(str, value))}"
-    return f"{call.name}: {call.arguments}"
 
 
 def _decided(action: str, verdict: ToolVerdict | None) -> str:
@@ -65,7 +49,7 @@ def _rows(replayed: ReplayedCall) -> list[list[str]]:
             [
                 started,
                 call,
-                cell(call_words(tool)),
+                cell(call_words({"name": tool.name, "arguments": tool.arguments})),
                 _decided(recorded_action, replayed.recorded.of(tool.id)),
                 _decided(candidate_action, candidate.of(tool.id)),
                 cell(reason, 60),

@@ -82,11 +82,9 @@ async def run_policy(
 
 async def _run_step(harness: PolicyHarness, index: int, step: Step, model: str) -> ItemResult:
     ids = CallIdentity(f"eval-{index}", f"eval-trace-{index}")
-    try:
-        policed = await harness.police(ids, step_request(step, model), step_response(step, index, model))
-    except Exception as exc:  # the live door answers an error: the call is not run, and we say why
-        harness.recorder.take(ids.call_id or "")
-        return ItemResult(step, "block", None, 0.0, None, 0, error=f"{type(exc).__name__}: {exc}"[:300])
+    policed = await harness.police(ids, step_request(step, model), step_response(step, index, model))
+    if policed.error is not None:  # the live door answers an error: the call is not run, and we say why
+        return ItemResult(step, "block", None, 0.0, None, 0, error=policed.error)
     verdict = read_verdict(step, index, policed.released, policed.decisions)
     return ItemResult(
         step,
