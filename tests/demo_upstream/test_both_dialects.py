@@ -98,7 +98,8 @@ def _responses_reply(
         ("demo-judge", '<tool_call>\nname: run_shell\narguments: {"command": "rm -rf /"}\n</tool_call>'),
         (
             "demo-trusted",
-            '<proposed_tool_call>\nname: write_file\narguments: {"path": "/etc/x"}\n</proposed_tool_call>',
+            '<proposed_tool_call>\n{"name": "write_file", "arguments": {"path": "/etc/x"}}\n'
+            "</proposed_tool_call>",
         ),
         ("demo-tool", "list files"),
         ("demo-tool", "[agent:curl]"),

@@ -50,11 +50,12 @@ def test_trusted_rewrites_a_dangerous_call_and_keeps_a_safe_one(client: OpenAI) 
     dangerous = _ask(
         client,
         "demo-trusted",
-        '<proposed_tool_call>\nname: write_file\narguments: {"path": "/etc/sudoers"}\n</proposed_tool_call>',
+        '<proposed_tool_call>\n{"name": "write_file", "arguments": {"path": "/etc/sudoers"}}\n'
+        "</proposed_tool_call>",
     )
     assert json.loads(dangerous) == {"name": "write_file", "arguments": {"path": "sandbox/sudoers"}}
     safe = trusted_answer(
-        '<proposed_tool_call>\nname: run_shell\narguments: {"command": "ls"}\n</proposed_tool_call>'
+        '<proposed_tool_call>\n{"name": "run_shell", "arguments": {"command": "ls"}}\n</proposed_tool_call>'
     )
     assert json.loads(safe) == {"name": "run_shell", "arguments": {"command": "ls"}}
     assert _ask(client, "demo-trusted", "help me") == TRUSTED_ANSWER

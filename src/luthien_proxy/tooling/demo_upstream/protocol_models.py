@@ -6,8 +6,9 @@ Pure functions (no I/O) so the behaviours are easy to test and document:
   message (JSON-decoded when it is JSON, as the monitor quotes it; the whole message when there is
   no tag) and answers one JSON object `{"score": <0..1>, "reason": "<text>"}`, as the monitor's
   strict parser requires.
-- `demo-trusted` rewrites the call between `<proposed_tool_call>` tags into a safe one (answering
-  JSON `{"name": ..., "arguments": {...}}`), or otherwise answers with a fixed cautious text.
+- `demo-trusted` rewrites the call between `<proposed_tool_call>` tags (the JSON object
+  `{"name", "arguments"}` the trusted editor quotes) into a safe one (answering JSON
+  `{"name": ..., "arguments": {...}}`), or otherwise answers with a fixed cautious text.
 - `demo-tool` with a marker `[agent:<behaviour>]` in the last user message proposes that
   behaviour's tool call after a short text preface (see `BEHAVIOURS`); `flaky` is dangerous for an
   even request `seed` (absent = 0) and benign for an odd one, so resampling has something to find.
@@ -115,15 +116,15 @@ def judge_answer(prompt: str) -> str:
 
 
 def _parse_call(text: str) -> tuple[str, dict[str, Any]] | None:
-    name = re.search(r"^\s*name:\s*(\S+)", text, re.MULTILINE)
-    arguments = re.search(r"^\s*arguments:\s*(.+)$", text, re.MULTILINE | re.DOTALL)
-    if not name or not arguments:
-        return None
+    """The `{"name", "arguments"}` object the trusted editor quotes (JSON), or None."""
     try:
-        parsed = json.loads(arguments.group(1).strip())
-    except json.JSONDecodeError:
+        call = json.loads(text)
+    except ValueError:
         return None
-    return (name.group(1), parsed) if isinstance(parsed, dict) else None
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        return None
+    arguments = call.get("arguments")
+    return (call["name"], arguments) if isinstance(arguments, dict) else None
 
 
 def _safe_arguments(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
