@@ -237,3 +237,36 @@ async def test_a_decision_on_one_instance_releases_a_call_held_on_another(
         assert decided.status_code == 200
         calls, _ = await asyncio.wait_for(answer, 10)
     assert [name for name, _ in calls] == ["Bash"] and json.loads(calls[0][1]) == {"command": COMMAND}
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_a_held_stream_is_kept_alive_until_the_decision(
+    open_services: OpenServices, upstream: str
+) -> None:
+    services = await open_services(_guard(), client_key=KEY, stream_keepalive_seconds=0.05)
+    body = {
+        "model": "demo-agent",
+        "stream": True,
+        "messages": [{"role": "user", "content": f"run: {COMMAND}"}],
+    }
+    auth = {"authorization": f"Bearer {KEY}"}
+    async with (
+        _serving(services, upstream) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as http,
+        http.stream("POST", "/v1/chat/completions", json=body, headers=auth) as response,
+    ):
+        lines = response.aiter_lines()
+        seen = [line async for line in _until(lines, ": keepalive")]
+        assert not any("tool_calls" in line for line in seen)  # nothing of the held call yet
+        (item,) = (await _pending(http))["items"]
+        await http.post(f"/api/audits/{item['id']}/decision", json={"decision": "approve"})
+        rest = [line async for line in _until(lines, "data: [DONE]")]
+    assert any("tool_calls" in line and "get.example" in line for line in rest)
+
+
+async def _until(lines: AsyncIterator[str], wanted: str) -> AsyncIterator[str]:
+    """The lines up to and including `wanted`."""
+    async for line in lines:
+        yield line
+        if line == wanted:
+            return

@@ -89,8 +89,15 @@ def event_frame(encoded: bytes) -> bytes:
     return b"event: " + kind + b"\ndata: " + encoded + b"\n\n"
 
 
+# An SSE comment: every SSE reader skips it (the openai SDK too); a held call's stream stays alive.
 OPENAI_CHAT_FORM = DoorForm(
-    OPENAI_CHAT, DIALECT_OPENAI_CHAT, CHAT, _openai_error, _openai_frame, b"data: [DONE]\n\n"
+    OPENAI_CHAT,
+    DIALECT_OPENAI_CHAT,
+    CHAT,
+    _openai_error,
+    _openai_frame,
+    b"data: [DONE]\n\n",
+    keepalive=b": keepalive\n\n",
 )
 ANTHROPIC_MESSAGES_FORM = DoorForm(
     ANTHROPIC_MESSAGES,
