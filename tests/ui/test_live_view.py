@@ -15,7 +15,7 @@ WORDS = ["The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ",
 FINAL_CHUNKS = '.chunk-list[data-side="final"] .chunk'
 FINAL_TEXT = '.response-text[data-side="final"]'
 ORIGINAL_TEXT = '.response-text[data-side="original"]'
-STATUS = "section.call .badges .badge[data-status]"
+OUTCOME = "section.call .badges .badge[data-outcome]"
 UNESCAPED = "main script, main img, main b"
 
 
@@ -42,15 +42,15 @@ async def test_chunks_appear_while_the_stream_runs(server: UiServer, tab: Browse
             await stream.send(word)
         # The stream is still open: the page must already show what has been policed so far.
         await tab.expect(FINAL_CHUNKS).to_have_text(["THE ", "QUICK "])
-        await tab.expect(STATUS).to_have_text("streaming")
-        await tab.expect(".column-original .content").to_have_text("Tell me about the quick brown fox")
+        await tab.expect(OUTCOME).to_have_text("in progress")
+        await tab.expect(".request .message .content").to_have_text("Tell me about the quick brown fox")
         for word in WORDS[2:]:
             await stream.send(word)
         result = await stream.end()
 
     assert result.end == {"type": "END"}
     assert result.text == "".join(WORDS).upper()
-    await tab.expect(STATUS).to_have_text("success")
+    await tab.expect(OUTCOME).to_have_text("modified")
     await tab.expect(FINAL_TEXT).to_have_text("".join(WORDS).upper())
     await tab.expect(ORIGINAL_TEXT).to_have_text("".join(WORDS))
     await tab.expect(FINAL_CHUNKS).to_have_count(len(WORDS))
@@ -69,7 +69,7 @@ async def test_original_and_final_side_by_side_with_the_diff_highlighted(
     await server.flush()
     await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
 
-    await tab.expect(STATUS).to_have_text("success")
+    await tab.expect(OUTCOME).to_have_text("modified")
     await tab.expect(ORIGINAL_TEXT).to_have_text(answer)
     await tab.expect(FINAL_TEXT).to_have_text("The quick brown cat jumps.")
     await tab.expect(f"{ORIGINAL_TEXT} del.diff-del").to_have_text(["fox"])
@@ -82,7 +82,6 @@ async def test_original_and_final_side_by_side_with_the_diff_highlighted(
         "my password is [redacted]"
     )
     await tab.expect(".request .column-final h4").to_contain_text("changed by policy")
-    await tab.expect("section.call .badge-changed").to_have_text("modified by policy")
 
 
 async def test_a_rejected_call_is_clearly_marked(server: UiServer, tab: BrowserPage) -> None:
@@ -92,9 +91,11 @@ async def test_a_rejected_call_is_clearly_marked(server: UiServer, tab: BrowserP
     await server.flush()
     await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
 
-    await tab.expect(STATUS).to_have_text("rejected")
+    await tab.expect(OUTCOME).to_have_text("rejected")
     await tab.expect("section.call").to_have_attribute("data-status", "rejected")
-    await tab.expect(".banner-blocked").to_have_text(f"Blocked by policy (HTTP 403): {REJECTION_MESSAGE}")
+    await tab.expect(".banner-blocked").to_have_text(
+        f"Policy decision (HTTP 403): rejected: {REJECTION_MESSAGE}"
+    )
     await tab.expect(".blocked-note").to_contain_text("Nothing was sent to the client")
     await tab.expect(".decision.blocking").to_contain_text(REJECTION_MESSAGE)
 
@@ -107,7 +108,7 @@ async def test_model_text_is_shown_as_text_never_run(server: UiServer, tab: Brow
 
     await tab.goto(server.url(f"/ui/conversation?call_id={call_id}"))
     await tab.expect(FINAL_TEXT).to_have_text(payload)
-    await tab.expect(".request .column-original .content").to_have_text(f"say {payload}")
+    await tab.expect(".request .message .content").to_have_text(f"say {payload}")
     await tab.expect(UNESCAPED).to_have_count(0)
 
     # The same text in the pages showing raw records: JSON as text, nothing run.
@@ -153,14 +154,14 @@ async def test_a_failed_stream_is_marked_with_its_error(server: UiServer, tab: B
         result = await stream.fail("upstream exploded")
     assert result.end is not None and result.end["type"] == "ERROR"
 
-    await tab.expect(STATUS).to_have_attribute("data-status", "upstream_error")
-    await tab.expect(STATUS).to_have_class("badge badge-bad")
+    await tab.expect(OUTCOME).to_have_attribute("data-outcome", "upstream_error")
+    await tab.expect(OUTCOME).to_have_class("badge badge-bad outcome")
     await tab.expect(".banner-error").to_contain_text("Call ended with upstream_error")
     await tab.expect(".banner-error").to_contain_text("upstream exploded")
     # Reloaded from the snapshot alone, the page tells the same story.
     await server.settled(call_id)
     await tab.call(lambda p: p.reload())
-    await tab.expect(STATUS).to_have_attribute("data-status", "upstream_error")
+    await tab.expect(OUTCOME).to_have_attribute("data-outcome", "upstream_error")
     await tab.expect(".banner-error").to_contain_text("upstream exploded")
     await tab.expect(FINAL_TEXT).to_have_text("ONCE ")
 

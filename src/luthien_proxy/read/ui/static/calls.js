@@ -1,6 +1,8 @@
 // The live view's model: a call's state built from the snapshot's CallView plus the events that
 // arrived after it. Pure functions, no DOM, so the merge rules live in one place.
 
+import {frameLabel} from "/ui/static/frames.js";
+
 const TERMINAL = new Set([
   "success", "failure", "rejected", "error", "upstream_error", "timeout", "disconnected", "protocol_error",
 ]);
@@ -22,10 +24,15 @@ export function emptyCall(callId, traceId = null) {
     completed_at: null,
     request: {original: null, final: null},
     response: {original: null, final: null},
+    // Each chunk as frames.js labels it: {text, tool, meta}.
     chunks: {original: [], final: []},
     decisions: [],
     error: null,
     counts: null,
+    // From the snapshot only (the server folds them): the neutral rendering and the summary.
+    dialect: null,
+    neutral: null,
+    summary: null,
   };
 }
 
@@ -43,16 +50,15 @@ export function fromView(view) {
   const text = (value) => isTerminal(call.status) && typeof value === "string"
     && (value !== "" || call.status === "success") ? value : null;
   call.response = {original: text(view.response?.original), final: text(view.response?.final)};
-  call.chunks = {original: [...(view.chunks?.original ?? [])], final: [...(view.chunks?.final ?? [])]};
+  // The view has only each chunk's text; `CallRecord.state` relabels them from the raw frames.
+  const label = (text) => ({text: String(text ?? ""), tool: "", meta: text ? "" : "no text"});
+  call.chunks = {original: (view.chunks?.original ?? []).map(label), final: (view.chunks?.final ?? []).map(label)};
   call.decisions = [...(view.decisions ?? [])];
   call.error = view.error ?? null;
+  call.dialect = view.dialect ?? null;
+  call.neutral = view.neutral ?? null;
+  call.summary = view.summary ?? null;
   return call;
-}
-
-/** The text of an OpenAI chat.completion.chunk (first choice's delta). */
-export function chunkText(chunk) {
-  const content = chunk?.choices?.[0]?.delta?.content;
-  return contentText(content);
 }
 
 /** The text of a message content: a string, or the text parts of a content-part array. */
@@ -104,7 +110,7 @@ export function applyEvent(call, event) {
     case "final_chunk": {
       const side = event.type === "original_chunk" ? "original" : "final";
       const index = Number.isInteger(payload.index) ? payload.index : call.chunks[side].length;
-      call.chunks[side][index] = chunkText(payload.chunk);
+      call.chunks[side][index] = frameLabel(payload.chunk);
       call.streamed = true;
       if (!isTerminal(call.status)) call.status = "streaming";
       if (!call.model && payload.chunk?.model) call.model = payload.chunk.model;
@@ -115,18 +121,14 @@ export function applyEvent(call, event) {
       break;
     case "policy_decision": {
       call.decisions.push(payload);
-      if (isBlocking(payload) && !isTerminal(call.status)) call.status = "rejected";
+      // A rejection ends the call; a blocked tool call does not (the client gets text instead).
+      if (payload?.action === "reject" && !isTerminal(call.status)) call.status = "rejected";
       break;
     }
     default:
       break;
   }
   return call;
-}
-
-/** Whether a policy decision stops the call. */
-export function isBlocking(decision) {
-  return ["reject", "block"].includes(decision?.action);
 }
 
 function applyCompletion(call, payload, timestamp) {
@@ -136,33 +138,29 @@ function applyCompletion(call, payload, timestamp) {
   if (payload.streamed) {
     call.streamed = true;
     call.response = {
-      original: payload.original_text ?? call.chunks.original.join(""),
-      final: payload.final_text ?? call.chunks.final.join(""),
+      original: payload.original_text ?? chunksText(call.chunks.original),
+      final: payload.final_text ?? chunksText(call.chunks.final),
     };
     call.counts = {received: payload.chunks_received ?? null, sent: payload.chunks_sent ?? null};
   } else if (payload.original !== undefined || payload.final !== undefined) {
     call.response = {original: completionText(payload.original), final: completionText(payload.final)};
   }
-  if (payload.status === "rejected" && !call.decisions.some(isBlocking)) {
+  if (payload.status === "rejected" && !call.decisions.some((decision) => decision?.action === "reject")) {
     call.decisions.push({action: payload.action || "reject", message: payload.message, status_code: payload.status_code});
   }
+}
+
+/** The text of labelled chunks, in order (holes and tool-call pieces left out). */
+export function chunksText(chunks) {
+  return chunks.map((chunk) => chunk?.text ?? "").join("");
 }
 
 /** The response texts to show: the final summary when there is one, else the chunks so far. */
 export function responseTexts(call) {
   return {
-    original: call.response.original ?? (call.chunks.original.length ? call.chunks.original.join("") : null),
-    final: call.response.final ?? (call.chunks.final.length ? call.chunks.final.join("") : null),
+    original: call.response.original ?? (call.chunks.original.length ? chunksText(call.chunks.original) : null),
+    final: call.response.final ?? (call.chunks.final.length ? chunksText(call.chunks.final) : null),
   };
-}
-
-/** Whether the policy changed the request or the response. */
-export function modifiedByPolicy(call) {
-  const texts = responseTexts(call);
-  const requestChanged = call.request.original !== null && call.request.final !== null
-    && JSON.stringify(call.request.original) !== JSON.stringify(call.request.final);
-  const responseChanged = texts.original !== null && texts.final !== null && texts.original !== texts.final;
-  return requestChanged || responseChanged;
 }
 
 /**
@@ -201,12 +199,23 @@ export class CallRecord {
     return max;
   }
 
+  /** Whether the live events have finished the call but the snapshot (its summary and neutral
+   * rendering) has not caught up yet: the page should read it again. */
+  stale() {
+    return isTerminal(this.state().status) && !(this.view && isTerminal(this.view.status));
+  }
+
   /** The call's current state. */
   state() {
     const call = this.view ? fromView(this.view) : emptyCall(this.callId, this.traceId);
-    // The CallView leaves out a failure's message; its completion event has it.
     for (const event of this.viewEvents) {
+      // The CallView leaves out a failure's message; its completion event has it.
       if (event.type === "request_completed" && event.payload?.error) call.error = event.payload.error;
+      // And it keeps only each chunk's text: the raw frame also says what else it carried.
+      if ((event.type === "original_chunk" || event.type === "final_chunk") && Number.isInteger(event.payload?.index)) {
+        const side = event.type === "original_chunk" ? "original" : "final";
+        call.chunks[side][event.payload.index] = frameLabel(event.payload.chunk);
+      }
     }
     const pending = [...this.live.values()]
       .filter((event) => !this.viewSequences.has(event.sequence))

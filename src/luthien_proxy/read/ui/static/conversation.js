@@ -1,6 +1,7 @@
 // The live view: one call (/ui/conversation?call_id=) or every call of a trace
 // (/ui/conversation/by_trace?trace_id=). Subscribes to the SSE stream first and then loads the
-// snapshot, merging the two by (call_id, sequence), so nothing between them is lost.
+// snapshot, merging the two by (call_id, sequence), so nothing between them is lost. A call's
+// start and end re-read the snapshot: its summary and neutral rendering are built on the server.
 
 import {CallRecord, isTerminal} from "/ui/static/calls.js";
 import {callPanel} from "/ui/static/call_panel.js";
@@ -24,6 +25,7 @@ const snapshotNote = el("div", {id: "snapshot-note"}, el("p", {class: "muted"}, 
 const panels = el("div", {id: "calls", class: "calls"});
 let snapshotLoaded = false;
 let snapshotInFlight = null;
+let snapshotAgain = false;
 let lastEventAt = Date.now();
 let retryMs = 1000;
 let renderQueued = false;
@@ -123,14 +125,26 @@ function receive(event) {
   const expected = target.maxSequence() + 1;
   if (!target.addEvent(event)) return;
   // A jump in the sequence means we missed events (published before we subscribed): re-read.
-  if (event.sequence > expected) loadSnapshot();
+  // So does a start or an end: the server's rendering of the request and the response, and the
+  // outcome, come with the snapshot.
+  if (event.sequence > expected || event.type === "request_started" || event.type === "request_completed") {
+    loadSnapshot();
+  }
   scheduleRender();
 }
 
 function loadSnapshot() {
-  if (snapshotInFlight) return snapshotInFlight;
+  if (snapshotInFlight) {
+    // The read in flight may have started before what asked for this one: read once more after it.
+    snapshotAgain = true;
+    return snapshotInFlight;
+  }
   snapshotInFlight = fetchSnapshot().finally(() => {
     snapshotInFlight = null;
+    if (snapshotAgain) {
+      snapshotAgain = false;
+      loadSnapshot();
+    }
   });
   return snapshotInFlight;
 }
@@ -168,7 +182,14 @@ function adopt(body) {
 }
 
 function refreshWhenQuiet() {
-  if (!snapshotLoaded || Date.now() - lastEventAt < QUIET_REFRESH_MS) return;
+  if (!snapshotLoaded) return;
+  // A call the live events finished but whose recorded end the snapshot did not have yet (the
+  // store writes a moment after publishing): read again until it has.
+  if ([...records.values()].some((r) => r.stale())) {
+    loadSnapshot();
+    return;
+  }
+  if (Date.now() - lastEventAt < QUIET_REFRESH_MS) return;
   const unfinished = records.size === 0 || [...records.values()].some((r) => !isTerminal(r.state().status));
   if (unfinished) {
     lastEventAt = Date.now();
