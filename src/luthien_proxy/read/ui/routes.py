@@ -70,6 +70,13 @@ async def trace_conversation_page() -> Response:
     return _respond(page("live view", "conversation.js"))
 
 
+@router.get("/ui/audits")
+async def audits_page() -> Response:
+    """The audit queue: held tool calls waiting for a person's decision, live, and recent decisions
+    (`#<item id>` highlights one item: the address the webhook links to)."""
+    return _respond(page("audit queue", "audits.js"))
+
+
 @router.get("/debug")
 async def debug_types_page() -> Response:
     """Debug record types with counts."""

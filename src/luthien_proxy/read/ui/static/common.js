@@ -31,20 +31,8 @@ export function replaceChildren(node, ...children) {
 }
 
 /** A GET that resolves to {ok, status, body}; network errors become status 0 with a message. */
-export async function getJSON(url) {
-  let response;
-  try {
-    response = await fetch(url, {headers: {accept: "application/json"}, cache: "no-store"});
-  } catch (error) {
-    return {ok: false, status: 0, body: {detail: `cannot reach the control plane (${error.message})`}};
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = {detail: `${response.status} ${response.statusText}`};
-  }
-  return {ok: response.ok, status: response.status, body};
+export function getJSON(url) {
+  return requestJSON(url, {headers: {accept: "application/json"}, cache: "no-store"});
 }
 
 /** The message of a failed getJSON result. */
@@ -157,7 +145,8 @@ export function header(current) {
   const link = (href, text, key) => el("a", {href, class: key === current ? "current" : undefined}, text);
   return el("header", {class: "site"},
     el("a", {href: "/ui", class: "brand"}, "Luthien"),
-    el("nav", {}, link("/ui", "Calls", "index"), link("/debug", "Debug records", "debug")));
+    el("nav", {}, link("/ui", "Calls", "index"), auditsLink(link("/ui/audits", "Audits", "audits")),
+      link("/debug", "Debug records", "debug")));
 }
 
 /** A notice box: kind is "info", "warn" or "error". */
@@ -183,4 +172,55 @@ export function mountPage(current) {
   const main = el("main", {id: "main"});
   document.body.replaceChildren(header(current), main);
   return main;
+}
+
+// ---- Requests with a body, and the audit queue's count in the header (audits.js) ----
+
+/** A fetch whose answer is read as JSON: {ok, status, body}; network errors become status 0. */
+async function requestJSON(address, init) {
+  let response;
+  try {
+    response = await fetch(address, init);
+  } catch (error) {
+    return {ok: false, status: 0, body: {detail: `cannot reach the control plane (${error.message})`}};
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = {detail: `${response.status} ${response.statusText}`};
+  }
+  return {ok: response.ok, status: response.status, body};
+}
+
+/** A JSON POST (the admin session cookie goes along, as with getJSON): {ok, status, body}. */
+export function postJSON(address, value) {
+  return requestJSON(address, {method: "POST", cache: "no-store", body: JSON.stringify(value),
+    headers: {accept: "application/json", "content-type": "application/json"}});
+}
+
+/** How many pending items the header shows at most before "+". */
+const AUDIT_COUNT_LIMIT = 100;
+
+/** The header's Audits link with a count of the items waiting for a decision (read once per page;
+ * the audit queue's page keeps it live with setAuditCount). */
+function auditsLink(link) {
+  const count = el("span", {class: "nav-count", id: "nav-audit-count", hidden: true});
+  link.append(count);
+  getJSON(url("/api/audits", {status: "pending", limit: AUDIT_COUNT_LIMIT})).then((result) => {
+    if (result.ok && Array.isArray(result.body?.items)) {
+      const items = result.body.items.length;
+      setAuditCount(items >= AUDIT_COUNT_LIMIT ? `${AUDIT_COUNT_LIMIT}+` : items);
+    }
+  });
+  return link;
+}
+
+/** Show `count` pending audit items in the header (hidden at 0). */
+export function setAuditCount(count) {
+  const badgeNode = document.getElementById("nav-audit-count");
+  if (!badgeNode) return;
+  badgeNode.textContent = String(count);
+  badgeNode.hidden = !count;
+  badgeNode.title = `${count} waiting for a decision`;
 }
