@@ -66,7 +66,7 @@ _NOT_VERDICTS: Final = frozenset(
 )
 
 
-def _verdict_action(decision: dict[str, Any]) -> str:
+def verdict_action(decision: dict[str, Any]) -> str:
     """The decision's action, an audit that released nothing (timed out to deny, failed) read as
     denied."""
     action = str(decision.get("action"))
@@ -74,6 +74,9 @@ def _verdict_action(decision: dict[str, Any]) -> str:
 
 
 PREVIEW_CHARS = 200
+#: How many decisions a summary words, and how many tool names it lists (the call view has them all).
+DECISIONS_WORDED = 5
+TOOL_NAMES_LISTED = 20
 
 
 def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -109,10 +112,11 @@ def call_words(call: Any) -> str:
     """`Bash: curl … | sh` for a recorded tool call (`ToolCall.summary()`, a decision's `tool_call`):
     the tool and the argument a person reads first, clipped. One wording for the UI and the CLI."""
     call = _object(call)
-    name, arguments = str(call.get("name") or "tool"), str(call.get("arguments") or "")
+    # The model names its tools: clipped like the arguments, so a long name cannot swell the words.
+    name, arguments = _clip(str(call.get("name") or "tool"), 60), str(call.get("arguments") or "")
     try:
         parsed = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):  # a custom tool's free text may nest '[' past the limit
         parsed = arguments
     # The argument a person reads first: a command, a path, else the whole object.
     fields = json_object(parsed) or {}
@@ -208,7 +212,7 @@ class CallTally:
             return "in_progress"
         if self.status != "success":
             return _STATUS_OUTCOMES.get(self.status, "error")
-        actions = {_verdict_action(d) for d in self.decisions}
+        actions = {verdict_action(d) for d in self.decisions}
         for action, outcome in _ACTION_OUTCOMES:
             if action in actions:
                 return outcome
@@ -224,7 +228,10 @@ class CallTally:
         judged = {str(_object(d.get("tool_call")).get("id")): d for d in judges}
         rank = {action: i for i, (action, _) in enumerate(_ACTION_OUTCOMES)}
         verdicts = sorted(self.verdicts(), key=lambda d: rank.get(str(d.get("action")), len(rank)))
-        return "; ".join(decision_words(d, judged) for d in verdicts)
+        words = [decision_words(d, judged) for d in verdicts[:DECISIONS_WORDED]]
+        if len(verdicts) > DECISIONS_WORDED:  # one answer may propose hundreds of calls: the strongest
+            words.append(f"and {len(verdicts) - DECISIONS_WORDED} more")
+        return "; ".join(words)
 
     def latency_ms(self) -> float | None:
         if self.started_at is not None and self.completed_at is not None:
@@ -238,7 +245,8 @@ class CallTally:
     def tool_names(self) -> list[str]:
         """The names of the tool calls the policy decided on."""
         calls = (_object(d.get("tool_call")) for d in self.decisions)
-        return sorted({str(call["name"]) for call in calls if call.get("name")})
+        names = sorted({_clip(str(call["name"]), 60) for call in calls if call.get("name")})
+        return names[:TOOL_NAMES_LISTED]
 
     def summary(self) -> dict[str, Any]:
         """The call as the index lists it (and `/api/calls` answers)."""

@@ -41,19 +41,14 @@ def _dialect(payload: Any) -> dict[str, Any]:
 
 
 def _caller(payload: Any) -> dict[str, Any]:
-    """The door the call came through (absent: LiteLLM) and the caller's key alias, when known
-    (LiteLLM's virtual key alias, from the key or the request's metadata)."""
+    """The door the call came through (absent: LiteLLM) and the caller's key alias, when known:
+    LiteLLM's virtual key alias, from the key it authenticated. Never from the request body: its
+    `metadata` is the client's own on the native door and on LiteLLM's /v1/messages and /v1/responses."""
     found: dict[str, Any] = {}
     if isinstance(door := _part(payload, DOOR_KEY), str):
         found[DOOR_KEY] = door
-    data = _part(payload, "data")
-    candidates = (
-        _part(_part(payload, "user_api_key_dict"), "key_alias"),
-        _part(_part(data, "metadata"), "user_api_key_alias"),
-        _part(_part(data, "litellm_metadata"), "user_api_key_alias"),
-    )
-    alias = next((value for value in candidates if isinstance(value, str) and value), None)
-    if alias:
+    alias = _part(_part(payload, "user_api_key_dict"), "key_alias")
+    if isinstance(alias, str) and alias:
         found["key_alias"] = alias
     return found
 

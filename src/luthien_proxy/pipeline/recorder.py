@@ -58,7 +58,11 @@ class CallRecorder:
         """Fold the event into the call's tally; record and announce its summary when it ends."""
         call_id = str(ids.call_id)
         if call_id in self._summarized:
-            return
+            if kind != "request_started":
+                return
+            # A new call under a summarized call's id (LiteLLM takes the client's x-litellm-call-id):
+            # it gets its own summary, or a blocked call could hide behind one that passed.
+            del self._summarized[call_id]
         tally = self._tallies.get(call_id)
         if tally is None:
             tally = self._tallies[call_id] = CallTally(call_id, ids.trace_id)
