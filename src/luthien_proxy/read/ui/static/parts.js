@@ -6,11 +6,16 @@
 import {badge, el, formatDuration, jsonBlock} from "/ui/static/common.js";
 
 /** Decision actions that changed what the client got (a `.decision.blocking` row). */
-const BLOCKING = new Set(["block", "reject", "defer", "defer_to_trusted", "edit", "resample"]);
+const BLOCKING = new Set([
+  "block", "reject", "defer", "defer_to_trusted", "edit", "resample", "audit_denied", "audit_edited",
+]);
 
-/** Whether a decision stopped or replaced what the model proposed. */
+/** Whether a decision stopped or replaced what the model proposed; an audit that released nothing
+ * (timed out to deny, failed) counts as denied, as in pipeline/call_summary.py `verdict_action`. */
 export function isBlockingDecision(decision) {
-  return BLOCKING.has(decision?.action);
+  const action = String(decision?.action ?? "");
+  if (action.startsWith("audit_") && decision?.released === false) return true;
+  return BLOCKING.has(action);
 }
 
 /** A tool call's arguments pretty-printed: JSON indented, a free-text argument as it came. */
