@@ -60,11 +60,15 @@ class AgentServer:
 
 
 @asynccontextmanager
-async def agent_server(open_services: OpenServices, tab: BrowserPage) -> AsyncIterator[AgentServer]:
-    """Serve the demo upstream and the app; the rules block any call touching ~/.ssh. `tab` leaves
-    the app's pages before it stops, pass or fail: the server's shutdown waits for their live streams."""
+async def agent_server(
+    open_services: OpenServices, tab: BrowserPage, rules: list[Any] | None = None
+) -> AsyncIterator[AgentServer]:
+    """Serve the demo upstream and the app; the rules (`rules`, else the defaults: any call touching
+    ~/.ssh) block tool calls. `tab` leaves the app's pages before it stops, pass or fail: the
+    server's shutdown waits for their live streams."""
     async with serve_app(create_demo_upstream()) as upstream:  # type: ignore[arg-type]
-        services = await open_services(ToolCallRulesPolicy(host=PolicyHost(environ={})), client_key=KEY)
+        policy = ToolCallRulesPolicy(rules, host=PolicyHost(environ={}))
+        services = await open_services(policy, client_key=KEY)
         entries = [
             {
                 "model_name": MODEL,

@@ -121,28 +121,6 @@ async def test_model_text_is_shown_as_text_never_run(server: UiServer, tab: Brow
     assert tab.dialogs == []
 
 
-async def test_the_trace_view_follows_every_call_of_a_trace_live(server: UiServer, tab: BrowserPage) -> None:
-    trace_id = "trace-live-2"
-    panel_a = 'section.call[data-call-id="trace-call-a"]'
-    panel_b = 'section.call[data-call-id="trace-call-b"]'
-    await tab.goto(server.url(f"/ui/conversation/by_trace?trace_id={trace_id}"))
-    await tab.expect("#connection").to_have_text("live")
-    await tab.expect("#snapshot-note").to_contain_text("Nothing recorded")
-
-    await plain_call(server.client, "trace-call-a", trace_id, "first question", "a fox answer")
-    await tab.expect(f"{panel_a} {FINAL_TEXT}").to_have_text("a cat answer")
-    await pre_call(server.client, "trace-call-b", trace_id, "second question")
-    async with chunk_stream(server.address, "trace-call-b", trace_id) as stream:
-        await stream.send("streamed ")
-        await tab.expect(f"{panel_b} {FINAL_CHUNKS}").to_have_text(["STREAMED "])
-        await stream.send("answer")
-        await stream.end()
-    await tab.expect(f"{panel_b} {FINAL_TEXT}").to_have_text("STREAMED ANSWER")
-    await tab.expect("section.call").to_have_count(2)
-    await tab.expect(".summary").to_have_text("2 calls in this trace.")
-    await tab.expect("#snapshot-note").to_be_empty()
-
-
 async def test_a_failed_stream_is_marked_with_its_error(server: UiServer, tab: BrowserPage) -> None:
     call_id, trace_id = "failed-call-1", "failed-trace"
     await pre_call(server.client, call_id, trace_id, "tell me a story")

@@ -70,7 +70,7 @@ async def test_debug_pages_list_types_and_page_through_records(server: UiServer,
     ("path", "message"),
     [
         ("/ui/conversation", "needs a call_id query parameter"),
-        ("/ui/conversation/by_trace", "needs a trace_id query parameter"),
+        ("/ui/session", "needs a trace_id query parameter"),
         ("/ui/hooks/trace", "needs a call_id query parameter"),
     ],
 )

@@ -25,7 +25,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     [
         ("/ui", "Luthien — recent calls"),
         ("/ui/conversation?call_id=x", "Luthien — live view"),
-        ("/ui/conversation/by_trace?trace_id=x", "Luthien — live view"),
+        ("/ui/session?trace_id=x", "Luthien — session"),
         ("/ui/hooks/trace?call_id=x", "Luthien — hook records"),
         ("/debug", "Luthien — debug records"),
         ("/debug/hook:async_pre_call_hook", "Luthien — debug records"),

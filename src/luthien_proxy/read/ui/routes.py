@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from luthien_proxy.read.ui.assets import Asset, asset, page
@@ -64,10 +64,17 @@ async def conversation_page() -> Response:
     return _respond(page("live view", "conversation.js"))
 
 
+@router.get("/ui/session")
+async def session_page() -> Response:
+    """A trace (an agent's session) as one timeline of its turns and decisions (`?trace_id=`)."""
+    return _respond(page("session", "session.js"))
+
+
 @router.get("/ui/conversation/by_trace")
-async def trace_conversation_page() -> Response:
-    """The live view of every call of a trace (`?trace_id=`)."""
-    return _respond(page("live view", "conversation.js"))
+async def trace_conversation_page(request: Request) -> RedirectResponse:
+    """The old address of a trace's page: the session timeline, with the same query (the trace id)."""
+    query = request.url.query
+    return RedirectResponse(f"/ui/session?{query}" if query else "/ui/session", status_code=307)
 
 
 @router.get("/ui/audits")
