@@ -140,3 +140,17 @@ def test_the_request_preview_is_the_last_user_text_in_any_dialect(
     recorded: dict[str, Any], text: str
 ) -> None:
     assert last_user_text(recorded) == text
+
+
+def test_an_answer_only_re_encoded_is_not_modified() -> None:
+    """A policy that released every tool call re-encodes the answer (canonical arguments, no
+    logprobs): the same texts and calls are no change a person needs to see."""
+
+    def answer(arguments: str, **extra: Any) -> dict[str, Any]:
+        call = {"id": "t1", "type": "function", "function": {"name": "Bash", "arguments": arguments}}
+        message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        return {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls", **extra}]}
+
+    sent = answer('{ "command" : "ls" }', logprobs=None)
+    assert tally(started(), succeeded(sent, answer('{"command":"ls"}'))).outcome == "passed"
+    assert tally(started(), succeeded(sent, answer('{"command":"rm -rf /"}'))).outcome == "modified"

@@ -203,7 +203,10 @@ class CallTally:
             self.response_preview = _clip(str(final))
         elif isinstance(payload.get("original"), dict):
             final = _object(payload.get("final"))
-            self.modified = self.modified or payload["original"] != final
+            changed = payload["original"] != final and not same_answer(
+                self.dialect, payload["original"], final
+            )
+            self.modified = self.modified or changed
             self.response_preview = _clip(response_words(self.dialect, final))
 
     @property
@@ -271,6 +274,25 @@ class CallTally:
             "request_preview": self.request_preview,
             "response_preview": self.response_preview,
         }
+
+
+def same_answer(dialect: str, original: dict[str, Any], final: dict[str, Any]) -> bool:
+    """Whether two recorded responses say the same (texts, and tool calls by name and canonical
+    arguments), however differently encoded: a policy that released everything re-encodes the
+    answer, and that is not a change a person needs to see. Unreadable ones are not the same."""
+    try:
+        codec = dialect_named(dialect)
+        return codec.decode_response(original).choices == codec.decode_response(final).choices
+    except (
+        UnknownDialect,
+        MalformedToolCall,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ):
+        return False
 
 
 def response_words(dialect: str, response: dict[str, Any]) -> str:
