@@ -55,6 +55,10 @@ async def test_chunks_appear_while_the_stream_runs(server: UiServer, tab: Browse
     await tab.expect(ORIGINAL_TEXT).to_have_text("".join(WORDS))
     await tab.expect(FINAL_CHUNKS).to_have_count(len(WORDS))
     await tab.expect("#snapshot-note").to_be_empty()
+    # The trace leads to its session's timeline, the head to the call's hook records.
+    await tab.expect(".call-head .facts a").to_have_attribute("href", f"/ui/session?trace_id={trace_id}")
+    hooks = f"/ui/hooks/trace?call_id={call_id}"
+    await tab.expect(".call-head a.link-hooks").to_have_attribute("href", hooks)
     if server.backend.name == "embedded":
         await screenshot(tab, "live-view.png")
 

@@ -31,6 +31,8 @@ async def test_the_hook_trace_shows_records_in_order_with_offsets(server: UiServ
     await tab.expect("#hook-records .type").to_have_text(types)
     await tab.expect("#hook-records .offset >> nth=0").to_have_text("+0 ms")
     await tab.expect("#hook-records pre.json >> nth=0").to_contain_text('"litellm_call_id": "hooks-call"')
+    session = "/ui/session?trace_id=hooks-trace"
+    await tab.expect("main a[href^='/ui/session']").to_have_attribute("href", session)
 
     await tab.goto(server.url("/ui/hooks/trace?call_id=no-such-call"))
     await tab.expect(".notice").to_contain_text("No hook records for call no-such-call")

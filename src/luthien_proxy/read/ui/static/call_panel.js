@@ -5,7 +5,7 @@
 // same; until a live call's snapshot has it, the raw texts stand in.
 
 import {contentText, isTerminal, responseTexts} from "/ui/static/calls.js";
-import {badge, callLinks, el, formatDuration, formatTime, outcomeBadge, toDate, url} from "/ui/static/common.js";
+import {badge, el, formatDuration, formatTime, outcomeBadge, toDate, url} from "/ui/static/common.js";
 import {diffWords} from "/ui/static/diff.js";
 import {renderDecision, renderMessage, renderParts, renderTools} from "/ui/static/parts.js";
 
@@ -14,11 +14,11 @@ const DIALECTS = {openai_chat: "OpenAI chat", anthropic_messages: "Anthropic Mes
 const BANNERS = {blocked: "blocked", rejected: "blocked", deferred: "changed", resampled: "changed",
   edited: "changed", held: "changed"};
 
-/** The panel for a call state; `standalone` hides the link to the call's own page. */
-export function callPanel(call, {standalone = false} = {}) {
+/** The panel for a call state (the live view's one call). */
+export function callPanel(call) {
   const summary = currentSummary(call);
   return el("section", {class: "call", dataset: {callId: call.call_id, status: call.status, outcome: summary.outcome}},
-    callHead(call, summary, standalone),
+    callHead(call, summary),
     outcomeBanner(call, summary),
     errorBanner(call),
     el("h3", {}, "Request"),
@@ -38,7 +38,7 @@ function currentSummary(call) {
   return {...(summary ?? {}), outcome: "in_progress", outcome_label: finishing ? "finishing…" : "in progress"};
 }
 
-function callHead(call, summary, standalone) {
+function callHead(call, summary) {
   const started = toDate(call.started_at);
   const completed = toDate(call.completed_at);
   const took = typeof summary.latency_ms === "number"
@@ -57,11 +57,10 @@ function callHead(call, summary, standalone) {
       summary.key_alias ? fact("key", summary.key_alias) : null,
       fact("started", formatTime(call.started_at)),
       took ? fact("took", took) : null,
-      call.trace_id ? fact("trace", el("a", {href: url("/ui/conversation/by_trace", {trace_id: call.trace_id})},
+      call.trace_id ? fact("trace", el("a", {href: url("/ui/session", {trace_id: call.trace_id})},
         call.trace_id)) : null),
-    el("div", {class: "call-links"}, standalone
-      ? el("a", {href: url("/ui/hooks/trace", {call_id: call.call_id}), class: "link-hooks"}, "hook records")
-      : callLinks(call.call_id)));
+    el("div", {class: "call-links"},
+      el("a", {href: url("/ui/hooks/trace", {call_id: call.call_id}), class: "link-hooks"}, "hook records")));
 }
 
 function fact(name, value) {

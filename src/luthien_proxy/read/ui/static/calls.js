@@ -168,9 +168,8 @@ export function responseTexts(call) {
  * received live. The state is rebuilt from both, so a newer snapshot can replace an older one.
  */
 export class CallRecord {
-  constructor(callId, traceId = null) {
+  constructor(callId) {
     this.callId = callId;
-    this.traceId = traceId;
     this.view = null;
     this.viewEvents = [];
     this.viewSequences = new Set();
@@ -207,7 +206,7 @@ export class CallRecord {
 
   /** The call's current state. */
   state() {
-    const call = this.view ? fromView(this.view) : emptyCall(this.callId, this.traceId);
+    const call = this.view ? fromView(this.view) : emptyCall(this.callId);
     for (const event of this.viewEvents) {
       // The CallView leaves out a failure's message; its completion event has it.
       if (event.type === "request_completed" && event.payload?.error) call.error = event.payload.error;

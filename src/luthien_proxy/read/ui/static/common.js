@@ -159,14 +159,6 @@ export function jsonBlock(value, attrs = {}) {
   return el("pre", {class: "json", ...attrs}, JSON.stringify(value, null, 2));
 }
 
-/** Links into the call's pages. */
-export function callLinks(callId) {
-  return el("span", {class: "links"},
-    el("a", {href: url("/ui/conversation", {call_id: callId}), class: "link-live"}, "live view"),
-    " · ",
-    el("a", {href: url("/ui/hooks/trace", {call_id: callId}), class: "link-hooks"}, "hook records"));
-}
-
 /** Mount a page: header plus a <main>, returned for the page to fill. */
 export function mountPage(current) {
   const main = el("main", {id: "main"});

@@ -1,15 +1,13 @@
-// The live view: one call (/ui/conversation?call_id=) or every call of a trace
-// (/ui/conversation/by_trace?trace_id=). Subscribes to the SSE stream first and then loads the
-// snapshot, merging the two by (call_id, sequence), so nothing between them is lost. A call's
+// The live view of one call (/ui/conversation?call_id=; a trace has its own page, session.js).
+// Subscribes to the SSE stream first and then loads the snapshot, merging the two by sequence,
+// so nothing between them is lost. A call's
 // start and end re-read the snapshot: its summary and neutral rendering are built on the server.
 
 import {CallRecord, isTerminal} from "/ui/static/calls.js";
 import {callPanel} from "/ui/static/call_panel.js";
 import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
 
-const byTrace = location.pathname.replace(/\/+$/, "").endsWith("/by_trace");
-const idName = byTrace ? "trace_id" : "call_id";
-const id = param(idName);
+const id = param("call_id");
 
 // While a call is unfinished and the stream has been quiet this long, the snapshot is fetched
 // again: it catches an event published in the instant between subscribing and reading.
@@ -17,8 +15,9 @@ const QUIET_REFRESH_MS = 4000;
 const MAX_RETRY_MS = 15000;
 const RENDER_DELAY_MS = 30;
 
-const records = new Map();
-const rendered = new Map();
+// The call's record, once anything about it is known, and the state last rendered.
+let record = null;
+let renderedKey = null;
 const main = mountPage("conversation");
 const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
 const snapshotNote = el("div", {id: "snapshot-note"}, el("p", {class: "muted"}, "Loading…"));
@@ -33,17 +32,17 @@ let renderQueued = false;
 if (!id) {
   document.title = "Luthien — live view";
   replaceChildren(main,
-    el("h1", {}, byTrace ? "Trace live view" : "Call live view"),
-    notice("warn", "This page needs a ", el("code", {}, idName), " query parameter, e.g. ",
-      el("code", {}, `${location.pathname}?${idName}=…`), ". Pick one from the ",
+    el("h1", {}, "Call live view"),
+    notice("warn", "This page needs a ", el("code", {}, "call_id"), " query parameter, e.g. ",
+      el("code", {}, `${location.pathname}?call_id=…`), ". Pick one from the ",
       el("a", {href: "/ui"}, "recent calls"), "."));
 } else {
-  document.title = byTrace ? `Luthien — trace ${id}` : `Luthien — call ${id}`;
+  document.title = `Luthien — call ${id}`;
   replaceChildren(main,
     el("div", {class: "page-head"},
-      el("h1", {}, byTrace ? "Trace " : "Call ", el("code", {}, id)),
+      el("h1", {}, "Call ", el("code", {}, id)),
       el("span", {class: "live-status"}, "live updates: ", status)),
-    byTrace ? null : el("p", {class: "muted"}, "Live view of one call. ",
+    el("p", {class: "muted"}, "Live view of one call. ",
       el("a", {href: url("/ui/hooks/trace", {call_id: id})}, "Hook records"), " for this call."),
     snapshotNote,
     panels);
@@ -52,10 +51,7 @@ if (!id) {
 }
 
 function connect() {
-  const streamUrl = byTrace
-    ? url("/api/hooks/conversation/stream_by_trace", {trace_id: id})
-    : url("/api/hooks/conversation/stream", {call_id: id});
-  const source = new EventSource(streamUrl);
+  const source = new EventSource(url("/api/hooks/conversation/stream", {call_id: id}));
   setConnection("connecting", "connecting…");
   source.onopen = () => {
     retryMs = 1000;
@@ -108,20 +104,16 @@ function setConnection(state, text) {
   status.textContent = text;
 }
 
-function record(callId, traceId = null) {
-  let found = records.get(callId);
-  if (!found) {
-    found = new CallRecord(callId, traceId);
-    records.set(callId, found);
-  }
-  return found;
+function callRecord() {
+  record ??= new CallRecord(id);
+  return record;
 }
 
 function receive(event) {
   if (!event || typeof event.call_id !== "string" || typeof event.sequence !== "number") return;
-  if (!byTrace && event.call_id !== id) return;
+  if (event.call_id !== id) return;
   lastEventAt = Date.now();
-  const target = record(event.call_id, event.trace_id ?? null);
+  const target = callRecord();
   const expected = target.maxSequence() + 1;
   if (!target.addEvent(event)) return;
   // A jump in the sequence means we missed events (published before we subscribed): re-read.
@@ -150,9 +142,7 @@ function loadSnapshot() {
 }
 
 async function fetchSnapshot() {
-  const result = await getJSON(byTrace
-    ? url("/api/hooks/conversation/by_trace", {trace_id: id})
-    : url("/api/hooks/conversation", {call_id: id}));
+  const result = await getJSON(url("/api/hooks/conversation", {call_id: id}));
   snapshotLoaded = true;
   snapshotNote.dataset.kind = result.ok ? "" : result.status === 404 ? "waiting" : "error";
   if (result.ok) {
@@ -160,7 +150,7 @@ async function fetchSnapshot() {
     replaceChildren(snapshotNote);
   } else if (result.status === 404) {
     replaceChildren(snapshotNote, notice("info",
-      `Nothing recorded for ${idName} `, el("code", {}, id), " yet. ",
+      "Nothing recorded for call_id ", el("code", {}, id), " yet. ",
       "Waiting for it: this page updates as soon as the call starts."));
   } else {
     replaceChildren(snapshotNote, errorNotice("Could not load the recorded state", result));
@@ -169,29 +159,22 @@ async function fetchSnapshot() {
 }
 
 function adopt(body) {
-  const events = Array.isArray(body.events) ? body.events : [];
-  const views = byTrace ? (body.calls ?? []) : (body.call ? [body.call] : []);
-  for (const view of views) {
-    record(view.call_id, view.trace_id ?? null)
-      .setSnapshot(view, events.filter((event) => event.call_id === view.call_id));
-  }
-  // Events of calls the snapshot has no view for still count.
-  for (const event of events) {
-    if (!views.some((view) => view.call_id === event.call_id)) record(event.call_id, event.trace_id).addEvent(event);
-  }
+  const events = (Array.isArray(body.events) ? body.events : []).filter((event) => event.call_id === id);
+  if (body.call) callRecord().setSnapshot(body.call, events);
+  // Without a view the events still count.
+  else for (const event of events) callRecord().addEvent(event);
 }
 
 function refreshWhenQuiet() {
   if (!snapshotLoaded) return;
   // A call the live events finished but whose recorded end the snapshot did not have yet (the
   // store writes a moment after publishing): read again until it has.
-  if ([...records.values()].some((r) => r.stale())) {
+  if (record?.stale()) {
     loadSnapshot();
     return;
   }
   if (Date.now() - lastEventAt < QUIET_REFRESH_MS) return;
-  const unfinished = records.size === 0 || [...records.values()].some((r) => !isTerminal(r.state().status));
-  if (unfinished) {
+  if (!record || !isTerminal(record.state().status)) {
     lastEventAt = Date.now();
     loadSnapshot();
   }
@@ -209,36 +192,19 @@ function scheduleRender() {
 }
 
 function render() {
+  if (!record) return;
   // Live events arrived for a call the snapshot did not know yet: it is no longer awaited.
-  if (records.size && snapshotNote.dataset.kind === "waiting") {
+  if (snapshotNote.dataset.kind === "waiting") {
     snapshotNote.dataset.kind = "";
     replaceChildren(snapshotNote);
   }
-  const states = [...records.values()].map((r) => r.state());
-  states.sort((a, b) => startedKey(a) - startedKey(b));
-  const nodes = states.map((state) => {
-    // Only a call whose state changed is rebuilt, so open <details> and selections survive.
-    const key = JSON.stringify(state);
-    const cached = rendered.get(state.call_id);
-    if (cached && cached.key === key) return cached.node;
-    const node = callPanel(state, {standalone: !byTrace});
-    rendered.set(state.call_id, {key, node});
-    return node;
-  });
-  const summary = byTrace && states.length
-    ? el("p", {class: "muted summary"}, `${states.length} call${states.length === 1 ? "" : "s"} in this trace.`)
-    : null;
-  const current = [...panels.children];
-  const wanted = summary ? [summary, ...nodes] : nodes;
-  if (current.length === wanted.length && current.every((node, i) => node === wanted[i] || node.isEqualNode(wanted[i]))) {
-    return;
-  }
-  replaceChildren(panels, wanted);
-}
-
-function startedKey(state) {
-  const value = state.started_at;
-  if (typeof value === "number") return value * 1000;
-  const parsed = value ? Date.parse(value) : NaN;
-  return Number.isNaN(parsed) ? Number.MAX_SAFE_INTEGER : parsed;
+  // Only a changed state rebuilds the panel, and an equal panel stays in place, so open
+  // <details> and selections survive.
+  const state = record.state();
+  const key = JSON.stringify(state);
+  if (key === renderedKey) return;
+  renderedKey = key;
+  const node = callPanel(state);
+  if (panels.childNodes.length === 1 && panels.firstChild.isEqualNode(node)) return;
+  replaceChildren(panels, node);
 }

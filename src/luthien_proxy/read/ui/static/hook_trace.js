@@ -33,7 +33,7 @@ async function load() {
   replaceChildren(main, head,
     el("p", {},
       el("a", {href: url("/ui/conversation", {call_id: callId})}, "Live view of this call"),
-      traceId ? [" · trace ", el("a", {href: url("/ui/conversation/by_trace", {trace_id: traceId})},
+      traceId ? [" · trace ", el("a", {href: url("/ui/session", {trace_id: traceId})},
         el("code", {}, traceId))] : null,
       ` · ${entries.length} record${entries.length === 1 ? "" : "s"}`),
     entries.length ? recordList(entries) : el("p", {class: "muted"}, "This call has no hook records."));
