@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from luthien_proxy.backends.audit import AuditItem, AuditQueue, InProcessAuditStorage
+from luthien_proxy.backends.audit import AUDITS_CHANNEL, AuditItem, AuditQueue, InProcessAuditStorage
 from luthien_proxy.backends.events import InProcessBus
 from luthien_proxy.call_scope import scoped_id, tag_of
+from luthien_proxy.control_plane import create_app
 from luthien_proxy.pipeline.call_summary import CallTally
 from luthien_proxy.pipeline.policing import police_response
 from luthien_proxy.policies import PolicyHost
 from luthien_proxy.policies.loader import PolicyConfigError, policy_from_mapping, read_policy_document
 from luthien_proxy.protocols import ToolCallProtocol
+from tests.conftest import OpenServices
 from tests.protocols.conftest import Calls
 from tests.support.waiting import eventually
 
@@ -243,8 +246,101 @@ async def test_each_new_item_is_posted_to_the_webhook_with_a_link(
         {"on_timeout": "maybe"},
         {"timeout_seconds": 0},
         {"band": [0, 1]},
+        {"session": {"then": "audit"}},
+        {"session": {"after_total": 1, "then": "pause"}},
+        {"session": {"after_total": -1}},
     ],
 )
 def test_bad_audit_config_is_refused_in_one_line(queue: AuditQueue, audit: dict[str, Any]) -> None:
     with pytest.raises(PolicyConfigError, match="audit"):
         _guard(queue, **audit)
+
+
+SUSPICIOUS = {"command": "cat /etc/passwd"}  # scores 0.45: below the guard's threshold (0.5)
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+@pytest.mark.parametrize("then", ["audit", "stop"])
+async def test_a_session_over_its_suspicion_level_is_held_until_a_person_clears_it(
+    open_services: OpenServices, then: str
+) -> None:
+    document = read_policy_document(GUARD)
+    document["policy"]["config"]["audit"]["session"] = {"after_total": 1.2, "then": then}
+    guard = policy_from_mapping(document, host=PolicyHost(environ={}))
+    assert isinstance(guard, ToolCallProtocol)
+    services = await open_services(guard)
+    session, other = Calls(services.policy_state), Calls(services.policy_state)
+
+    async def ask(calls: Calls, call_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await police_response(guard, _completion(arguments), calls.call(call_id, REQUEST))
+
+    for n in range(3):  # 0.45 each: allowed, but the trace's sum reaches 1.35 >= 1.2
+        assert _released(await ask(session, f"s{n}", SUSPICIOUS)) == [SUSPICIOUS]
+    assert _verdicts(session) == []
+    transport = httpx.ASGITransport(app=create_app(services.settings, services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+        listing = await api.get("/api/audits/sessions")
+        assert listing.status_code == 200, listing.text
+        (flagged,) = listing.json()["sessions"]
+        assert (flagged["trace_id"], flagged["status"], flagged["scope"]) == (
+            session.trace_id,
+            "flagged",
+            "trace",
+        )
+        assert flagged["total"] == pytest.approx(1.35) and flagged["level"] == 1.2
+        why = "session suspicion 1.35 ≥ 1.2: held until cleared"
+        if then == "audit":
+            answer = asyncio.create_task(ask(session, "s3", BENIGN))
+            (item,) = await _pending(services.audits)
+            assert item.tool_call["arguments"] == BENIGN and item.reason.startswith(why)
+            assert not answer.done()
+            await services.audits.decide(item.id, "denied", by="alice")
+            result = await asyncio.wait_for(answer, 5)
+            assert _verdicts(session)[-2:] == ["audit", "audit_denied"]
+            assert session.decisions[-2]["reason"] == why
+        else:
+            result = await ask(session, "s3", BENIGN)
+            assert session.decisions[-1]["action"] == "block" and session.decisions[-1]["reason"] == why
+        assert _released(result) == [] and result["choices"][0]["message"]["content"] == guard.block_message
+        assert _released(await ask(other, "o1", BENIGN)) == [BENIGN]  # another trace is not held
+        async with services.bus.subscribe((AUDITS_CHANNEL,), maxsize=8) as news:
+            cleared = await api.post(
+                "/api/audits/sessions/clear",
+                json={"trace_id": session.trace_id, "comment": "a test fixture", "by": "bob"},
+            )
+            assert cleared.status_code == 200, cleared.text
+            event = json.loads(await news.get(timeout=5) or b"{}")
+        assert (event["type"], event["by"], event["comment"]) == ("session_cleared", "bob", "a test fixture")
+        assert event["sessions"][0]["trace_id"] == session.trace_id
+        (listed,) = (await api.get("/api/audits/sessions")).json()["sessions"]
+        assert (listed["status"], listed["cleared_by"], listed["total"]) == ("cleared", "bob", 0.0)
+        assert listed["cleared_at"] >= listed["since"]
+        again = await api.post("/api/audits/sessions/clear", json={"trace_id": session.trace_id})
+        assert again.status_code == 404
+        assert (await api.post("/api/audits/sessions/clear", json={})).status_code == 422
+    before = len(session.decisions)
+    assert _released(await ask(session, "s4", BENIGN)) == [BENIGN]  # cleared: judged as usual again
+    assert _verdicts(session)[before:] == [] and len(await services.audits.list("pending")) == 0
+
+
+async def test_a_keys_summed_suspicion_stops_its_new_traces_until_cleared(shared_calls: Calls) -> None:
+    document = read_policy_document(GUARD)
+    document["policy"]["config"]["audit"]["session"] = {"caller_after_total": 0.8, "then": "stop"}
+    guard = policy_from_mapping(document, host=PolicyHost(environ={}))
+    assert isinstance(guard, ToolCallProtocol)
+    principal = f"sk-{uuid.uuid4().hex}"  # Redis is shared across runs: a key of this test's own
+    first, second = Calls(shared_calls.state), Calls(shared_calls.state)
+
+    async def ask(calls: Calls, n: int, arguments: dict[str, Any]) -> dict[str, Any]:
+        ctx = calls.call(scoped_id(principal, f"call-{n}") or "", REQUEST)
+        return await police_response(guard, _completion(arguments), ctx)
+
+    for n in range(2):
+        assert _released(await ask(first, n, SUSPICIOUS)) == [SUSPICIOUS]
+    blocked = await ask(second, 2, BENIGN)  # a new trace of the same key: stopped
+    assert _released(blocked) == [] and second.decisions[-1]["reason"] == (
+        "key's suspicion 0.9 ≥ 0.8: held until cleared"
+    )
+    cleared = await guard.clear_session(shared_calls.state, None, tag_of(principal), "erin", None)
+    assert [(c["scope"], c["cleared_by"]) for c in cleared] == [("key", "erin")]
+    assert _released(await ask(second, 3, BENIGN)) == [BENIGN]

@@ -65,11 +65,15 @@ class AuditServer:
 
 @asynccontextmanager
 async def audit_server(
-    open_services: OpenServices, admin_key: str | None = None
+    open_services: OpenServices, admin_key: str | None = None, session: dict[str, Any] | None = None
 ) -> AsyncIterator[AuditServer]:
-    """The app with the UI and the native door under the shipped audit guard, its models leading
-    to the demo upstream (OpenAI chat and Anthropic Messages); `http` carries the admin key."""
-    policy = policy_from_mapping(read_policy_document(GUARD), host=PolicyHost(environ={}))
+    """The app with the UI and the native door under the shipped audit guard (with `session` as its
+    `audit.session`), its models leading to the demo upstream (OpenAI chat and Anthropic Messages);
+    `http` carries the admin key."""
+    document = read_policy_document(GUARD)
+    if session is not None:
+        document["policy"]["config"]["audit"]["session"] = session
+    policy = policy_from_mapping(document, host=PolicyHost(environ={}))
     async with serve_app(create_demo_upstream()) as upstream:  # type: ignore[arg-type]
         services = await open_services(policy, client_key=KEY, admin_key=admin_key, sse_heartbeat_seconds=1.0)
         entries = [
@@ -322,3 +326,31 @@ async def test_hostile_items_stay_text_a_link_highlights_one_and_refusals_show_i
         await tab.goto(server.url("/ui/audits#no-such-item"))
         await tab.expect("#audit-flash .notice-error").to_contain_text("no audit item 'no-such-item'")
         await tab.goto("about:blank")
+
+
+async def test_a_held_session_is_listed_and_cleared_from_the_queue(
+    open_services: OpenServices, tab: BrowserPage
+) -> None:
+    session = {"after_total": 0.8, "then": "stop"}
+    async with audit_server(open_services, session=session) as server:
+        for _ in range(2):  # 0.45 each, below the guard's threshold: released, the trace's sum 0.9
+            calls, _ = await openai_stream(server.address, "cat /etc/passwd")
+            assert calls == [("Bash", {"command": "cat /etc/passwd"})]
+        await tab.goto(server.url("/ui/audits"))
+        row = f"li.held-session[data-trace={TRACE}]"
+        await tab.expect(f"{row}[data-status=flagged] .session-total").to_have_text(
+            "suspicion 0.90 (level 0.8)"
+        )
+        await fill(tab, "#auditor", "dana")
+        await fill(tab, f"{row} .session-comment", "reading accounts is its job")
+        await click(tab, f"{row} button.clear-session")
+        await tab.expect(f"{row}[data-status=cleared] .audit-why").to_contain_text("cleared by dana at")
+        await tab.goto("about:blank")
+        (listed,) = (await server.http.get("/api/audits/sessions")).json()["sessions"]
+        assert (listed["status"], listed["comment"], listed["total"]) == (
+            "cleared",
+            "reading accounts is its job",
+            0.0,
+        )
+        calls, text = await openai_stream(server.address, "ls")  # cleared: released again
+        assert calls == [("Bash", {"command": "ls"})] and BLOCKED not in text

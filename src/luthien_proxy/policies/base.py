@@ -134,6 +134,17 @@ class LuthienPolicy:
         view; None when the policy sends nothing to audit."""
         return None
 
+    async def held_sessions(self, state: PolicyState) -> list[dict[str, Any]]:
+        """Sessions (traces or keys) held for their summed suspicion, or recently cleared."""
+        return []
+
+    async def clear_session(
+        self, state: PolicyState, trace_id: str | None, key: str | None, by: str, comment: str | None
+    ) -> list[dict[str, Any]]:
+        """Clear the held session of `trace_id` (and of the key `key`): its suspicion restarts from
+        0; returns the cleared sessions (none: nothing was held)."""
+        return []
+
     async def aclose(self) -> None:
         """Release what the policy holds (background tasks); called at shutdown."""
         return None

@@ -20,6 +20,7 @@ from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.protocols.alerts import AlertSender
 from luthien_proxy.protocols.config_section import ConfigSection
 from luthien_proxy.protocols.monitor import Judgement
+from luthien_proxy.protocols.state import SessionRule
 
 WHEN: Final = ("flagged", "band")
 #: Where the control plane's UI is, for the webhook's link (the environment names it when set).
@@ -40,7 +41,8 @@ def conversation_excerpt(request: Request, turns: int) -> list[dict[str, str]]:
 
 
 class AuditSection(ConfigSection):
-    """`audit: {when: flagged | band, band: [low, high], timeout_seconds, on_timeout, webhooks, url}`."""
+    """`audit: {when: flagged | band, band: [low, high], timeout_seconds, on_timeout, webhooks, url,
+    session: {after_total, caller_after_total, then: audit | stop}}`."""
 
     section = "audit"
 
@@ -53,6 +55,7 @@ class AuditSection(ConfigSection):
         webhooks: list[str] | None = None,
         url: str = DEFAULT_URL,
         conversation_turns: int = 4,
+        session: dict[str, Any] | None = None,
         *,
         host: PolicyHost,
     ) -> None:
@@ -80,6 +83,7 @@ class AuditSection(ConfigSection):
         self.url = url
         self.conversation_turns = conversation_turns
         self.notifier = AlertSender(webhooks, host=host)
+        self.session = SessionRule.from_config(session)
 
     def selects(self, score: float, threshold: float) -> bool:
         """Whether a call with `score` is held: above the threshold, or inside the band."""
@@ -93,8 +97,11 @@ class AuditSection(ConfigSection):
             base = FALLBACK_URL
         return f"{base.rstrip('/')}/ui/audits#{item_id}"
 
-    async def hold(self, protocol: str, judgement: Judgement, ctx: PolicyContext) -> AuditItem:
-        """Create the item, notify the webhooks, and wait for its decision (or its deadline)."""
+    async def hold(
+        self, protocol: str, judgement: Judgement, ctx: PolicyContext, why: str | None = None
+    ) -> AuditItem:
+        """Create the item, notify the webhooks, and wait for its decision (or its deadline); `why`
+        says why a call is held whatever its score (a held session)."""
         audits = self.host.audits
         assert audits is not None, "hold() needs the host's audit queue"
         call = judgement.call
@@ -111,7 +118,7 @@ class AuditSection(ConfigSection):
                 "kind": call.kind,
             },
             score=judgement.score,
-            reason=judgement.reason,
+            reason=f"{why}; monitor: {judgement.reason}" if why else judgement.reason,
             created_at=now,
             deadline=now + self.timeout_seconds,
             on_timeout=self.on_timeout,
@@ -125,7 +132,7 @@ class AuditSection(ConfigSection):
                 "audit_id": item.id,
                 "score": judgement.score,
                 "tool_call": call.summary(),
-                "reason": f"held for a person's decision (up to {self.timeout_seconds:g}s)",
+                "reason": why or f"held for a person's decision (up to {self.timeout_seconds:g}s)",
             }
         )
         self._notify(item, ctx)

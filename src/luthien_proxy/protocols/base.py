@@ -6,7 +6,8 @@ monitor (the judge model's `TrustedMonitor`, or the model-free `CommandMonitor` 
 {kind: command}`); if none is above the (possibly escalated) threshold they are released as they
 are, otherwise the subclass's `on_suspicious` decides what the client gets instead. With `audit:`
 configured, the calls it selects are first held for a person (`protocols.audit`) within the audit
-budget; what the budget cannot cover goes to `on_suspicious`.
+budget; what the budget cannot cover goes to `on_suspicious`. With `audit.session`, a trace (or key)
+whose summed suspicion reached the level has every further call held (or blocked) until cleared.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ToolCallProtocol(LuthienPolicy):
             self.protocol,
             clock=host.clock,
             escalation=Escalation.from_config(escalation),
+            session=self.audit.session if self.audit is not None else None,
             audit_budget=audit_budget,
             audit_window_seconds=audit_window_seconds,
             ttl_seconds=state_ttl_seconds,
@@ -98,6 +100,16 @@ class ToolCallProtocol(LuthienPolicy):
 
     async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
         return await self.ledger.budget_status(state) if self.audit is not None else None
+
+    async def held_sessions(self, state: PolicyState) -> list[dict[str, Any]]:
+        return await self.ledger.sessions(state) if self.ledger.session is not None else []
+
+    async def clear_session(
+        self, state: PolicyState, trace_id: str | None, key: str | None, by: str, comment: str | None
+    ) -> list[dict[str, Any]]:
+        if self.ledger.session is None:
+            return []
+        return await self.ledger.clear_session(state, trace_id, key, by, comment)
 
     async def on_response(self, response: Response, ctx: PolicyContext) -> Response | None:
         calls = response.tool_calls()
@@ -128,6 +140,11 @@ class ToolCallProtocol(LuthienPolicy):
         for judgement in judgements:
             await self.ledger.add(ctx.state, trace, ctx.call_id, judgement.score)
         review = Review(calls, judgements, request, ctx, standing)
+        session = await self.ledger.held_session(ctx.state, trace, standing)
+        if session is not None and self.audit is not None:
+            return await self.hold_session(review, self.audit, session)
+        if self.ledger.session is not None:  # flagged (listed) as soon as this call crosses the level
+            await self.ledger.held_session(ctx.state, trace, await self.ledger.standing(ctx.state, trace, 0))
         if self.audit is not None:
             held = [j for j in judgements if self.audit.selects(j.score, standing.threshold)]
             if held:
@@ -138,7 +155,20 @@ class ToolCallProtocol(LuthienPolicy):
             return Outcome(tool_calls=list(calls))
         return await self.on_suspicious(review)
 
-    async def hold(self, review: Review, audit: AuditSection, held: list[Judgement]) -> Outcome:
+    async def hold_session(self, review: Review, audit: AuditSection, session: dict[str, Any]) -> Outcome:
+        """A held session's call, whatever its score: every call to audit (`then: audit`), or all
+        blocked (`then: stop`), the decision saying why."""
+        whose = "session" if session["scope"] == "trace" else "key's"
+        why = f"{whose} suspicion {session['total']:.3g} ≥ {session['level']:g}: held until cleared"
+        if audit.session is not None and audit.session.then == "stop":
+            for judgement in review.judgements:
+                await self.escalate(review, "block", judgement, reason=why, session=session["scope"])
+            return Outcome(text=self.block_message)
+        return await self.hold(review, audit, review.judgements, why)
+
+    async def hold(
+        self, review: Review, audit: AuditSection, held: list[Judgement], why: str | None = None
+    ) -> Outcome:
         """Hold each of `held` for a person (one audit of the budget each) and apply the decisions;
         the other calls, and those the budget (or a missing queue) left unaudited, are reviewed as
         usual, the latter as suspicious whatever their score."""
@@ -153,7 +183,7 @@ class ToolCallProtocol(LuthienPolicy):
                 )
                 unaudited.append(judgement)
         waiting = [j for j in held if j not in unaudited]
-        items = await asyncio.gather(*(audit.hold(self.protocol, j, review.ctx) for j in waiting))
+        items = await asyncio.gather(*(audit.hold(self.protocol, j, review.ctx, why) for j in waiting))
         for judgement, item in zip(waiting, items, strict=True):
             released = released_call(judgement.call, item)
             review.ctx.record_decision(decision_record(self.protocol, item, judgement.call, released))

@@ -44,6 +44,17 @@ class ChainPolicy(LuthienPolicy):
                 return budget
         return None
 
+    async def held_sessions(self, state: PolicyState) -> list[dict[str, Any]]:
+        return [session for policy in self.policies for session in await policy.held_sessions(state)]
+
+    async def clear_session(
+        self, state: PolicyState, trace_id: str | None, key: str | None, by: str, comment: str | None
+    ) -> list[dict[str, Any]]:
+        cleared = []
+        for policy in self.policies:
+            cleared += await policy.clear_session(state, trace_id, key, by, comment)
+        return cleared
+
     async def on_request(self, request: Request, ctx: PolicyContext) -> Request | None:
         changed = False
         for policy in self.policies:

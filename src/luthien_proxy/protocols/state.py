@@ -7,7 +7,9 @@ TTL so an abandoned trace leaves nothing behind):
 `protocols:{protocol}:trace:{trace}:total` (sum of scores),
 `protocols:{protocol}:caller:{tag}:total:{window}` (the key's sum over every trace in the current
 `state_ttl_seconds` window: starting a new trace does not reset it) and
-`protocols:{protocol}:audits:{window}` (audits requested in the current budget window).
+`protocols:{protocol}:audits:{window}` (audits requested in the current budget window),
+`protocols:{protocol}:session:trace:{trace}` / `...:session:key:{tag}` (a session held by
+`audit.session`: its marker, flagged or cleared) and `protocols:{protocol}:sessions` (their index).
 Windows and timestamps come from the host's clock.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from luthien_proxy.backends.policy_state import PolicyState
 
@@ -58,6 +60,41 @@ class Escalation:
         return trace_total >= self.after_total or by_caller
 
 
+SESSION_THEN: Final = ("audit", "stop")
+SESSION_INDEX_ITEMS: Final = 200
+
+
+@dataclass(frozen=True)
+class SessionRule:
+    """`audit.session`: once a trace's summed suspicion reaches `after_total` (or its key's sum over
+    all its traces reaches `caller_after_total`), every further tool call of that trace (or key)
+    goes to audit (`then: audit`) or is blocked (`then: stop`) until a person clears the session."""
+
+    after_total: float | None
+    caller_after_total: float | None
+    then: str
+
+    @classmethod
+    def from_config(cls, config: Any) -> SessionRule | None:
+        if config is None:
+            return None
+        if not isinstance(config, dict):
+            raise ValueError("audit.session must be a mapping {after_total, caller_after_total, then}")
+        unknown = set(config) - {"after_total", "caller_after_total", "then"}
+        if unknown:
+            raise ValueError(f"audit.session has unknown keys: {', '.join(sorted(unknown))}")
+        levels = [config.get("after_total"), config.get("caller_after_total")]
+        if all(level is None for level in levels) or not all(
+            level is None or (isinstance(level, int | float) and level > 0) for level in levels
+        ):
+            raise ValueError("audit.session needs 'after_total' and/or 'caller_after_total', numbers > 0")
+        then = config.get("then", "audit")
+        if then not in SESSION_THEN:
+            raise ValueError(f"audit.session.then must be one of {SESSION_THEN}, got {then!r}")
+        after, caller = (None if level is None else float(level) for level in levels)
+        return cls(after, caller, then)
+
+
 @dataclass(frozen=True)
 class TraceKey:
     """Whose suspicion: the caller's key tag and the trace (the call itself when it has none)."""
@@ -77,6 +114,8 @@ class TraceStanding:
     total: float
     threshold: float
     escalated: bool
+    #: The key's sum over all its traces this window (0 unless something counts keys).
+    caller_total: float = 0.0
 
 
 class SuspicionLedger:
@@ -88,6 +127,7 @@ class SuspicionLedger:
         *,
         clock: Callable[[], float],
         escalation: Escalation | None,
+        session: SessionRule | None = None,
         audit_budget: int | None,
         audit_window_seconds: int,
         ttl_seconds: int,
@@ -99,6 +139,7 @@ class SuspicionLedger:
         self.protocol = protocol
         self.clock = clock
         self.escalation = escalation
+        self.session = session
         self.audit_budget = audit_budget
         self.audit_window_seconds = audit_window_seconds
         self.ttl_seconds = ttl_seconds
@@ -113,15 +154,16 @@ class SuspicionLedger:
 
     @property
     def _by_caller(self) -> bool:
-        return self.escalation is not None and self.escalation.caller_after_total is not None
+        by_session = self.session is not None and self.session.caller_after_total is not None
+        return by_session or (self.escalation is not None and self.escalation.caller_after_total is not None)
 
     async def standing(self, state: PolicyState, key: TraceKey, threshold: float) -> TraceStanding:
         """The trace's suspicion so far and the (possibly escalated) threshold for its next call."""
         total = float(await state.get(self._trace_key(key, "total")) or 0.0)
         caller_total = float(await state.get(self._caller_key(key)) or 0.0) if self._by_caller else 0.0
         if self.escalation and self.escalation.applies(total, caller_total):
-            return TraceStanding(total, min(threshold, self.escalation.threshold), True)
-        return TraceStanding(total, threshold, False)
+            return TraceStanding(total, min(threshold, self.escalation.threshold), True, caller_total)
+        return TraceStanding(total, threshold, False, caller_total)
 
     async def add(self, state: PolicyState, key: TraceKey, call_id: str, score: float) -> float:
         """Record one score for the trace (and its key, when escalation counts keys); returns the
@@ -155,3 +197,94 @@ class SuspicionLedger:
             return True, None
         used = await state.increment(self._audits_key(), 1.0, ttl_seconds=self.audit_window_seconds * 2)
         return used <= self.audit_budget, max(self.audit_budget - int(used), 0)
+
+    # Session suspicion (`audit.session`): a marker per held trace or key, listed through an index.
+
+    def _session_key(self, scope: str, ident: str) -> str:
+        return f"protocols:{self.protocol}:session:{scope}:{ident}"
+
+    async def held_session(
+        self, state: PolicyState, key: TraceKey, standing: TraceStanding
+    ) -> dict[str, Any] | None:
+        """The session marker holding this trace (its sum, or its key's, reached the rule's level
+        before this call; each flagged now if it was not yet); None when the session is not held."""
+        rule = self.session
+        if rule is None:
+            return None
+        holding = None
+        for scope, ident, total, level in (
+            ("trace", key.trace, standing.total, rule.after_total),
+            ("key", key.caller, standing.caller_total, rule.caller_after_total),
+        ):
+            if level is None or total < level:
+                continue
+            marker_key = self._session_key(scope, ident)
+            marker = await state.get(marker_key)
+            if not isinstance(marker, dict) or marker.get("status") != "flagged":
+                marker = {
+                    "protocol": self.protocol,
+                    "scope": scope,
+                    "trace_id": key.trace,
+                    "key": key.caller,
+                    "level": level,
+                    "since": self.clock(),
+                    "status": "flagged",
+                }
+                await state.push(
+                    f"protocols:{self.protocol}:sessions",
+                    [scope, ident],
+                    max_items=SESSION_INDEX_ITEMS,
+                    ttl_seconds=self.ttl_seconds * 2,
+                )
+            marker = {**marker, "total": total}
+            await state.set(marker_key, marker, ttl_seconds=self.ttl_seconds)
+            holding = holding or marker
+        return holding
+
+    async def sessions(self, state: PolicyState) -> list[dict[str, Any]]:
+        """The sessions held (or cleared) recently, newest first, each with its current total."""
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for entry in reversed(await state.items(f"protocols:{self.protocol}:sessions")):
+            scope, ident = entry
+            if (scope, ident) in seen:
+                continue
+            seen.add((scope, ident))
+            marker = await state.get(self._session_key(scope, ident))
+            if isinstance(marker, dict):
+                found.append({**marker, "total": await self._session_total(state, scope, marker)})
+        return found
+
+    async def _session_total(self, state: PolicyState, scope: str, marker: dict[str, Any]) -> float:
+        key = TraceKey(str(marker["key"]), str(marker["trace_id"]))
+        total_key = self._trace_key(key, "total") if scope == "trace" else self._caller_key(key)
+        return float(await state.get(total_key) or 0.0)
+
+    async def clear_session(
+        self, state: PolicyState, trace: str | None, caller: str | None, by: str, comment: str | None
+    ) -> list[dict[str, Any]]:
+        """Clear the held sessions of `trace` and (given) of the key `caller`: their sums restart
+        from 0 and their markers say who cleared them, when and why. Returns the cleared markers."""
+        cleared = []
+        for scope, ident in (("trace", trace), ("key", caller)):
+            if ident is None:
+                continue
+            marker_key = self._session_key(scope, ident)
+            marker = await state.get(marker_key)
+            if not isinstance(marker, dict) or marker.get("status") != "flagged":
+                continue
+            key = TraceKey(str(marker["key"]), str(marker["trace_id"]))
+            total_key = self._trace_key(key, "total") if scope == "trace" else self._caller_key(key)
+            ttl = self.ttl_seconds if scope == "trace" else self.ttl_seconds * 2
+            await state.set(total_key, 0.0, ttl_seconds=ttl)
+            marker = {
+                **marker,
+                "status": "cleared",
+                "total": 0.0,
+                "cleared_by": by,
+                "cleared_at": self.clock(),
+                "comment": comment,
+            }
+            await state.set(marker_key, marker, ttl_seconds=self.ttl_seconds)
+            cleared.append(marker)
+        return cleared

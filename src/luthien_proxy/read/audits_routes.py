@@ -1,12 +1,14 @@
 """The audit queue's API: held tool calls (pending first), one item, a person's decision, and new
-items and decisions live as Server-Sent Events. Decisions go through the shared queue, so any
-instance may decide a call held on another."""
+items and decisions live as Server-Sent Events; sessions held for their summed suspicion and
+clearing them. Decisions go through the shared queue and policy state, so any instance may decide a
+call held on another."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any, cast
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import StreamingResponse
 
@@ -20,6 +22,7 @@ from luthien_proxy.backends.audit import (
     Status,
     UnknownItem,
 )
+from luthien_proxy.call_scope import MAX_ID_CHARS
 from luthien_proxy.model import MalformedToolCall, canonical_arguments
 from luthien_proxy.read.sources import read_sources
 from luthien_proxy.read.sse import event_stream
@@ -72,6 +75,37 @@ async def audits_stream(request: Request) -> StreamingResponse:
     )
 
 
+@router.get("/sessions")
+async def sessions(request: Request) -> dict[str, Any]:
+    """Sessions held for their summed suspicion (`audit.session`), and recently cleared ones:
+    `{"sessions": [{"scope": "trace" | "key", "trace_id", "key", "total", "level", "since",
+    "status": "flagged" | "cleared", "cleared_by", "cleared_at", "comment"}]}`, newest first."""
+    services = request.app.state.services
+    return {"sessions": await services.pipeline.policy.held_sessions(services.policy_state)}
+
+
+@router.post("/sessions/clear")
+async def clear_session(request: Request) -> dict[str, Any]:
+    """`{"trace_id": ..., "key": <caller tag, optional>, "comment": "...", "by": "..."}`: the
+    session's suspicion restarts from 0 and its calls go through as usual again; published as
+    `session_cleared` on the audit stream. 404 when nothing of it is held, 422 a bad body."""
+    body = await _body(request)
+    trace_id = _text(body, "trace_id", MAX_ID_CHARS)
+    key = _text(body, "key", MAX_ID_CHARS)
+    if trace_id is None and key is None:
+        raise HTTPException(422, detail="'trace_id' (and/or 'key', a caller tag) names the session to clear")
+    comment = _text(body, "comment", MAX_COMMENT_CHARS)
+    by = _text(body, "by", MAX_BY_CHARS) or "admin"
+    services = request.app.state.services
+    cleared = await services.pipeline.policy.clear_session(services.policy_state, trace_id, key, by, comment)
+    if not cleared:
+        raise HTTPException(404, detail="no held session of that trace or key (never held, or cleared)")
+    at = _queue(request).clock()
+    event = {"type": "session_cleared", "sessions": cleared, "by": by, "at": at, "comment": comment}
+    read_sources(request).bus.publish((AUDITS_CHANNEL,), orjson.dumps(event))
+    return {"cleared": cleared}
+
+
 @router.get("/{item_id}")
 async def audit_item(request: Request, item_id: str) -> dict[str, Any]:
     queue = _queue(request)
@@ -112,16 +146,21 @@ def _edited_arguments(item: AuditItem, body: dict[str, Any]) -> dict[str, Any]:
     return edited
 
 
-@router.post("/{item_id}/decision")
-async def decide(request: Request, item_id: str) -> dict[str, Any]:
-    """`{"decision": "approve" | "deny" | "edit", "arguments": {...} (edit), "comment": "...",
-    "by": "..."}` → the decided item; 404 unknown item, 409 already decided, 422 a bad body."""
+async def _body(request: Request) -> dict[str, Any]:
+    """The JSON object posted (a body that is not one is a 422, like the other refusals)."""
     try:
-        body = await read_json_object(request, request.app.state.services.settings.max_body_bytes)
+        return await read_json_object(request, request.app.state.services.settings.max_body_bytes)
     except HTTPException as exc:
         if exc.status_code != 400:
             raise
         raise HTTPException(422, detail=exc.detail) from None
+
+
+@router.post("/{item_id}/decision")
+async def decide(request: Request, item_id: str) -> dict[str, Any]:
+    """`{"decision": "approve" | "deny" | "edit", "arguments": {...} (edit), "comment": "...",
+    "by": "..."}` → the decided item; 404 unknown item, 409 already decided, 422 a bad body."""
+    body = await _body(request)
     decision = body.get("decision")
     if decision not in DECISIONS:
         raise HTTPException(422, detail=f"'decision' must be one of {', '.join(DECISIONS)}, got {decision!r}")

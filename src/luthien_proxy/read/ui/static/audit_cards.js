@@ -178,3 +178,33 @@ export function decidedRow(item) {
         : null));
 }
 
+
+/** A session held for its summed suspicion (`audit.session`): whose, how much against what level,
+ * since when, and (flagged) a "Clear session" button; `clear(session, comment)` posts the clearing
+ * and resolves to null when done, else to what to show. A cleared one says who cleared it, when, why. */
+export function sessionRow(session, clear) {
+  const flagged = session.status === "flagged";
+  const total = Number(session.total);
+  const whose = session.scope === "key" ? `key ${session.key}` : `session ${session.trace_id}`;
+  const comment = el("input", {type: "text", class: "session-comment", maxlength: MAX_COMMENT_CHARS,
+    placeholder: "Why (optional)", "aria-label": "comment"});
+  const error = el("span", {class: "audit-error", role: "alert", hidden: true});
+  const button = el("button", {type: "button", class: "clear-session", onclick: async () => {
+    button.disabled = true;
+    const refused = await clear(session, comment.value.trim());
+    button.disabled = false;
+    error.hidden = refused === null;
+    error.replaceChildren(...(refused === null ? [] : [refused]));
+  }}, "Clear session");
+  return el("li", {class: "held-session", dataset: {status: String(session.status), trace: String(session.trace_id ?? "")}},
+    el("div", {class: "audit-head"},
+      badge(flagged ? "held" : "cleared", flagged ? "blocked" : "ok"),
+      el("a", {href: url("/ui/session", {trace_id: session.trace_id}), class: "session-link"}, whose),
+      el("span", {class: "session-total"},
+        `suspicion ${Number.isFinite(total) ? total.toFixed(2) : "?"} (level ${String(session.level)})`),
+      el("span", {class: "muted"}, `since ${formatTime(session.since)}`)),
+    flagged
+      ? el("div", {class: "audit-buttons"}, comment, button, error)
+      : el("p", {class: "audit-why"}, `cleared by ${String(session.cleared_by ?? "?")} at ${formatTime(session.cleared_at)}`,
+        session.comment ? `: ${String(session.comment)}` : ""));
+}

@@ -2,9 +2,10 @@
 // waits: the page subscribes to /api/audits/stream, then reads the pending items and the recent
 // decisions, so an item appears (and a decision taken anywhere moves it) without a reload. A
 // decision is a POST to /api/audits/{id}/decision with the admin session. `#<id>` (the address
-// the webhook links to) scrolls to that item and highlights it.
+// the webhook links to) scrolls to that item and highlights it. Sessions held for their summed
+// suspicion are listed above the queue (read again on any news) with "Clear session".
 
-import {decidedRow, pendingCard, tickCard} from "/ui/static/audit_cards.js";
+import {decidedRow, pendingCard, sessionRow, tickCard} from "/ui/static/audit_cards.js";
 import {el, errorNotice, errorText, getJSON, mountPage, notice, postJSON, replaceChildren, setAuditCount, url}
   from "/ui/static/common.js";
 
@@ -36,12 +37,15 @@ const pendingNote = el("div", {id: "pending-note"}, el("p", {class: "muted"}, "L
 const pendingList = el("div", {id: "pending", class: "audit-pending"});
 const recentNote = el("div", {id: "recent-note"});
 const recentList = el("ol", {id: "recent", class: "audit-recent"});
+const sessionsHead = el("h2", {id: "sessions-head", hidden: true}, "Sessions held for their suspicion");
+const sessionsList = el("ol", {id: "sessions", class: "held-sessions"});
 replaceChildren(main,
   el("div", {class: "page-head"}, el("h1", {}, "Audit queue"),
     el("span", {class: "live-status"}, "live updates: ", status),
     el("label", {class: "auditor"}, "deciding as ", auditor)),
   budgetBox,
   flash,
+  sessionsHead, sessionsList,
   el("h2", {}, "Waiting for a decision", pendingCount),
   pendingNote, pendingList,
   el("h2", {}, "Recent decisions"),
@@ -89,6 +93,7 @@ function connect() {
     } catch {
       return;
     }
+    if (["audit_created", "audit_decided", "session_cleared"].includes(event?.type)) loadSessions();
     if (!["audit_created", "audit_decided"].includes(event?.type) || typeof event.item?.id !== "string") return;
     if (loading) loading.push(event.item);
     apply(event.item);
@@ -141,6 +146,7 @@ async function load() {
     return;
   }
   loading = [];
+  loadSessions();
   const [waiting, latest] = await Promise.all([
     getJSON(url("/api/audits", {status: "pending", limit: PENDING_LIMIT})),
     getJSON(url("/api/audits", {limit: RECENT_READ})),
@@ -222,6 +228,27 @@ async function decide(item, body) {
     return null;
   }
   return `Not decided: ${errorText(result)}`;
+}
+
+async function loadSessions() {
+  const result = await getJSON("/api/audits/sessions");
+  if (!result.ok) return; // the queue's own error says why
+  const sessions = result.body.sessions ?? [];
+  sessionsHead.hidden = !sessions.length;
+  replaceChildren(sessionsList, sessions.map((session) => sessionRow(session, clearSession)));
+}
+
+/** Clear a held session (its suspicion restarts from 0); null when done, else the refusal. */
+async function clearSession(session, comment) {
+  const by = auditor.value.trim();
+  const body = {trace_id: session.trace_id};
+  if (session.scope === "key") body.key = session.key;
+  if (comment) body.comment = comment;
+  if (by) body.by = by;
+  const result = await postJSON("/api/audits/sessions/clear", body);
+  if (!result.ok) return `Not cleared: ${errorText(result)}`;
+  await loadSessions();
+  return null;
 }
 
 function renderBudget(budget) {
