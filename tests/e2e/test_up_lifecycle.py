@@ -235,7 +235,7 @@ def test_bad_start_is_one_clear_line(tmp_path: Path, args: list[str], fragment: 
     assert output.strip().splitlines()[-1] == f"luthien: cannot start: {fragment}"
 
 
-def test_stack_keys_generate_an_admin_key_only_off_loopback() -> None:
+def test_stack_keys_generate_an_admin_key_off_loopback_or_when_the_policy_audits() -> None:
     from luthien_proxy.tooling.stack.up import stack_keys
 
     local = stack_keys({}, "127.0.0.1")
@@ -244,3 +244,5 @@ def test_stack_keys_generate_an_admin_key_only_off_loopback() -> None:
     assert local.admin_key is None and local.master_key.startswith("sk-luthien-")
     assert exposed.admin_key and exposed.admin_key_generated
     assert (chosen.admin_key, chosen.admin_key_generated, chosen.master_key) == ("mine", False, "sk-mine")
+    auditing = stack_keys({}, "127.0.0.1", audits=True)  # only the admin key may decide held calls
+    assert auditing.admin_key and auditing.admin_key_generated

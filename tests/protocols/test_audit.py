@@ -268,7 +268,7 @@ async def test_a_session_over_its_suspicion_level_is_held_until_a_person_clears_
     document["policy"]["config"]["audit"]["session"] = {"after_total": 1.2, "then": then}
     guard = policy_from_mapping(document, host=PolicyHost(environ={}))
     assert isinstance(guard, ToolCallProtocol)
-    services = await open_services(guard)
+    services = await open_services(guard, admin_key="adm")  # deciding, clearing included, needs it
     session, other = Calls(services.policy_state), Calls(services.policy_state)
 
     async def ask(calls: Calls, call_id: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +278,8 @@ async def test_a_session_over_its_suspicion_level_is_held_until_a_person_clears_
         assert _released(await ask(session, f"s{n}", SUSPICIOUS)) == [SUSPICIOUS]
     assert _verdicts(session) == []
     transport = httpx.ASGITransport(app=create_app(services.settings, services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+    admin = {"authorization": "Bearer adm"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=admin) as api:
         listing = await api.get("/api/audits/sessions")
         assert listing.status_code == 200, listing.text
         (flagged,) = listing.json()["sessions"]

@@ -65,11 +65,11 @@ class AuditServer:
 
 @asynccontextmanager
 async def audit_server(
-    open_services: OpenServices, admin_key: str | None = None, session: dict[str, Any] | None = None
+    open_services: OpenServices, admin_key: str = ADMIN_KEY, session: dict[str, Any] | None = None
 ) -> AsyncIterator[AuditServer]:
     """The app with the UI and the native door under the shipped audit guard (with `session` as its
     `audit.session`), its models leading to the demo upstream (OpenAI chat and Anthropic Messages);
-    `http` carries the admin key."""
+    `http` carries the admin key (deciding audits needs one)."""
     document = read_policy_document(GUARD)
     if session is not None:
         document["policy"]["config"]["audit"]["session"] = session
@@ -92,7 +92,7 @@ async def audit_server(
             httpx.AsyncClient(
                 base_url=f"http://{address}",
                 timeout=10,
-                headers={"authorization": f"Bearer {admin_key}"} if admin_key else None,
+                headers={"authorization": f"Bearer {admin_key}"},
             ) as http,
         ):
             yield AuditServer(address, services, http)
@@ -136,15 +136,23 @@ async def anthropic_stream(address: str) -> tuple[list[tuple[str, dict[str, Any]
     return calls, text
 
 
+async def open_queue(server: AuditServer, tab: BrowserPage, path: str = "/ui/audits") -> None:
+    """Log in with the admin key (the login form leads back to the queue), then open `path` (a
+    `#<id>` link is not carried through the login)."""
+    await tab.goto(server.url("/ui/audits"))
+    await tab.expect().to_have_title("Luthien — log in")
+    await fill(tab, "input[name=key]", ADMIN_KEY)
+    await click(tab, "button[type=submit]")  # back on the queue, with the session cookie
+    await tab.expect("#connection").to_have_text("live")
+    if path != "/ui/audits":
+        await tab.goto(server.url(path))
+
+
 @asynccontextmanager
 async def held(server: AuditServer, tab: BrowserPage, ask: Ask) -> AsyncIterator[asyncio.Task[Any]]:
     """The queue open in the tab first, then the agent's call, whose item appears without a reload;
     yields the client's task (still waiting); the page is left before the server stops."""
-    await tab.goto(server.url("/ui/audits"))
-    if server.services.settings.admin_key:
-        await tab.expect().to_have_title("Luthien — log in")
-        await fill(tab, "input[name=key]", server.services.settings.admin_key)
-        await click(tab, "button[type=submit]")  # back on the queue, with the session cookie
+    await open_queue(server, tab)
     await tab.expect("#connection").to_have_text("live")
     await tab.expect("#no-pending").to_be_visible()
     answer = asyncio.create_task(ask(server.address))
@@ -214,7 +222,7 @@ async def test_deny_sends_the_block_message_with_the_admin_session(
     open_services: OpenServices, tab: BrowserPage
 ) -> None:
     async with (
-        audit_server(open_services, admin_key=ADMIN_KEY) as server,
+        audit_server(open_services) as server,
         held(server, tab, openai_stream) as answer,
     ):
         await tab.expect("#nav-audit-count").to_have_text("1")  # the header's count with the session
@@ -293,7 +301,7 @@ async def test_hostile_items_stay_text_a_link_highlights_one_and_refusals_show_i
             )
         )
         card = f"#audit-{hostile.id}"
-        await tab.goto(server.url(f"/ui/audits#{hostile.id}"))
+        await open_queue(server, tab, f"/ui/audits#{hostile.id}")
         await tab.expect(PENDING).to_have_count(7)
         await tab.expect(card).to_have_class(re.compile(r"\bhighlighted\b"))
         await tab.expect(card).to_be_in_viewport()
@@ -336,7 +344,7 @@ async def test_a_held_session_is_listed_and_cleared_from_the_queue(
         for _ in range(2):  # 0.45 each, below the guard's threshold: released, the trace's sum 0.9
             calls, _ = await openai_stream(server.address, "cat /etc/passwd")
             assert calls == [("Bash", {"command": "cat /etc/passwd"})]
-        await tab.goto(server.url("/ui/audits"))
+        await open_queue(server, tab)
         row = f"li.held-session[data-trace={TRACE}]"
         await tab.expect(f"{row}[data-status=flagged] .session-total").to_have_text(
             "suspicion 0.90 (level 0.8)"

@@ -129,6 +129,10 @@ class LuthienPolicy:
         """Observe a call that failed (the upstream or the policy raised); `error` says why."""
         return None
 
+    def sends_to_audit(self) -> bool:
+        """Whether this policy may hold calls for a person (`luthien up` then makes an admin key)."""
+        return False
+
     async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
         """The audit budget of this window (`{"used", "limit", "window_s"}`) for the audit queue's
         view; None when the policy sends nothing to audit."""

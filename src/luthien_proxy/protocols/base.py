@@ -98,6 +98,9 @@ class ToolCallProtocol(LuthienPolicy):
             await self.audit.notifier.drain()
         await self.host.aclose()
 
+    def sends_to_audit(self) -> bool:
+        return self.audit is not None
+
     async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
         return await self.ledger.budget_status(state) if self.audit is not None else None
 

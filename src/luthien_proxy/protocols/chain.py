@@ -36,6 +36,9 @@ class ChainPolicy(LuthienPolicy):
             await policy.aclose()
         await self.host.aclose()
 
+    def sends_to_audit(self) -> bool:
+        return any(policy.sends_to_audit() for policy in self.policies)
+
     async def audit_budget(self, state: PolicyState) -> dict[str, Any] | None:
         """The first member's that audits."""
         for policy in self.policies:

@@ -9,7 +9,7 @@ import json
 from typing import Annotated, Any, cast
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import StreamingResponse
 
 from luthien_proxy.backends.audit import (
@@ -31,6 +31,24 @@ from luthien_proxy.web.request_body import read_json_object
 router = APIRouter(prefix="/api/audits", tags=["audits"])
 MAX_COMMENT_CHARS = 2000
 MAX_BY_CHARS = 100
+
+
+def decisions_need_a_key(request: Request) -> None:
+    """Deciding is refused while the control plane has no admin key: the agent being audited often
+    runs on this very machine, and without a key any process it started could approve its own
+    held calls. (Reading the queue follows the other read APIs: open on loopback without a key.)"""
+    if request.app.state.services.settings.admin_key is None:
+        raise HTTPException(
+            403,
+            detail=(
+                "deciding audits needs an admin key: start the control plane with LUTHIEN_ADMIN_KEY "
+                "set (`luthien up` makes one when the policy audits); without one, any local "
+                "process, the audited agent's included, could approve its own calls"
+            ),
+        )
+
+
+Decider = [Depends(decisions_need_a_key)]
 
 
 def _queue(request: Request) -> AuditQueue:
@@ -84,7 +102,7 @@ async def sessions(request: Request) -> dict[str, Any]:
     return {"sessions": await services.pipeline.policy.held_sessions(services.policy_state)}
 
 
-@router.post("/sessions/clear")
+@router.post("/sessions/clear", dependencies=Decider)
 async def clear_session(request: Request) -> dict[str, Any]:
     """`{"trace_id": ..., "key": <caller tag, optional>, "comment": "...", "by": "..."}`: the
     session's suspicion restarts from 0 and its calls go through as usual again; published as
@@ -156,7 +174,7 @@ async def _body(request: Request) -> dict[str, Any]:
         raise HTTPException(422, detail=exc.detail) from None
 
 
-@router.post("/{item_id}/decision")
+@router.post("/{item_id}/decision", dependencies=Decider)
 async def decide(request: Request, item_id: str) -> dict[str, Any]:
     """`{"decision": "approve" | "deny" | "edit", "arguments": {...} (edit), "comment": "...",
     "by": "..."}` → the decided item; 404 unknown item, 409 already decided, 422 a bad body."""

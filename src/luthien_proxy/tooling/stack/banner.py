@@ -24,7 +24,8 @@ def banner(settings: Settings, options: StackOptions, keys: StackKeys) -> str:
     admin_line = ""
     if keys.admin_key:
         origin = (
-            "generated because the stack is reachable from the network"
+            "generated: the stack is reachable from the network, or the policy holds calls for a "
+            "person to decide; set LUTHIEN_ADMIN_KEY to choose one; keep it from the agent"
             if keys.admin_key_generated
             else ("from LUTHIEN_ADMIN_KEY")
         )

@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from luthien_proxy.backends.redis_client import RedisClientManager, RedisUnavailable
@@ -33,12 +34,13 @@ def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-def stack_keys(environ: dict[str, str], host: str) -> StackKeys:
-    """Keys from the environment; the missing ones generated (the admin key only off loopback,
-    where anyone on the network could otherwise read every prompt)."""
+def stack_keys(environ: dict[str, str], host: str, *, audits: bool = False) -> StackKeys:
+    """Keys from the environment; the missing ones generated (the admin key off loopback, where
+    anyone on the network could otherwise read every prompt, and when the policy holds calls for a
+    person: only the admin key may decide them, not the audited agent's own processes)."""
     master = environ.get("LITELLM_MASTER_KEY") or ""
     admin = environ.get("LUTHIEN_ADMIN_KEY") or ""
-    generate_admin = not admin and not is_loopback(host)
+    generate_admin = not admin and (audits or not is_loopback(host))
     return StackKeys(
         master_key=master or f"sk-luthien-{secrets.token_urlsafe(24)}",
         master_key_generated=not master,
@@ -48,12 +50,20 @@ def stack_keys(environ: dict[str, str], host: str) -> StackKeys:
     )
 
 
-async def preflight(settings: Settings, options: StackOptions) -> Settings:
+@dataclass(frozen=True)
+class Checked:
+    """What `preflight` found: the settings to start with, and whether the policy audits."""
+
+    settings: Settings
+    audits: bool
+
+
+async def preflight(settings: Settings, options: StackOptions) -> Checked:
     """Everything that can be checked before a process starts, each failure one clear line."""
     if options.policy is not None:
         settings = settings.with_overrides(policy_config=options.policy, policy_config_explicit=True)
     try:
-        load_policy(settings.policy_config, required=settings.policy_config_explicit)
+        policy = load_policy(settings.policy_config, required=settings.policy_config_explicit)
     except PolicyConfigError as exc:
         raise StartupError(str(exc)) from None
     if not options.litellm_config.is_file():
@@ -77,7 +87,7 @@ async def preflight(settings: Settings, options: StackOptions) -> Settings:
             raise StartupError(str(exc)) from None
         finally:
             await redis.close()
-    return settings
+    return Checked(settings, policy.sends_to_audit())
 
 
 def child_specs(
@@ -149,15 +159,16 @@ async def run_stack(settings: Settings, options: StackOptions) -> int:
     require_free_ports(options.host, _ports(options))
     lock = hold_data_dir(DEFAULT_DATA_DIR)
     try:
-        return await _run(await preflight(settings, options), options)
+        checked = await preflight(settings, options)
+        return await _run(checked.settings, options, audits=checked.audits)
     finally:
         lock.close()
 
 
-async def _run(settings: Settings, options: StackOptions) -> int:
+async def _run(settings: Settings, options: StackOptions, *, audits: bool) -> int:
     """Write the runtime config, start the children, print the banner, supervise; no child
     outlives this call."""
-    keys = stack_keys(dict(os.environ), options.host)
+    keys = stack_keys(dict(os.environ), options.host, audits=audits)
     log_dir = DEFAULT_DATA_DIR / "logs"
     litellm_config = write_effective_config(options.litellm_config, DEFAULT_DATA_DIR, settings.redis_url)
     supervisor = Supervisor(child_specs(settings, options, keys, litellm_config), log_dir)
