@@ -28,7 +28,7 @@ from luthien_proxy.read.sources import read_sources
 from luthien_proxy.read.sse import event_stream
 from luthien_proxy.web.request_body import read_json_object
 
-router = APIRouter(prefix="/api/audits", tags=["audits"])
+router = APIRouter(prefix="/api", tags=["audits"])
 MAX_COMMENT_CHARS = 2000
 MAX_BY_CHARS = 100
 
@@ -59,7 +59,7 @@ def _public(queue: AuditQueue, item: AuditItem) -> dict[str, Any]:
     return item.public(queue.clock())
 
 
-@router.get("")
+@router.get("/audits")
 async def audits(
     request: Request,
     status: Annotated[
@@ -79,7 +79,7 @@ async def audits(
     return {"items": [_public(queue, item) for item in items], "budget": budget}
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get("/audits/stream", response_class=StreamingResponse)
 async def audits_stream(request: Request) -> StreamingResponse:
     """Each new item (`audit_created`) and decision (`audit_decided`) as Server-Sent Events:
     `data: {"type": ..., "item": {...}}` frames, `: heartbeat` comments when idle."""
@@ -93,7 +93,7 @@ async def audits_stream(request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/sessions")
+@router.get("/audits/sessions")
 async def sessions(request: Request) -> dict[str, Any]:
     """Sessions held for their summed suspicion (`audit.session`), and recently cleared ones:
     `{"sessions": [{"scope": "trace" | "key", "trace_id", "key", "total", "level", "since",
@@ -102,7 +102,7 @@ async def sessions(request: Request) -> dict[str, Any]:
     return {"sessions": await services.pipeline.policy.held_sessions(services.policy_state)}
 
 
-@router.post("/sessions/clear", dependencies=Decider)
+@router.post("/audits/sessions/clear", dependencies=Decider)
 async def clear_session(request: Request) -> dict[str, Any]:
     """`{"trace_id": ..., "key": <caller tag, optional>, "comment": "...", "by": "..."}`: the
     session's suspicion restarts from 0 and its calls go through as usual again; published as
@@ -124,7 +124,7 @@ async def clear_session(request: Request) -> dict[str, Any]:
     return {"cleared": cleared}
 
 
-@router.get("/{item_id}")
+@router.get("/audits/{item_id}")
 async def audit_item(request: Request, item_id: str) -> dict[str, Any]:
     queue = _queue(request)
     item = await queue.get(item_id)
@@ -174,7 +174,7 @@ async def _body(request: Request) -> dict[str, Any]:
         raise HTTPException(422, detail=exc.detail) from None
 
 
-@router.post("/{item_id}/decision", dependencies=Decider)
+@router.post("/audits/{item_id}/decision", dependencies=Decider)
 async def decide(request: Request, item_id: str) -> dict[str, Any]:
     """`{"decision": "approve" | "deny" | "edit", "arguments": {...} (edit), "comment": "...",
     "by": "..."}` → the decided item; 404 unknown item, 409 already decided, 422 a bad body."""
