@@ -8,11 +8,11 @@
 import {decidedRow, pendingCard, sessionRow, tickCard} from "/ui/static/audit_cards.js";
 import {el, errorNotice, errorText, getJSON, mountPage, notice, postJSON, replaceChildren, setAuditCount, url}
   from "/ui/static/common.js";
+import {liveIndicator, subscribe} from "/ui/static/live.js";
 
 const PENDING_LIMIT = 500;
 const RECENT_SHOWN = 50;
 const RECENT_READ = 200; // the newest items (pending ones among them), from which the decided are shown
-const MAX_RETRY_MS = 15000;
 const BUDGET_REFRESH_MS = 250;
 const AUDITOR_KEY = "luthien.auditor";
 
@@ -21,13 +21,12 @@ const recent = new Map(); // id -> decided item
 let loaded = false;
 let loading = null; // items received while the lists are being read, applied again on their answer
 let loadAgain = false;
-let retryMs = 1000;
 let budgetTimer = null;
 let scrolledTo = null; // the deep-linked id already scrolled to
 let lookedUp = null; // the deep-linked id already asked for
 
 const main = mountPage("audits");
-const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
+const indicator = liveIndicator();
 const budgetBox = el("p", {id: "audit-budget", class: "audit-budget"}, "Audit budget: …");
 const auditor = el("input", {id: "auditor", type: "text", maxlength: 100, placeholder: "admin",
   "aria-label": "deciding as", value: stored(), onchange: () => store(auditor.value.trim())});
@@ -41,7 +40,7 @@ const sessionsHead = el("h2", {id: "sessions-head", hidden: true}, "Sessions hel
 const sessionsList = el("ol", {id: "sessions", class: "held-sessions"});
 replaceChildren(main,
   el("div", {class: "page-head"}, el("h1", {}, "Audit queue"),
-    el("span", {class: "live-status"}, "live updates: ", status),
+    indicator.node,
     el("label", {class: "auditor"}, "deciding as ", auditor)),
   budgetBox,
   flash,
@@ -51,7 +50,7 @@ replaceChildren(main,
   el("h2", {}, "Recent decisions"),
   recentNote, recentList);
 
-connect();
+subscribe("/api/audits/stream", {indicator, onEvent: receive, reload: load, loaded: () => loaded});
 setInterval(tick, 1000);
 window.addEventListener("hashchange", () => {
   scrolledTo = null;
@@ -76,52 +75,14 @@ function store(name) {
   }
 }
 
-function connect() {
-  const source = new EventSource("/api/audits/stream");
-  setConnection("connecting", "connecting…");
-  source.onopen = () => {
-    retryMs = 1000;
-    setConnection("live", "live");
-    // Subscribed first, read second: nothing that happens in between is lost. A reconnect may
-    // have missed items, so it reads the lists again too.
-    load();
-  };
-  source.onmessage = (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (["audit_created", "audit_decided", "session_cleared"].includes(event?.type)) loadSessions();
-    if (!["audit_created", "audit_decided"].includes(event?.type) || typeof event.item?.id !== "string") return;
-    if (loading) loading.push(event.item);
-    apply(event.item);
-    render();
-    refreshBudgetSoon();
-  };
-  source.addEventListener("bus_error", () => setConnection("interrupted", "interrupted, reconnecting…"));
-  source.addEventListener("bus_recovered", () => {
-    setConnection("live", "live");
-    load(); // what was published during the gap is only in the queue
-  });
-  source.onerror = () => {
-    if (!loaded) load();
-    if (source.readyState === EventSource.CLOSED) {
-      // The browser gives up on a non-200 answer (429, 401, 503): retry with backoff.
-      source.close();
-      setConnection("retrying", `disconnected, retrying in ${Math.round(retryMs / 1000)} s`);
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-    } else {
-      setConnection("retrying", "disconnected, reconnecting…");
-    }
-  };
-}
-
-function setConnection(state, text) {
-  status.dataset.state = state;
-  status.textContent = text;
+/** A live event: news of an item (or of a held session) updates the page without a reload. */
+function receive(event) {
+  if (["audit_created", "audit_decided", "session_cleared"].includes(event?.type)) loadSessions();
+  if (!["audit_created", "audit_decided"].includes(event?.type) || typeof event.item?.id !== "string") return;
+  if (loading) loading.push(event.item);
+  apply(event.item);
+  render();
+  refreshBudgetSoon();
 }
 
 /** One item into the page's state: a pending item gets a card (kept as it is if it has one, so a

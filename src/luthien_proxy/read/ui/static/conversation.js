@@ -6,28 +6,28 @@
 import {CallRecord, isTerminal} from "/ui/static/calls.js";
 import {callPanel} from "/ui/static/call_panel.js";
 import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
+import {CALL_WORDS, liveIndicator, renderSoon, subscribe} from "/ui/static/live.js";
 
 const id = param("call_id");
 
 // While a call is unfinished and the stream has been quiet this long, the snapshot is fetched
 // again: it catches an event published in the instant between subscribing and reading.
 const QUIET_REFRESH_MS = 4000;
-const MAX_RETRY_MS = 15000;
-const RENDER_DELAY_MS = 30;
+// The server's words for a bus interruption (they say what failed), else the call pages' own.
+const WORDS = {...CALL_WORDS, interrupted: (detail) => detail ?? CALL_WORDS.interrupted()};
 
 // The call's record, once anything about it is known, and the state last rendered.
 let record = null;
 let renderedKey = null;
 const main = mountPage("conversation");
-const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
+const indicator = liveIndicator();
 const snapshotNote = el("div", {id: "snapshot-note"}, el("p", {class: "muted"}, "Loading…"));
 const panels = el("div", {id: "calls", class: "calls"});
 let snapshotLoaded = false;
 let snapshotInFlight = null;
 let snapshotAgain = false;
 let lastEventAt = Date.now();
-let retryMs = 1000;
-let renderQueued = false;
+const scheduleRender = renderSoon(render);
 
 if (!id) {
   document.title = "Luthien — live view";
@@ -41,67 +41,14 @@ if (!id) {
   replaceChildren(main,
     el("div", {class: "page-head"},
       el("h1", {}, "Call ", el("code", {}, id)),
-      el("span", {class: "live-status"}, "live updates: ", status)),
+      indicator.node),
     el("p", {class: "muted"}, "Live view of one call. ",
       el("a", {href: url("/ui/hooks/trace", {call_id: id})}, "Hook records"), " for this call."),
     snapshotNote,
     panels);
-  connect();
+  subscribe(url("/api/hooks/conversation/stream", {call_id: id}),
+    {indicator, onEvent: receive, reload: loadSnapshot, loaded: () => snapshotLoaded, words: WORDS});
   setInterval(refreshWhenQuiet, 1000);
-}
-
-function connect() {
-  const source = new EventSource(url("/api/hooks/conversation/stream", {call_id: id}));
-  setConnection("connecting", "connecting…");
-  source.onopen = () => {
-    retryMs = 1000;
-    setConnection("live", "live");
-    // Any reconnect may have missed events: read the snapshot again.
-    loadSnapshot();
-  };
-  source.onmessage = (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    receive(event);
-  };
-  // Notices about the subscription itself (Redis lost and regained), not events of a call.
-  source.addEventListener("bus_error", (message) => {
-    setConnection("interrupted", noticeDetail(message, "live events interrupted; reconnecting"));
-  });
-  source.addEventListener("bus_recovered", () => {
-    setConnection("live", "live");
-    // Events published during the gap never reach us: the recorded snapshot has them.
-    loadSnapshot();
-  });
-  source.onerror = () => {
-    if (!snapshotLoaded) loadSnapshot();
-    if (source.readyState === EventSource.CLOSED) {
-      // The browser gives up on a non-200 answer (e.g. 429 when rate-limited): retry with backoff.
-      source.close();
-      setConnection("retrying", `unavailable, retrying in ${Math.round(retryMs / 1000)} s`);
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-    } else {
-      setConnection("retrying", "reconnecting…");
-    }
-  };
-}
-
-function noticeDetail(message, fallback) {
-  try {
-    return JSON.parse(message.data).detail || fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-function setConnection(state, text) {
-  status.dataset.state = state;
-  status.textContent = text;
 }
 
 function callRecord() {
@@ -178,17 +125,6 @@ function refreshWhenQuiet() {
     lastEventAt = Date.now();
     loadSnapshot();
   }
-}
-
-function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  // A timer, not requestAnimationFrame: frames stop in background tabs, and a live view left in
-  // one must still be current when the user comes back.
-  setTimeout(() => {
-    renderQueued = false;
-    render();
-  }, RENDER_DELAY_MS);
 }
 
 function render() {

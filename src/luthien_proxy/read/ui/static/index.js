@@ -5,11 +5,11 @@
 
 import {CALL_COLUMNS, callRow, sessionsTable} from "/ui/static/call_rows.js";
 import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
+import {liveIndicator, subscribe} from "/ui/static/live.js";
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 const SESSIONS_SHOWN = 10;
-const MAX_RETRY_MS = 15000;
 const SESSIONS_REFRESH_MS = 500;
 
 const filters = {outcome: param("outcome"), model: param("model"), trace_id: param("trace_id")};
@@ -24,11 +24,10 @@ let next = null;
 let loaded = false;
 let loading = null; // events received while /api/calls is being read, replayed on its answer
 let loadAgain = false;
-let retryMs = 1000;
 let sessionsTimer = null;
 
 const main = mountPage("index");
-const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
+const indicator = liveIndicator();
 const tbody = el("tbody", {onclick: openRow});
 const table = el("table", {id: "calls-table", class: "data calls", hidden: true},
   el("thead", {}, el("tr", {}, CALL_COLUMNS.map((name) => el("th", {}, name)))),
@@ -38,16 +37,16 @@ const pagerBox = el("div", {id: "calls-pager"});
 const sessionsBox = el("div", {id: "sessions"}, el("p", {class: "muted"}, "Loading…"));
 replaceChildren(main,
   el("div", {class: "page-head"}, el("h1", {}, "Calls"),
-    el("span", {class: "live-status"}, "live updates: ", status)),
+    indicator.node),
   filterForm(),
   callsNote, table, pagerBox,
   el("h2", {}, "Recent sessions"),
   sessionsBox);
 
 if (live) {
-  connect();
+  subscribe("/api/calls/stream", {indicator, onEvent: receive, reload: loadCalls, loaded: () => loaded});
 } else {
-  setConnection("paused", "paused (an older page)");
+  indicator.set("paused", "paused (an older page)");
   loadCalls();
 }
 loadSessions();
@@ -88,49 +87,6 @@ function applyFilters(event) {
   const chosen = (name) => String(form.get(name) ?? "").trim() || undefined;
   location.assign(url("/ui", {outcome: chosen("outcome"), model: chosen("model"), trace_id: chosen("trace_id"),
     limit: limit === DEFAULT_LIMIT ? undefined : limit}));
-}
-
-function connect() {
-  const source = new EventSource("/api/calls/stream");
-  setConnection("connecting", "connecting…");
-  source.onopen = () => {
-    retryMs = 1000;
-    setConnection("live", "live");
-    // Subscribed first, read second: nothing that happens in between is lost. A reconnect may
-    // have missed calls, so it reads the listing again too.
-    loadCalls();
-  };
-  source.onmessage = (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    receive(event);
-  };
-  source.addEventListener("bus_error", () => setConnection("interrupted", "interrupted, reconnecting…"));
-  source.addEventListener("bus_recovered", () => {
-    setConnection("live", "live");
-    loadCalls(); // what was published during the gap is only in the record
-  });
-  source.onerror = () => {
-    if (!loaded) loadCalls();
-    if (source.readyState === EventSource.CLOSED) {
-      // The browser gives up on a non-200 answer (429, 401, 503): retry with backoff.
-      source.close();
-      setConnection("retrying", `disconnected, retrying in ${Math.round(retryMs / 1000)} s`);
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-    } else {
-      setConnection("retrying", "disconnected, reconnecting…");
-    }
-  };
-}
-
-function setConnection(state, text) {
-  status.dataset.state = state;
-  status.textContent = text;
 }
 
 function receive(event) {

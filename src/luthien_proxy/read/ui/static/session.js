@@ -11,14 +11,13 @@ import {
   el, errorNotice, formatDuration, formatTime, getJSON, mountPage, notice, outcomeBadge, param,
   replaceChildren, url,
 } from "/ui/static/common.js";
+import {CALL_WORDS, liveIndicator, renderSoon, subscribe} from "/ui/static/live.js";
 
 const traceId = param("trace_id");
-const MAX_RETRY_MS = 15000;
 // A view read before the store has the event that triggered it is read again after this long,
 // this many times at most (then the quiet refresh below takes over).
 const BEHIND_RETRY_MS = 150;
 const BEHIND_RETRIES = 40;
-const RENDER_DELAY_MS = 30;
 // While a call is unfinished and the stream has been quiet this long, its view is read again.
 const QUIET_REFRESH_MS = 4000;
 
@@ -33,14 +32,13 @@ const behind = new Map();
 const streaming = new Map();
 const timers = new Map();
 const inFlight = new Set();
-const status = el("span", {class: "connection", id: "connection", "data-state": "connecting"}, "connecting…");
+const indicator = liveIndicator();
 const facts = el("div", {id: "session-facts"});
 const note = el("div", {id: "snapshot-note"}, el("p", {class: "muted"}, "Loading…"));
 const calls = el("ol", {id: "timeline", class: "session-timeline"});
 const rendered = new Map();
-let retryMs = 1000;
 let lastEventAt = Date.now();
-let renderQueued = false;
+const scheduleRender = renderSoon(render);
 
 if (!traceId) {
   document.title = "Luthien — session";
@@ -52,48 +50,11 @@ if (!traceId) {
   replaceChildren(main,
     el("div", {class: "page-head"},
       el("h1", {}, "Session ", el("code", {}, traceId)),
-      el("span", {class: "live-status"}, "live updates: ", status)),
+      indicator.node),
     facts, note, calls);
-  connect();
+  subscribe(url("/api/hooks/conversation/stream_by_trace", {trace_id: traceId}),
+    {indicator, onEvent: receive, reload: loadTrace, words: CALL_WORDS});
   setInterval(refreshWhenQuiet, 1000);
-}
-
-function connect() {
-  const source = new EventSource(url("/api/hooks/conversation/stream_by_trace", {trace_id: traceId}));
-  setConnection("connecting", "connecting…");
-  source.onopen = () => {
-    retryMs = 1000;
-    setConnection("live", "live");
-    loadTrace(); // subscribed first, so nothing recorded from now on is missed
-  };
-  source.onmessage = (message) => {
-    try {
-      receive(JSON.parse(message.data));
-    } catch {
-      // not an event of a call
-    }
-  };
-  source.addEventListener("bus_error", () => setConnection("interrupted", "live events interrupted; reconnecting"));
-  source.addEventListener("bus_recovered", () => {
-    setConnection("live", "live");
-    loadTrace(); // events published during the gap never reach us: the records have them
-  });
-  source.onerror = () => {
-    if (source.readyState !== EventSource.CLOSED) {
-      setConnection("retrying", "reconnecting…");
-      return;
-    }
-    // The browser gives up on a non-200 answer (e.g. 429 when rate-limited): retry with backoff.
-    source.close();
-    setConnection("retrying", `unavailable, retrying in ${Math.round(retryMs / 1000)} s`);
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-  };
-}
-
-function setConnection(state, text) {
-  status.dataset.state = state;
-  status.textContent = text;
 }
 
 function receive(event) {
@@ -191,17 +152,6 @@ function refreshWhenQuiet() {
   for (const {view} of known.values()) {
     if ((view.summary?.outcome ?? "in_progress") === "in_progress") scheduleRefresh(view.call_id, 0);
   }
-}
-
-function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  // A timer, not requestAnimationFrame: frames stop in background tabs, and a session left in one
-  // must still be current when the user comes back.
-  setTimeout(() => {
-    renderQueued = false;
-    render();
-  }, RENDER_DELAY_MS);
 }
 
 function render() {
