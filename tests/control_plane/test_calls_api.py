@@ -80,6 +80,8 @@ async def test_real_calls_are_listed_newest_first_with_one_outcome_paged_filtere
     assert await ids(trace_id="session-2") == [blocked, rejected]
     assert await ids(model="demo-agent") == [blocked, rejected, modified, passed]
     assert await ids(model="demo-echo") == []
+    too_far = await door.client.get("/api/calls", params={"before": 2**63})  # found by the fuzz test
+    assert too_far.status_code == 422, too_far.text
     unknown = await door.client.get("/api/calls", params={"outcome": "success"})
     assert unknown.status_code == 422
     assert "unknown outcome 'success'" in unknown.json()["detail"]

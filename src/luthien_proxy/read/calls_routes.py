@@ -22,6 +22,8 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=256)]
 #: A call with no end recorded and no record for this long is not shown as running: its end was lost.
 RUNNING_FOR_AT_MOST_S = 15 * 60
 RUNNING_SHOWN = 20
+#: Row ids are 64-bit: a larger cursor is a 422, not an overflow in the database driver.
+MAX_ROW_ID = 2**63 - 1
 
 
 @router.get("/outcomes")
@@ -34,7 +36,9 @@ async def outcomes() -> dict[str, Any]:
 async def calls(
     sources: Sources,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="the `next` of the previous page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="the `next` of the previous page")
+    ] = None,
     outcome: Annotated[str | None, Query(description="one of /api/outcomes")] = None,
     model: Filter = None,
     trace_id: Filter = None,
