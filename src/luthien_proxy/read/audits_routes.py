@@ -25,7 +25,7 @@ from luthien_proxy.backends.audit import (
 from luthien_proxy.call_scope import MAX_ID_CHARS
 from luthien_proxy.model import MalformedToolCall, canonical_arguments
 from luthien_proxy.read.sources import read_sources
-from luthien_proxy.read.sse import event_stream
+from luthien_proxy.read.sse import live_events
 from luthien_proxy.web.request_body import read_json_object
 
 router = APIRouter(prefix="/api", tags=["audits"])
@@ -83,14 +83,7 @@ async def audits(
 async def audits_stream(request: Request) -> StreamingResponse:
     """Each new item (`audit_created`) and decision (`audit_decided`) as Server-Sent Events:
     `data: {"type": ..., "item": {...}}` frames, `: heartbeat` comments when idle."""
-    sources = read_sources(request)
-    return await event_stream(
-        request,
-        sources.bus,
-        (AUDITS_CHANNEL,),
-        heartbeat=sources.sse_heartbeat_seconds,
-        queue_size=sources.sse_queue_size,
-    )
+    return await live_events(request, read_sources(request), (AUDITS_CHANNEL,))
 
 
 @router.get("/audits/sessions")

@@ -13,7 +13,7 @@ from luthien_proxy.backends.events import CALLS_CHANNEL
 from luthien_proxy.pipeline.call_summary import OUTCOMES, CallTally
 from luthien_proxy.read.conversation import replay_events
 from luthien_proxy.read.sources import ReadSources, read_sources
-from luthien_proxy.read.sse import event_stream
+from luthien_proxy.read.sse import live_events
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
@@ -61,13 +61,7 @@ async def calls(
 async def calls_stream(request: Request, sources: Sources) -> StreamingResponse:
     """Every call's start (`call_started`) and summary (`call_summary`) as Server-Sent Events:
     `data: {"type": ..., "call": {...}}` frames, `: heartbeat` comments when idle."""
-    return await event_stream(
-        request,
-        sources.bus,
-        (CALLS_CHANNEL,),
-        heartbeat=sources.sse_heartbeat_seconds,
-        queue_size=sources.sse_queue_size,
-    )
+    return await live_events(request, sources, (CALLS_CHANNEL,))
 
 
 def _summary_of(blob: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from luthien_proxy.backends.events import call_channel, trace_channel
 from luthien_proxy.backends.store import DebugRecord
 from luthien_proxy.read.conversation import call_view, replay_events
 from luthien_proxy.read.sources import ReadSources, read_sources
-from luthien_proxy.read.sse import event_stream
+from luthien_proxy.read.sse import live_events
 from luthien_proxy.wire import CALL_ID_KEY, HOOKS_PATH, TRACE_ID_KEY
 
 router = APIRouter(prefix=HOOKS_PATH, tags=["conversations"])
@@ -78,7 +78,7 @@ async def conversation_by_trace(trace_id: TraceId, sources: Sources) -> dict[str
 @router.get("/conversation/stream", response_class=StreamingResponse)
 async def conversation_stream(call_id: CallId, request: Request, sources: Sources) -> StreamingResponse:
     """Live events of one call as Server-Sent Events (`data:` JSON frames, `: heartbeat` when idle)."""
-    return await _live(request, sources, (call_channel(call_id),))
+    return await live_events(request, sources, (call_channel(call_id),))
 
 
 @router.get("/conversation/stream_by_trace", response_class=StreamingResponse)
@@ -86,14 +86,4 @@ async def conversation_stream_by_trace(
     trace_id: TraceId, request: Request, sources: Sources
 ) -> StreamingResponse:
     """Live events of every call in a trace as Server-Sent Events."""
-    return await _live(request, sources, (trace_channel(trace_id),))
-
-
-async def _live(request: Request, sources: ReadSources, channels: tuple[str, ...]) -> StreamingResponse:
-    return await event_stream(
-        request,
-        sources.bus,
-        channels,
-        heartbeat=sources.sse_heartbeat_seconds,
-        queue_size=sources.sse_queue_size,
-    )
+    return await live_events(request, sources, (trace_channel(trace_id),))

@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from luthien_proxy.backends.events import BusUnavailable, EventBus, Subscription
 from luthien_proxy.backends.events.bus import BusNotice
+from luthien_proxy.read.sources import ReadSources
 from luthien_proxy.web.client_address import client_address
 from luthien_proxy.web.rate_limiter import ConnectionSlots, LimitReached
 
@@ -48,6 +49,17 @@ async def event_stream(
         await held.aclose()
         raise
     return _HeldStream(held, _frames(subscription, heartbeat))
+
+
+async def live_events(request: Request, sources: ReadSources, channels: tuple[str, ...]) -> StreamingResponse:
+    """`event_stream` of `channels` with the read side's SSE settings: every live read API's stream."""
+    return await event_stream(
+        request,
+        sources.bus,
+        channels,
+        heartbeat=sources.sse_heartbeat_seconds,
+        queue_size=sources.sse_queue_size,
+    )
 
 
 class _HeldStream(StreamingResponse):
