@@ -14,6 +14,8 @@ from typing import Literal, TypeVar, cast
 
 from dotenv import dotenv_values
 
+from luthien_proxy.env_aliases import resolve_aliases
+
 DEFAULT_DATA_DIR = Path(".luthien")
 DEFAULT_POLICY_CONFIG = Path("config/luthien_config.yaml")
 DEFAULT_MODEL_CONFIG = Path("config/litellm_config.yaml")
@@ -125,7 +127,7 @@ def _merged_env(environ: Mapping[str, str] | None, env_file: Path | None) -> dic
     from_file = (
         {k: v for k, v in dotenv_values(file_path).items() if v is not None} if file_path.is_file() else {}
     )
-    return {**from_file, **(os.environ if environ is None else environ)}
+    return resolve_aliases({**from_file, **(os.environ if environ is None else environ)})
 
 
 def _database_url(raw: str | None) -> str:

@@ -125,3 +125,24 @@ def _inherit() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+@pytest.mark.parametrize("argv", [["up", "--demo"], ["proxy", "--config", "config/litellm_config.yaml"]])
+def test_without_litellm_the_stack_says_which_extra_to_install_in_one_line(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from luthien_proxy.cli.main import main
+
+    monkeypatch.chdir(tmp_path)  # nothing written there, no .env read
+    monkeypatch.setitem(sys.modules, "litellm", None)  # `import litellm` now fails, as when not installed
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "pip install 'luthien-proxy[proxy]'" in err
+    assert list(tmp_path.iterdir()) == []
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert any(dep.startswith("litellm") for dep in pyproject["project"]["optional-dependencies"]["proxy"])

@@ -11,6 +11,7 @@ import luthien_proxy
 ROOT = Path(luthien_proxy.__file__).parent
 #: Top-level modules and packages of `luthien_proxy`, lowest layer first; one layer per line.
 LAYERS: list[set[str]] = [
+    {"env_aliases"},
     {"wire", "model", "settings", "config_values", "http_client", "instance_id"},
     {"call_scope", "redaction", "dialects", "backends", "model_routes", "web"},
     {"policies"},
@@ -24,7 +25,7 @@ LAYERS: list[set[str]] = [
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 #: The callback runs inside LiteLLM: it may import only the bottom layer of ours (stdlib-cheap, no
 #: FastAPI app, no database) and itself.
-CALLBACK_MAY_IMPORT = LAYERS[0] | {"call_scope", "redaction", "doors"}
+CALLBACK_MAY_IMPORT = LAYERS[0] | LAYERS[1] | {"call_scope", "redaction", "doors"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from luthien_proxy import env_aliases
 from luthien_proxy.settings import Settings, SettingsError
 
 NO_FILE = Path("/nonexistent/.env")
@@ -77,3 +79,56 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 def test_overrides_replace_only_given_fields() -> None:
     settings = Settings.from_env({}, env_file=NO_FILE).with_overrides(port=9100, host=None)
     assert (settings.host, settings.port) == ("127.0.0.1", 9100)
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a new process: no old name has warned yet."""
+    monkeypatch.setattr(env_aliases, "_warned", set())
+
+
+def _deprecations(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "is deprecated" in r.getMessage()]
+
+
+def test_an_old_name_works_and_warns_once_per_process(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = {"CONTROL_PLANE_PORT": "9050", "STREAM_CONTEXT_TTL": "120", "CONTROL_PLANE_LOG_LEVEL": "DEBUG"}
+    with caplog.at_level(logging.WARNING, logger="luthien_proxy.settings"):
+        first = Settings.from_env(old, env_file=NO_FILE)
+        again = Settings.from_env(old, env_file=NO_FILE)
+    assert first.port == again.port == 9050
+    assert first.stream_context_ttl_seconds == 120
+    assert first.log_level == "debug"
+    assert sorted(_deprecations(caplog)) == [
+        "CONTROL_PLANE_LOG_LEVEL is deprecated; use LUTHIEN_LOG_LEVEL",
+        "CONTROL_PLANE_PORT is deprecated; use LUTHIEN_PORT",
+        "STREAM_CONTEXT_TTL is deprecated; use LUTHIEN_STREAM_CONTEXT_TTL_SECONDS",
+    ]
+
+
+def test_the_new_name_wins_when_both_are_set(fresh_warnings: None, caplog: pytest.LogCaptureFixture) -> None:
+    env = {"CONTROL_PLANE_URL": "http://old.example:1", "LUTHIEN_CONTROL_PLANE_URL": "http://new.example:2"}
+    with caplog.at_level(logging.WARNING, logger="luthien_proxy.settings"):
+        settings = Settings.from_env(env, env_file=NO_FILE)
+    assert settings.control_plane_url == "http://new.example:2"
+    assert _deprecations(caplog) == [
+        "CONTROL_PLANE_URL is deprecated; use LUTHIEN_CONTROL_PLANE_URL "
+        "(both are set: LUTHIEN_CONTROL_PLANE_URL wins)"
+    ]
+
+
+def test_an_old_name_in_the_env_file_is_an_alias_too(fresh_warnings: None, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("LITELLM_CONFIG_PATH=config/other.yaml\nCONVERSATION_STREAM_HEARTBEAT_INTERVAL=2.5\n")
+    settings = Settings.from_env({}, env_file=env_file)
+    assert settings.model_config == Path("config/other.yaml") and settings.model_config_explicit
+    assert settings.sse_heartbeat_seconds == 2.5
+
+
+def test_every_alias_is_in_the_docs_table_beside_its_new_name() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs/architecture.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    for old, new in env_aliases.ALIASES.items():
+        assert any(f"`{old}`" in row and f"`{new}`" in row for row in rows), old

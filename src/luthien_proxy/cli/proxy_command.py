@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from luthien_proxy.cli.up_command import require_litellm
 from luthien_proxy.doors.litellm.callback import launcher
 from luthien_proxy.settings import Settings
 
@@ -16,5 +17,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    require_litellm()
     launcher.run(args.config, args.host, args.port, args.log_level)
     return 0

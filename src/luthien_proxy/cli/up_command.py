@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 from pathlib import Path
 from typing import Any
 
+from luthien_proxy.control_plane import StartupError
 from luthien_proxy.settings import Settings
 from luthien_proxy.tooling.stack.options import StackOptions
 from luthien_proxy.tooling.stack.ports import port_number
@@ -38,13 +40,30 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--litellm-config",
         type=Path,
-        default=Path("config/litellm_config.yaml"),
-        help="LiteLLM config (default %(default)s)",
+        help="LiteLLM config (default LUTHIEN_MODEL_CONFIG or config/litellm_config.yaml)",
     )
     parser.set_defaults(handler=run)
 
 
+#: The one line a stack without LiteLLM stops with (the `proxy` extra of pyproject.toml).
+NO_LITELLM = (
+    "LiteLLM is not installed; install it with: pip install 'luthien-proxy[proxy]' "
+    "(or run the control plane alone: luthien control-plane)"
+)
+
+
+def require_litellm() -> None:
+    """Stop with `NO_LITELLM` before anything starts when LiteLLM cannot be imported."""
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise StartupError(NO_LITELLM)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    require_litellm()
     options = StackOptions(
         demo=args.demo,
         policy=args.policy,
@@ -52,6 +71,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         proxy_port=args.proxy_port,
         control_plane_port=args.control_plane_port or settings.port,
         demo_upstream_port=args.demo_upstream_port,
-        litellm_config=args.litellm_config,
+        litellm_config=args.litellm_config or settings.model_config,
     )
     return asyncio.run(run_stack(settings, options))
