@@ -105,9 +105,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 async def _truncate(services: ControlPlaneServices) -> None:
     from sqlalchemy import delete
 
+    from luthien_proxy.backends.store.call_index import call_index
     from luthien_proxy.backends.store.schema import debug_logs
 
     async with services.store.engine.begin() as conn:
+        await conn.execute(delete(call_index))
         await conn.execute(delete(debug_logs))
 
 

@@ -1,9 +1,12 @@
 """The call index's API from real calls, on both backends: one outcome per call, paging, filters,
-the calls still running, the live stream of starts and summaries; and `/`, `/docs` offline."""
+the history search and its JSON Lines exports, the calls still running, the live stream of starts
+and summaries; and `/`, `/docs` offline."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from tests.conftest import OpenServices, api_client
 from tests.support.native_traffic import (
     BLOCKED,
     BLOCKED_COMMAND,
+    KEY,
     MODIFIED,
     PASSED,
     REJECTED,
@@ -143,3 +147,56 @@ async def test_the_root_leads_to_the_ui_and_the_api_docs_need_no_network(open_se
         assert (await client.get("/docs/static/swagger-ui.css")).status_code == 200
         assert (await client.get("/docs/static/package.json")).status_code == 404
         assert "/api/calls" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_search_pages_refuses_bad_params_and_exports_jsonl(door: NativeDoor) -> None:
+    passed = await door.ask(PASSED, trace_id="search-1")
+    blocked = await door.ask(BLOCKED, trace_id="search-2")
+    rejected = await door.ask(REJECTED, trace_id="search-2")
+    calls = {c["call_id"]: c for c in await door.listed(passed, blocked, rejected)}
+    assert calls[blocked]["actions"] == ["block"]
+
+    async def ids(**params: Any) -> list[str]:
+        return [c["call_id"] for c in (await _calls(door, **params))["calls"]]
+
+    assert await ids(q="SSH id_rsa") == [blocked], "the decision's words and the request preview"
+    assert await ids(q="hello") == [passed]
+    assert await ids(action="block") == [blocked]
+    assert await ids(action="reject") == [rejected]
+    between = (calls[passed]["completed_at"] + calls[blocked]["started_at"]) / 2  # the calls ran in turn
+    assert await ids(since=between) == [rejected, blocked], "epoch seconds are a time too"
+    assert await ids(until=datetime.fromtimestamp(between, UTC).isoformat()) == [passed]
+    assert "running" not in await _calls(door, q="hello"), "a search lists finished calls"
+    first = await _calls(door, q="you", limit=1)  # "You said" is in two answers, and the block's words
+    older = await _calls(door, q="you", limit=1, before=first["next"])
+    assert [c["call_id"] for c in first["calls"] + older["calls"]] == await ids(q="you", limit=2)
+
+    for params, message in [
+        ({"q": "  "}, "q is blank"),
+        ({"action": "DROP TABLE"}, "not an action name"),
+        ({"since": "yesterday"}, "valid datetime"),
+        ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}, "must be before until"),
+        ({"key": "x" * 300}, "at most 256 characters"),
+    ]:
+        refused = await door.client.get("/api/calls", params=params)
+        assert refused.status_code == 422, (params, refused.text)
+        assert message in refused.text, (params, refused.text)
+    assert (await door.client.get("/api/calls/export", params={"format": "csv"})).status_code == 422
+
+    exported = await door.client.get("/api/calls/export", params={"format": "jsonl", "trace_id": "search-2"})
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert exported.text.endswith("\n")
+    assert [c["call_id"] for c in lines] == [rejected, blocked]
+    assert lines == (await _calls(door, trace_id="search-2"))["calls"], "the listing's summaries"
+
+    trace = await door.client.get("/api/traces/export", params={"trace_id": "search-2"})
+    assert trace.status_code == 200
+    records = [json.loads(line) for line in trace.text.splitlines()]
+    assert {r["jsonblob"]["litellm_call_id"] for r in records} == {blocked, rejected}
+    assert [r["id"] for r in records] == sorted(r["id"] for r in records)
+    assert "call:summary" in {r["debug_type_identifier"] for r in records}
+    assert KEY not in trace.text, "no key in an export"
+    missing = await door.client.get("/api/traces/export", params={"trace_id": "no-such-trace"})
+    assert (missing.status_code, missing.json()["detail"]) == (404, "no records for trace 'no-such-trace'")

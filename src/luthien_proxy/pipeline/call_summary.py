@@ -245,6 +245,10 @@ class CallTally:
         scores = [d["score"] for d in self.decisions if isinstance(d.get("score"), int | float)]
         return max(scores) if scores else None
 
+    def actions(self) -> list[str]:
+        """Every action the policy recorded for the call, once each (what history searches by)."""
+        return sorted({str(d["action"]) for d in self.decisions if d.get("action")})
+
     def tool_names(self) -> list[str]:
         """The names of the tool calls the policy decided on."""
         calls = (_object(d.get("tool_call")) for d in self.decisions)
@@ -268,6 +272,7 @@ class CallTally:
             "outcome": self.outcome,
             "outcome_label": OUTCOMES[self.outcome],
             "decision": self.decision_text(),
+            "actions": self.actions(),
             "max_score": self.max_score(),
             "tool_calls": self.tool_names(),
             "error": self.error,

@@ -1,5 +1,6 @@
-"""The call-level reads of the query layer: recent calls and traces, and the call summaries the
-index lists (`pipeline.call_summary`), paged and filtered. Part of `DebugLogStore`."""
+"""The call-level reads of the query layer: recent calls and traces, the call summaries the index
+lists and history searches (`pipeline.call_summary`, `call_index`), paged, and a trace's records
+for export. Part of `DebugLogStore`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 from sqlalchemy import case, desc, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from luthien_proxy.backends.store.call_index import CallSearch, call_index
 from luthien_proxy.backends.store.record import DebugRecord, as_utc
 from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, json_text, trace_id_expr
-from luthien_proxy.wire import CALL_SUMMARY_TYPE, COMPLETION_TYPES
+from luthien_proxy.wire import COMPLETION_TYPES
 
 #: How many of the newest records the "recent calls / traces" lookups look through.
 RECENT_WINDOW = 20_000
+EVERY_CALL = CallSearch()
 
 
 class CallQueries:
@@ -27,25 +30,29 @@ class CallQueries:
         raise NotImplementedError
 
     async def call_summaries(
-        self,
-        limit: int,
-        *,
-        before: int | None = None,
-        outcome: str | None = None,
-        model: str | None = None,
-        trace_id: str | None = None,
+        self, limit: int, *, before: int | None = None, search: CallSearch = EVERY_CALL
     ) -> list[DebugRecord]:
-        """Finished calls' summaries, newest first; `before` (a record id) pages, the rest filter."""
-        stmt = select(debug_logs).where(debug_logs.c.debug_type_identifier == CALL_SUMMARY_TYPE)
+        """Finished calls' summaries matching `search`, newest first; `before` (a summary's record
+        id, the previous page's last) pages. Served by `call_index`, one query for both backends."""
+        stmt = (
+            select(debug_logs)
+            .select_from(call_index.join(debug_logs, debug_logs.c.id == call_index.c.id))
+            .where(*search.conditions())
+        )
         if before is not None:
-            stmt = stmt.where(debug_logs.c.id < before)
-        if outcome is not None:
-            stmt = stmt.where(json_text(debug_logs.c.jsonblob, "outcome") == outcome)
-        if model is not None:
-            stmt = stmt.where(json_text(debug_logs.c.jsonblob, "model") == model)
-        if trace_id is not None:
-            stmt = stmt.where(trace_id_expr == trace_id)
-        return await self._records(stmt.order_by(desc(debug_logs.c.id)).limit(limit))
+            stmt = stmt.where(call_index.c.id < before)
+        return await self._records(stmt.order_by(desc(call_index.c.id)).limit(limit))
+
+    async def trace_records(self, trace_id: str, *, after: int = 0, limit: int = 500) -> list[DebugRecord]:
+        """A page of one trace's records in the order they were written (`after`: the previous
+        page's last id), for exporting a trace however long without holding it all."""
+        stmt = (
+            select(debug_logs)
+            .where(trace_id_expr == trace_id, debug_logs.c.id > after)
+            .order_by(debug_logs.c.id)
+            .limit(limit)
+        )
+        return await self._records(stmt)
 
     async def recent_calls(self, limit: int, window: int = RECENT_WINDOW) -> list[dict[str, Any]]:
         """Calls seen in the newest `window` records, newest activity first, with record counts."""

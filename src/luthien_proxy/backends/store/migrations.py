@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, insert, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from luthien_proxy.backends.store.call_index import index_row
 from luthien_proxy.backends.store.schema import JsonBlob, RowId, json_text
-from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
+from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,76 @@ def _create_debug_logs(conn: Connection) -> None:
         conn.execute(CreateIndex(index, if_not_exists=True))
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create_debug_logs", _create_debug_logs),)
+#: Summaries backfilled into `call_index` per round trip.
+BACKFILL_BATCH = 1000
+
+
+def _create_call_index(conn: Connection) -> None:
+    """`call_index` (as it stood at version 2), its indexes, and a row for every summary already
+    recorded. On Postgres, a trigram index for the text search when `pg_trgm` can be created."""
+    meta = MetaData()
+    table = Table(
+        "call_index",
+        meta,
+        Column("id", RowId, primary_key=True, autoincrement=False),
+        Column("started", DateTime(timezone=True), nullable=False),
+        *(Column(name, Text) for name in ("call_id", "trace_id", "model", "key_alias", "outcome")),
+        Column("actions", Text, nullable=False),
+        Column("search_text", Text, nullable=False),
+    )
+    conn.execute(CreateTable(table, if_not_exists=True))
+    # Listings are newest first by id (the cursor): each filter's index ends with it.
+    for column in ("model", "key_alias", "outcome", "trace_id"):
+        index = Index(f"ix_call_index_{column}", table.c[column], table.c.id)
+        conn.execute(CreateIndex(index, if_not_exists=True))
+    conn.execute(CreateIndex(Index("ix_call_index_started", table.c.started), if_not_exists=True))
+    if conn.dialect.name == "postgresql":
+        _trigram_index(conn)
+    logs = Table(
+        "debug_logs",
+        MetaData(),
+        Column("id", RowId, primary_key=True),
+        Column("time_created", DateTime(timezone=True)),
+        Column("debug_type_identifier", String(255)),
+        Column("jsonblob", JsonBlob),
+    )
+    last, total = 0, 0
+    while True:
+        rows = conn.execute(
+            select(logs.c.id, logs.c.time_created, logs.c.jsonblob)
+            .where(logs.c.debug_type_identifier == CALL_SUMMARY_TYPE, logs.c.id > last)
+            .order_by(logs.c.id)
+            .limit(BACKFILL_BATCH)
+        ).all()
+        if not rows:
+            break
+        conn.execute(insert(table), [index_row(r.id, r.time_created, r.jsonblob) for r in rows])
+        last, total = rows[-1].id, total + len(rows)
+    if total:
+        logger.info("call_index: backfilled %d recorded call summaries", total)
+
+
+def _trigram_index(conn: Connection) -> None:
+    """Postgres only: a trigram GIN index serving `search_text LIKE '%...%'`. Without `pg_trgm`
+    (not installed, or no right to create it) the search works unindexed; docs/observability.md
+    says how to add it later."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            conn.execute(
+                text(
+                    "CREATE INDEX IF NOT EXISTS ix_call_index_text_trgm "
+                    "ON call_index USING gin (search_text gin_trgm_ops)"
+                )
+            )
+    except DBAPIError as exc:
+        logger.warning("call_index: no trigram index, text search will scan (%s)", str(exc).splitlines()[0])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create_debug_logs", _create_debug_logs),
+    Migration(2, "create_call_index", _create_call_index),
+)
 
 
 def _apply_pending(conn: Connection) -> list[int]:

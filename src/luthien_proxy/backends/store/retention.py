@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from luthien_proxy.backends.store.call_index import call_index
 from luthien_proxy.backends.store.schema import debug_logs
 from luthien_proxy.backends.store.store import DebugLogStore
 
@@ -46,10 +47,12 @@ async def delete_older_than(store: DebugLogStore, cutoff: datetime, batch_size: 
             .where(debug_logs.c.time_created < cutoff)
             .order_by(debug_logs.c.id)
             .limit(batch_size)
-            .scalar_subquery()
         )
         async with store.engine.begin() as conn:
-            deleted = (await conn.execute(delete(debug_logs).where(debug_logs.c.id.in_(oldest)))).rowcount
+            ids = list((await conn.execute(oldest)).scalars())
+            # A summary's index row goes with it (call_index rows share their summary's id).
+            await conn.execute(delete(call_index).where(call_index.c.id.in_(ids)))
+            deleted = (await conn.execute(delete(debug_logs).where(debug_logs.c.id.in_(ids)))).rowcount
         total += deleted
         if deleted < batch_size:
             return total

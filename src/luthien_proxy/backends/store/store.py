@@ -14,10 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from luthien_proxy.backends.store.call_index import call_index, index_row
 from luthien_proxy.backends.store.call_queries import CallQueries
 from luthien_proxy.backends.store.migrations import migrate
 from luthien_proxy.backends.store.record import DebugRecord, EncodedJson, as_utc
 from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, trace_id_expr
+from luthien_proxy.wire import CALL_SUMMARY_TYPE
 
 
 class StoreUnavailable(RuntimeError):
@@ -116,8 +118,16 @@ class DebugLogStore(CallQueries):
             }
             for r in records
         ]
+        summaries = [i for i, r in enumerate(records) if r.debug_type_identifier == CALL_SUMMARY_TYPE]
         async with self.engine.begin() as conn:
-            await conn.execute(insert(debug_logs), rows)
+            if not summaries:
+                await conn.execute(insert(debug_logs), rows)
+                return
+            # A summary's index row is keyed by the summary's id, written in the same transaction.
+            returning = insert(debug_logs).returning(debug_logs.c.id, sort_by_parameter_order=True)
+            ids = (await conn.execute(returning, rows)).scalars().all()
+            index_rows = [index_row(ids[i], records[i].time_created, records[i].jsonblob) for i in summaries]
+            await conn.execute(insert(call_index), index_rows)
 
     async def types(self) -> list[dict[str, Any]]:
         """Every debug type with its row count and newest time."""
