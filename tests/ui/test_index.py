@@ -1,5 +1,6 @@
 """The calls index (/ui) in a real browser, with real calls through the native door: rows appear
-and change as calls start and end, with the API's outcome words; filters and paging in the URL."""
+and change as calls start and end, with the API's outcome words; filters, the search box and
+paging in the URL."""
 
 from __future__ import annotations
 
@@ -161,6 +162,17 @@ async def test_filters_and_the_paging_cursor_are_in_the_url(door: NativeDoor, ta
     assert await shown() == [blocked, modified]
     await tab.call(lambda p: p.locator("#filters a.clear").click())
     await tab.expect(ids).to_have_count(6)
+
+    # The search box: words in the previews and decisions, any case, in the URL; export follows it.
+    async def search(page: Page) -> None:
+        await page.fill("#filter-q", "SSH")
+        await page.press("#filter-q", "Enter")
+
+    await tab.call(search)
+    await tab.expect().to_have_url(door.url("/ui?q=SSH"))
+    await tab.expect(ids).to_have_count(2)
+    assert await shown() == [blocked_again, blocked]
+    await tab.expect("#export-jsonl").to_have_attribute("href", "/api/calls/export?format=jsonl&q=SSH")
     await tab.goto("about:blank")
 
 

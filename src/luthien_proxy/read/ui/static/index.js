@@ -1,7 +1,8 @@
 // /ui: every call, newest first, as it happens. The first page subscribes to /api/calls/stream and
 // then loads /api/calls: a call that starts appears at the top as running, its summary replaces it
-// when it ends. Filters and the paging cursor live in the page's URL, so a reload or a shared link
-// shows the same calls.
+// when it ends. The search (text, model, key, action, outcome, session, time range) and the paging
+// cursor live in the page's URL, so a reload or a shared link shows the same calls; the calls a
+// search finds can be exported as JSON Lines.
 
 import {CALL_COLUMNS, callRow, sessionsTable} from "/ui/static/call_rows.js";
 import {el, errorNotice, getJSON, mountPage, notice, param, replaceChildren, url} from "/ui/static/common.js";
@@ -12,7 +13,12 @@ const MAX_LIMIT = 200;
 const SESSIONS_SHOWN = 10;
 const SESSIONS_REFRESH_MS = 500;
 
-const filters = {outcome: param("outcome"), model: param("model"), trace_id: param("trace_id")};
+const FILTERS = ["q", "outcome", "model", "key", "action", "trace_id", "since", "until"];
+const filters = Object.fromEntries(FILTERS.map((name) => [name, param(name)]));
+// What the text search covers, as the API searches it (backends/store/call_index.py TEXT_FIELDS).
+const TEXT_FIELDS = ["request_preview", "response_preview", "decision", "tool_calls", "error"];
+const ACTIONS = ["block", "edit", "defer_to_trusted", "resample", "audit", "audit_approved", "audit_denied",
+  "audit_edited", "reject", "judge", "allow"];
 const before = positiveInt(param("before"));
 const limit = Math.min(positiveInt(param("limit")) ?? DEFAULT_LIMIT, MAX_LIMIT);
 // An older page is history: calls happening now belong on the first page.
@@ -70,14 +76,32 @@ function filterForm() {
       outcome.append(el("option", {value: id, selected: id === filters.outcome}, label));
     }
   });
-  const text = (name, placeholder) => el("input", {type: "search", name, id: `filter-${name}`, placeholder,
-    "aria-label": placeholder, value: filters[name] ?? undefined});
+  const text = (name, placeholder, extra = {}) => el("input", {type: "search", name, id: `filter-${name}`,
+    placeholder, "aria-label": placeholder, value: filters[name] ?? undefined, ...extra});
+  const time = (name, label) => el("label", {class: "when"}, label, " ",
+    el("input", {type: "datetime-local", name, id: `filter-${name}`, "aria-label": label,
+      value: localInput(filters[name]) ?? undefined}));
   const active = Object.values(filters).some((value) => value !== null);
   return el("form", {id: "filters", class: "filters", onsubmit: applyFilters},
-    outcome, text("model", "model"), text("trace_id", "trace / session id"),
-    el("button", {type: "submit"}, "Filter"),
+    text("q", "search text, tools, decisions", {class: "search"}),
+    outcome, text("model", "model"), text("key", "key alias"),
+    text("action", "action", {list: "actions"}),
+    el("datalist", {id: "actions"}, ACTIONS.map((action) => el("option", {value: action}))),
+    text("trace_id", "trace / session id"), time("since", "from"), time("until", "to"),
+    el("button", {type: "submit"}, "Search"),
+    el("a", {href: url("/api/calls/export", {format: "jsonl", ...filters}), id: "export-jsonl",
+      download: "calls.jsonl", title: "every call this search finds, one JSON summary a line"}, "Export JSONL"),
     active ? el("a", {href: url("/ui", {limit: limit === DEFAULT_LIMIT ? undefined : limit}), class: "clear"},
       "clear filters") : null);
+}
+
+/** An ISO time from the URL as a datetime-local input's value (local time, to the minute). */
+function localInput(iso) {
+  const date = iso === null ? null : new Date(iso);
+  if (date === null || Number.isNaN(date.getTime())) return null;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    + `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 /** A filter change starts again from the newest calls (the cursor belonged to the old listing). */
@@ -85,7 +109,10 @@ function applyFilters(event) {
   event.preventDefault();
   const form = new FormData(event.target);
   const chosen = (name) => String(form.get(name) ?? "").trim() || undefined;
-  location.assign(url("/ui", {outcome: chosen("outcome"), model: chosen("model"), trace_id: chosen("trace_id"),
+  // A datetime-local value is local time: the URL (and the API) carry it in UTC.
+  const moment = (name) => chosen(name) && new Date(chosen(name)).toISOString();
+  const picked = Object.fromEntries(FILTERS.map((name) => [name, chosen(name)]));
+  location.assign(url("/ui", {...picked, since: moment("since"), until: moment("until"),
     limit: limit === DEFAULT_LIMIT ? undefined : limit}));
 }
 
@@ -114,10 +141,23 @@ function apply({type, call}) {
   rows.set(call.call_id, call);
 }
 
+/** Whether a live call matches the search, as the API would match its summary. */
 function matches(call) {
+  const started = call.started_at ?? call.completed_at ?? Date.now() / 1000;
   return (filters.outcome === null || call.outcome === filters.outcome)
     && (filters.model === null || call.model === filters.model)
-    && (filters.trace_id === null || call.trace_id === filters.trace_id);
+    && (filters.key === null || call.key_alias === filters.key)
+    && (filters.action === null || (call.actions ?? []).includes(filters.action))
+    && (filters.trace_id === null || call.trace_id === filters.trace_id)
+    && (filters.since === null || started >= Date.parse(filters.since) / 1000)
+    && (filters.until === null || started < Date.parse(filters.until) / 1000)
+    && (filters.q === null || textMatches(call, filters.q));
+}
+
+function textMatches(call, q) {
+  const text = TEXT_FIELDS.map((name) => call[name]).flat().filter((v) => v !== null && v !== undefined && v !== "")
+    .join("\n").toLowerCase();
+  return q.toLowerCase().split(/\s+/).filter(Boolean).every((term) => text.includes(term));
 }
 
 async function loadCalls() {
