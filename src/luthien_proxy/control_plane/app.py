@@ -27,7 +27,16 @@ from luthien_proxy.doors.native import routes as native_routes
 from luthien_proxy.doors.native.calls import NativeCalls
 from luthien_proxy.doors.native.door import NativeDoor
 from luthien_proxy.doors.native.forms import ANTHROPIC_MESSAGES_FORM, OPENAI_CHAT_FORM, OPENAI_RESPONSES_FORM
-from luthien_proxy.read import api_docs, audits_routes, calls_routes, conversation_routes, debug_routes, ui
+from luthien_proxy.read import (
+    api_docs,
+    audits_routes,
+    calls_routes,
+    conversation_routes,
+    debug_routes,
+    metrics_routes,
+    ui,
+)
+from luthien_proxy.read.metrics import BackendSources, ControlPlaneMetrics
 from luthien_proxy.read.sources import ReadSources
 from luthien_proxy.settings import Settings
 from luthien_proxy.web.header_limit import HeaderSizeLimit
@@ -65,6 +74,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(debug_routes.router, dependencies=admin)
     app.include_router(calls_routes.router, dependencies=admin)
     app.include_router(audits_routes.router, dependencies=admin)
+    app.include_router(metrics_routes.router, dependencies=admin)
     app.include_router(api_docs.router)
     app.include_router(stream_routes.router)
     app.include_router(link_routes.router)
@@ -99,4 +109,6 @@ def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
         services.store, services.bus, settings.sse_heartbeat_seconds, settings.sse_queue_size
     )
     app.state.store = services.store
+    sources = BackendSources(services.writer, services.store, services.bus, services.audits)
+    app.state.metrics = ControlPlaneMetrics.for_recorder(services.pipeline.recorder, sources)
     app.state.bus = services.bus

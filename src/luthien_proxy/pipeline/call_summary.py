@@ -16,6 +16,7 @@ from typing import Any, Final
 from luthien_proxy.dialects.json_values import json_list, json_object
 from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.model import MalformedToolCall
+from luthien_proxy.pipeline.call_timing import CallTiming
 from luthien_proxy.wire import DIALECT_KEY, DIALECT_OPENAI_CHAT, DOOR_KEY, DOOR_LITELLM
 
 #: Every outcome a call can have, with the words the UI shows for it. A finished call has exactly one.
@@ -167,11 +168,14 @@ class CallTally:
     request_preview: str = ""
     response_preview: str = ""
     decisions: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    timing: CallTiming = field(default_factory=CallTiming)
 
     def add(self, kind: str, payload: dict[str, Any], timestamp: float | None) -> None:
         """Fold one conversation event (`derive_events`' kinds; chunks are not needed)."""
         if isinstance(payload.get(DIALECT_KEY), str):
             self.dialect = payload[DIALECT_KEY]
+        if kind != "policy_decision":  # a decision is the policy's own dict: never timing
+            self.timing.hook_time(payload)
         if kind == "request_started":
             self._started(payload, timestamp)
         elif kind == "policy_decision":
@@ -196,6 +200,7 @@ class CallTally:
         self.error = payload.get("error") or (payload.get("message") if self.status == "rejected" else None)
         if isinstance(payload.get("duration_ms"), int | float):
             self.duration_ms = payload["duration_ms"]
+        self.timing.completed(payload, self.status == "success", self.started_at, timestamp)
         if payload.get("streamed"):
             self.streamed = True
             original, final = payload.get("original_text", ""), payload.get("final_text", "")

@@ -57,7 +57,13 @@ def _part(payload: Any, key: str) -> Any:
     return cast("dict[str, Any]", payload).get(key) if isinstance(payload, dict) else None
 
 
-def _started(original: Any, result: Any) -> DerivedEvent:
+def _policy_time(body: dict[str, Any]) -> dict[str, Any]:
+    """`policy_ms`, how long the policy's hook took: part of what Luthien added to the call's time."""
+    ms = body.get("duration_ms")
+    return {"policy_ms": ms} if isinstance(ms, int | float) and not isinstance(ms, bool) else {}
+
+
+def _started(original: Any, result: Any, timed: dict[str, Any]) -> DerivedEvent:
     """`request_started` for a pre-call hook's payload and its result (the request as sent on)."""
     return (
         "request_started",
@@ -66,6 +72,7 @@ def _started(original: Any, result: Any) -> DerivedEvent:
             **_caller(original),
             "original": _request_summary(_part(original, "data")),
             "final": _request_summary(_part(result, "data")),
+            **timed,
         },
     )
 
@@ -83,22 +90,26 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     decision = body.get("decision")
     hook = body.get("hook")
     original, result = body.get("original"), body.get("result")
+    timed = _policy_time(body)
     if isinstance(decision, dict):
         decision = cast("dict[str, Any]", decision)
         # A request the policy refused still started: the call's door, model and text are known.
-        events: list[DerivedEvent] = [_started(original, original)] if hook == PRE_CALL_HOOK else []
+        events: list[DerivedEvent] = [_started(original, original, timed)] if hook == PRE_CALL_HOOK else []
         events.append(("policy_decision", decision))
         if decision.get("action") == "reject":
-            events.append(("request_completed", {"status": "rejected", **decision}))
+            # The hook's time is on the call once: on its start when the request was refused.
+            late = {} if hook == PRE_CALL_HOOK else timed
+            events.append(("request_completed", {"status": "rejected", **decision, **late}))
         return events
     if hook == PRE_CALL_HOOK:
-        return [_started(original, result)]
+        return [_started(original, result, timed)]
     if hook == SUCCESS_HOOK:
         final = {
             **_dialect(original),
             "status": "success",
             "original": _part(original, "response"),
             "final": _part(result, "response"),
+            **timed,
         }
         return [("request_completed", final)]
     if hook == FAILURE_HOOK:

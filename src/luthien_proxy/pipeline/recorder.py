@@ -9,6 +9,7 @@ top level, where the indexes look.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +24,11 @@ from luthien_proxy.pipeline.derived_events import DECISION_TYPE, derive_events
 from luthien_proxy.pipeline.identity import CallIdentity
 from luthien_proxy.redaction import redact
 from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
+
+logger = logging.getLogger(__name__)
+
+#: What is told of every call that ended, with its tally, after its summary is recorded.
+CallObserver = Callable[[CallTally], None]
 
 #: Calls whose tally is kept until they end; beyond it the oldest are forgotten (a call whose end
 #: never comes, say a LiteLLM worker that died, must not hold memory for ever).
@@ -39,6 +45,8 @@ class CallRecorder:
         #: Calls already summarized: a later completion (LiteLLM's failure hook after a rejection)
         #: does not summarize them again.
         self._summarized: OrderedDict[str, None] = OrderedDict()
+        #: Told of each call once it ended, off the request path (the metrics count calls here).
+        self.observers: list[CallObserver] = []
 
     def record(self, debug_type: str, ids: CallIdentity, body: dict[str, Any]) -> None:
         now = time.time()
@@ -90,6 +98,11 @@ class CallRecorder:
             at=datetime.fromtimestamp(now, UTC),
         )
         self.events.announce("call_summary", lambda: summary)
+        for observe in self.observers:
+            try:
+                observe(tally)
+            except Exception:  # an observer's bug must not stop the next call's summary
+                logger.exception("call observer %r failed on call %s", observe, tally.call_id)
 
     def publish(self, kind: EventType, ids: CallIdentity, hook: str, payload: dict[str, Any]) -> float:
         """Publish an event that a later record will stand for (stream chunks); returns its time."""

@@ -119,6 +119,12 @@ class PolicyStream:
         self.recorder = recorder
         self.context = context
         self.started = time.perf_counter()
+        #: Wall-clock start and the times of the first input, last input and first output chunk
+        #: (as published): what the summary says of the upstream's and the client's timing.
+        self._started_at = time.time()
+        self._first_original_at: float | None = None
+        self._last_original_at: float | None = None
+        self._first_final_at: float | None = None
         self.original_parts: list[str] = []
         self.final_parts: list[str] = []
         self._unrecorded: list[list[Any]] = []
@@ -213,6 +219,12 @@ class PolicyStream:
             if kind == "original_chunk":
                 self._last_recorded = chunk
         at = self.recorder.publish(kind, self.ids, STREAM_HOOK, {"index": index, "chunk": chunk})
+        if kind == "original_chunk":  # an attribute write a chunk: the stream's timing for free
+            self._last_original_at = at
+            if index == 0:
+                self._first_original_at = at
+        elif index == 0:
+            self._first_final_at = at
         self._unrecorded.append([kind, index, at] if same_as_original else [kind, index, at, chunk])
         if len(self._unrecorded) >= CHUNK_BATCH or at - self._unrecorded[0][2] >= CHUNK_BATCH_SECONDS:
             self._record_chunks()
@@ -239,6 +251,9 @@ class PolicyStream:
             logger.warning("stream context unavailable for %s, using the local copy: %s", self.call_id, exc)
             return "".join(self.final_parts)
 
+    def _since_start(self, at: float | None) -> float | None:
+        return None if at is None else round((at - self._started_at) * 1000, 3)
+
     async def finish(self, status: str, error: str | None = None) -> None:
         """Record the last chunks, the summary and `request_completed`, then clear the context keys
         (queued for Redis, so the end of a stream never waits on it)."""
@@ -256,6 +271,9 @@ class PolicyStream:
                 "chunks_received": self.ctx.chunks_received,
                 "chunks_sent": self.ctx.chunks_sent,
                 "duration_ms": (time.perf_counter() - self.started) * 1000,
+                "first_chunk_ms": self._since_start(self._first_final_at),
+                "upstream_first_chunk_ms": self._since_start(self._first_original_at),
+                "upstream_ms": self._since_start(self._last_original_at),
             }
             self.recorder.record(STREAM_SUMMARY_TYPE, self.ids, redact(summary))
         finally:

@@ -51,6 +51,8 @@ class DebugLogWriter:
         self.set_aside = 0
         self.last_set_aside_error: str | None = None
         self._last_set_aside_at: float | None = None
+        #: When the oldest record not yet written was made (the head of the batch being written).
+        self._oldest_unwritten: datetime | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -79,6 +81,17 @@ class DebugLogWriter:
         return self._queue.qsize()
 
     @property
+    def lag_seconds(self) -> float:
+        """How old the oldest record not yet written is (0 when the writer is idle): how far the
+        database is behind what happened."""
+        oldest = self._oldest_unwritten
+        if oldest is None:
+            return 0.0
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+
+    @property
     def failing(self) -> bool:
         """Records are not being written as they should: a write is failing now, or a record was set
         aside in the last `SET_ASIDE_RECENT_SECONDS`."""
@@ -91,6 +104,7 @@ class DebugLogWriter:
         return {
             "pending": self.pending,
             "capacity": self._queue.maxsize,
+            "lag_seconds": round(self.lag_seconds, 3),
             "written": self.written,
             "dropped": self.dropped,
             "failed_attempts": self.failed_attempts,
@@ -120,11 +134,14 @@ class DebugLogWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            # Records leave the queue in order: the batch's head is the oldest not yet written.
+            self._oldest_unwritten = batch[0].time_created
             if self.linger_seconds and self._queue.qsize() < self.batch_size:
                 await asyncio.sleep(self.linger_seconds)
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._write_with_retry(batch)
+            self._oldest_unwritten = None
             for _ in batch:
                 self._queue.task_done()
 
