@@ -19,6 +19,8 @@ from luthien_proxy.env_aliases import resolve_aliases
 DEFAULT_DATA_DIR = Path(".luthien")
 DEFAULT_POLICY_CONFIG = Path("config/luthien_config.yaml")
 DEFAULT_MODEL_CONFIG = Path("config/litellm_config.yaml")
+#: The `service.name` of our spans unless `OTEL_SERVICE_NAME` says otherwise.
+DEFAULT_SERVICE_NAME = "luthien-proxy"
 
 FailMode = Literal["closed", "open"]
 T = TypeVar("T")
@@ -66,6 +68,9 @@ class Settings:
     fail_mode: FailMode
     hook_fast_path: bool
     log_level: str
+    #: Where spans go over OTLP/HTTP (the full `/v1/traces` URL); None: no tracing at all.
+    otel_traces_endpoint: str | None = None
+    otel_service_name: str = DEFAULT_SERVICE_NAME
 
     @property
     def uses_postgres(self) -> bool:
@@ -114,6 +119,8 @@ class Settings:
             fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
             hook_fast_path=_choice(env, "LUTHIEN_HOOK_FAST_PATH", "on", ("on", "off")) == "on",
             log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+            otel_traces_endpoint=_otlp_traces_endpoint(env),
+            otel_service_name=env.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME,
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -159,6 +166,16 @@ def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{name} must start with http:// or https://, got {_scheme(raw)!r}")
     return raw.rstrip("/")
+
+
+def _otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP traces URL, by the OpenTelemetry names: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as
+    it is, else `OTEL_EXPORTER_OTLP_ENDPOINT` (a collector's base URL) + `/v1/traces`."""
+    names = (("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""), ("OTEL_EXPORTER_OTLP_ENDPOINT", "/v1/traces"))
+    for name, suffix in names:
+        if env.get(name):
+            return _http_url(env, name, "") + suffix
+    return None
 
 
 def _scheme(url: str) -> str:

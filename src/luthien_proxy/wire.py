@@ -25,6 +25,10 @@ LINK_PATH: Final = "/api/link"
 CALL_ID_KEY: Final = "litellm_call_id"
 TRACE_ID_KEY: Final = "litellm_trace_id"
 ID_KEYS: Final = (CALL_ID_KEY, TRACE_ID_KEY)
+#: A client's W3C trace context: the native door's request headers, and the top-level fields in
+#: which the callback passes on the ones LiteLLM received, so the control plane's spans continue it.
+TRACEPARENT_KEY: Final = "traceparent"
+TRACESTATE_KEY: Final = "tracestate"
 
 # --- Dialects -------------------------------------------------------------------------------
 #: A hook payload's (or stream start's) top-level field naming the client's wire dialect; absent

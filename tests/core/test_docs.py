@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _names(*paths: Path) -> set[str]:
     text = "".join(path.read_text() for path in paths)
-    return set(re.findall(r'"((?:LUTHIEN|DATABASE|REDIS|LITELLM)_[A-Z_]+)"', text))
+    return set(re.findall(r'"((?:LUTHIEN|DATABASE|REDIS|LITELLM|OTEL)_[A-Z_]+)"', text))
 
 
 def test_every_setting_is_in_env_example() -> None:

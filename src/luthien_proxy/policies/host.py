@@ -1,5 +1,5 @@
 """`PolicyHost`: what the process running a policy hands it — clock, environment, HTTP, model routes,
-the audit queue.
+the audit queue, the tracer.
 
 A policy or protocol never reads the environment, builds an HTTP client or reads the model config
 itself; it asks the host the loader gave it (a `host` keyword in its `__init__`). The control plane
@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from luthien_proxy.backends.audit import AuditQueue
+from luthien_proxy.backends.telemetry import NO_TRACER
 from luthien_proxy.config_values import expand_vars, resolve_env
 from luthien_proxy.http_client import LoopBoundClient
 from luthien_proxy.model_routes import ModelRoutes, load_model_routes
@@ -51,6 +53,9 @@ class PolicyHost:
     #: Where held tool calls wait for a person (`protocols.audit`); the control plane binds its
     #: queue when it opens (`bind_audits`). None: nothing can be held, an audit falls back.
     audits: AuditQueue | None = None
+    #: Where the policy's judge calls put their spans; the control plane binds the app's tracer
+    #: when it opens (`bind_tracer`). `NO_TRACER`: nothing is traced.
+    tracer: Tracer = NO_TRACER
 
     @classmethod
     def from_process(cls) -> PolicyHost:

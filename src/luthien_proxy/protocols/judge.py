@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 import orjson
+from opentelemetry.trace import SpanKind
 
+from luthien_proxy.backends.telemetry import ATTEMPTS, JUDGE_API, JUDGE_SPAN, MODEL, annotate, span
 from luthien_proxy.policies.host import PolicyHost
 
 RETRY_BACKOFF_SECONDS = 0.05
@@ -159,7 +161,15 @@ class ModelClient:
         return orjson.dumps({**body, "system": system} if system else body), headers
 
     async def chat(self, messages: list[dict[str, Any]], **extra: Any) -> ChatResult:
-        """One completion; raises `ModelCallError` once every attempt failed."""
+        """One completion; raises `ModelCallError` once every attempt failed. Traced as one span
+        (`luthien.judge`), a child of the policy's hook or stream that asked."""
+        with span(self.host.tracer, JUDGE_SPAN, kind=SpanKind.CLIENT) as judged:
+            annotate(judged, {MODEL: self.model, JUDGE_API: self.api})
+            result = await self._chat(messages, extra)
+            annotate(judged, {ATTEMPTS: result.attempts})
+            return result
+
+    async def _chat(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> ChatResult:
         base_url = self.base_url
         if not base_url:
             raise ModelCallError(f"no endpoint for {self.model}: set base_url or LUTHIEN_JUDGE_BASE_URL")

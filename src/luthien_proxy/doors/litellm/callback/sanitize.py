@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from luthien_proxy.call_scope import principal_of, scoped_ids
 from luthien_proxy.redaction import is_secret_name
-from luthien_proxy.wire import CALL_ID_KEY, CONTENT_KEYS, TRACE_ID_KEY
+from luthien_proxy.wire import CALL_ID_KEY, CONTENT_KEYS, TRACE_ID_KEY, TRACEPARENT_KEY, TRACESTATE_KEY
 
 # Request keys that belong to LiteLLM's plumbing, never to the policy: pre-call results never overwrite them.
 INTERNAL_REQUEST_KEYS = frozenset(
@@ -125,8 +125,20 @@ def model_json(value: Any) -> Any:
 
 def call_ids(data: Mapping[str, Any], user_api_key_dict: Any = None) -> dict[str, Any]:
     """The identifiers the control plane uses to tie a call together, in the caller's key's
-    namespace (`call_scope`): a client-chosen id never reaches another key's records."""
-    return scoped_ids(data, principal_of(user_api_key_dict))
+    namespace (`call_scope`): a client-chosen id never reaches another key's records. With them,
+    the client's W3C trace context, so the control plane's spans continue the client's trace."""
+    return {**scoped_ids(data, principal_of(user_api_key_dict)), **trace_context(data)}
+
+
+def trace_context(data: Mapping[str, Any]) -> dict[str, str]:
+    """The `traceparent` and `tracestate` headers of the client's request, as LiteLLM keeps them
+    (`proxy_server_request.headers`, lower-cased, credentials removed); {} when it sent none."""
+    server_request = data.get("proxy_server_request")
+    headers = server_request.get("headers") if isinstance(server_request, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return {}
+    found = {name: headers.get(name) for name in (TRACEPARENT_KEY, TRACESTATE_KEY)}
+    return {name: value for name, value in found.items() if isinstance(value, str) and value}
 
 
 def merge_request(original: dict[str, Any], sent: Mapping[str, Any], result: Any) -> dict[str, Any]:
