@@ -4,6 +4,7 @@ a child dying, a bad start, and a start that meets another stack or a taken port
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import socket
@@ -100,6 +101,32 @@ def test_a_second_up_is_refused_before_it_touches_the_running_stack(keyless_stac
     client = openai.OpenAI(base_url=f"{stack.proxy_url}/v1", api_key=_generated_key(stack), max_retries=0)
     reply = client.chat.completions.create(model="demo-echo", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == "YOU SAID: HI"
+
+
+def test_status_tells_what_the_stack_runs_where(
+    keyless_stack: RunningStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`luthien status` in the stack's directory finds it through .luthien/stack.json."""
+    from luthien_proxy.cli.main import main
+
+    stack = keyless_stack
+    monkeypatch.chdir(stack.log_path.parent)
+    monkeypatch.delenv("LUTHIEN_ADMIN_KEY", raising=False)
+    assert main(["status"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("Luthien is healthy   (luthien up, pid "), table
+    assert "AllCapsPolicy" in table
+    assert main(["status", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["healthy"] and found["details"] == "full"
+    urls = {check["name"]: (check["url"], check["ok"]) for check in found["processes"]}
+    assert urls == {
+        "control-plane": (stack.control_plane_url, True),
+        "litellm-proxy": (f"{stack.proxy_url}/v1", True),
+        "demo-upstream": (stack.upstream_url, True),
+    }
+    assert found["control_plane"]["store"]["location"] == "sqlite:///.luthien/luthien.db"
+    assert found["control_plane"]["write_queue"]["pending"] >= 0
 
 
 async def test_health_counts_only_when_our_own_child_answers(
@@ -206,9 +233,12 @@ def test_a_dying_child_stops_the_stack_with_the_reason(tmp_path: Path) -> None:
 
 def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:
     with luthien_up(tmp_path) as stack:
+        state = tmp_path / ".luthien" / "stack.json"
+        assert json.loads(state.read_text())["pid"] == stack.process.pid
         assert stack.stop(signal.SIGTERM) == 0
         output = stack.output()
     assert "stopping ..." in output
+    assert not state.exists(), "luthien status must not find a stopped stack"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from luthien_proxy.cli import (
     prune_command,
     serve_command,
     soak_command,
+    status_command,
     up_command,
 )
 from luthien_proxy.control_plane import StartupError
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"luthien {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up_command.register(commands)
+    status_command.register(commands)
     serve_command.register(commands)
     proxy_command.register(commands)
     demo_upstream_command.register(commands)

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from luthien_proxy import __version__
-from luthien_proxy.control_plane import admin_auth, health_routes
+from luthien_proxy.control_plane import admin_auth, health_routes, last_error, status_routes
 from luthien_proxy.control_plane.admin_auth import login_failures, require_admin, require_admin_page
 from luthien_proxy.control_plane.admin_sessions import AdminSessions
 from luthien_proxy.control_plane.errors import install_error_handlers
@@ -67,6 +67,8 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.add_middleware(HeaderSizeLimit)
     admin = [Depends(require_admin)]
     app.include_router(health_routes.router)
+    app.include_router(status_routes.router, dependencies=admin)
+    last_error.install()
     app.include_router(admin_auth.router)
     app.include_router(hooks_routes.router)
     app.include_router(hooks_routes.read_router, dependencies=admin)

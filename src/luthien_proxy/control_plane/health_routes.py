@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -25,6 +25,13 @@ async def health(
     Records failing to be written (the database refusing some, `write_queue.set_aside`) make the
     status "degraded" with a 200: calls are still served and policed, but not all are recorded.
     """
+    body, healthy = await health_report(request, services)
+    # The instance header proves to `luthien up` that this answer is its child's.
+    return JSONBody(body, status_code=200 if healthy else 503, headers=instance_headers())
+
+
+async def health_report(request: Request, services: ControlPlaneServices) -> tuple[dict[str, Any], bool]:
+    """What `/health` answers (also the base of `/api/status`), and whether it is a 200."""
     store: dict[str, object] = {"backend": services.store.backend, "ok": True}
     bus: dict[str, object] = {"ok": True, **services.bus.status()}
     try:
@@ -51,5 +58,4 @@ async def health(
         "policy": type(services.pipeline.policy).__name__,
         "proxy_links": request.app.state.litellm_door.proxy_links,
     }
-    # The instance header proves to `luthien up` that this answer is its child's.
-    return JSONBody(body, status_code=200 if healthy else 503, headers=instance_headers())
+    return body, healthy

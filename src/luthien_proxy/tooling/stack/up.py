@@ -22,6 +22,7 @@ from luthien_proxy.tooling.stack.litellm_config import write_effective_config
 from luthien_proxy.tooling.stack.lock import hold_data_dir
 from luthien_proxy.tooling.stack.options import StackKeys, StackOptions
 from luthien_proxy.tooling.stack.ports import require_free_ports
+from luthien_proxy.tooling.stack.state import remove_state, write_state
 from luthien_proxy.tooling.stack.supervisor import ChildSpec, Supervisor
 
 
@@ -184,7 +185,37 @@ async def _run(settings: Settings, options: StackOptions, *, audits: bool) -> in
     try:
         if not await supervisor.start(stop):
             return 0
+        write_state(DEFAULT_DATA_DIR, stack_state(settings, options, supervisor))
         print(banner(settings, options, keys), flush=True)
         return await supervisor.supervise(stop)
     finally:
-        await supervisor.stop()  # a no-op when they have stopped already
+        try:
+            await supervisor.stop()  # a no-op when they have stopped already
+        finally:
+            remove_state(DEFAULT_DATA_DIR)
+
+
+def stack_state(settings: Settings, options: StackOptions, supervisor: Supervisor) -> dict[str, object]:
+    """What `luthien status` reads from `.luthien/stack.json`: each child's address, pid and the id
+    it echoes in its health answers, and the backends' kinds (no URL, no key)."""
+    local = _local(options.host)
+    urls = {
+        "control-plane": f"http://{local}:{options.control_plane_port}",
+        "litellm-proxy": f"http://{local}:{options.proxy_port}/v1",
+        "demo-upstream": f"http://{local}:{options.demo_upstream_port}/v1",
+    }
+    processes = [
+        {
+            "name": child.spec.name,
+            "pid": child.process.pid,
+            "url": urls.get(child.spec.name, child.spec.health_url),
+            "health_url": child.spec.health_url,
+            "instance": child.instance,
+        }
+        for child in supervisor.children
+    ]
+    return {
+        "store": "postgresql" if settings.uses_postgres else "sqlite",
+        "bus": "redis" if settings.redis_url else "memory",
+        "processes": processes,
+    }
