@@ -50,6 +50,10 @@ PROXY_TOKEN_HEADER: Final = "x-luthien-proxy-token"
 #: On a hook API 4xx, `DECISION_REJECT` says the policy refused the call (not a failure).
 DECISION_HEADER: Final = "x-luthien-decision"
 DECISION_REJECT: Final = "reject"
+#: On a hook API 200, the answer is late: whitespace while the policy works (a held call), then
+#: `{LATE_ANSWER_KEY: {"status_code", "decision", "body"}}`, the answer it would have sent.
+LATE_ANSWER_HEADER: Final = "x-luthien-late-answer"
+LATE_ANSWER_KEY: Final = "luthien_late_answer"
 
 # --- LiteLLM hooks: the hook API's path segment and the link's `hook` field --------------------
 PRE_CALL_HOOK: Final = "async_pre_call_hook"
@@ -83,6 +87,8 @@ FRAME_CHUNK: Final = "CHUNK"
 FRAME_END: Final = "END"
 FRAME_ERROR: Final = "ERROR"
 FRAME_REJECT: Final = "REJECT"
+#: Control plane → proxy while the policy is quiet (a judge, a held call): "still working".
+FRAME_KEEPALIVE: Final = "KEEPALIVE"
 #: What the callback may send on a stream socket.
 PROXY_FRAMES: Final = (FRAME_START, FRAME_CHUNK, FRAME_END, FRAME_ERROR)
 

@@ -60,7 +60,7 @@ async def _policy(ws: ServerConnection) -> None:
                     await ws.send('{"type":"REJECT","error":"not allowed","status_code":451}')
                 await ws.close()
                 return
-            if mode == "buffer":
+            if mode == "buffer" or (mode.startswith("held") and (sent or mode == "held-first")):
                 buffered.append(chunk)
                 continue
             await ws.send(json.dumps({"type": "CHUNK", "data": chunk}))
@@ -68,6 +68,12 @@ async def _policy(ws: ServerConnection) -> None:
         elif msg["type"] == "END":
             if mode == "silent":
                 await asyncio.sleep(1)
+            if mode.startswith("held"):  # a call held for audit: twice the proxy's timeout, alive
+                for _ in range(6):
+                    await asyncio.sleep(0.1)
+                    await ws.send('{"type":"KEEPALIVE"}')
+                if mode == "held-then-silent":
+                    await asyncio.sleep(0.5)
             if mode == "early-error":
                 await ws.send('{"type":"ERROR","error":"policy exploded"}')
                 return
@@ -193,3 +199,31 @@ async def test_unreachable_policy_server() -> None:
 async def test_upstream_failure_reaches_the_client(ws_url: str) -> None:
     with pytest.raises(RuntimeError, match="upstream broke"):
         await _collect(ws_url, "echo", upstream=_upstream(fail_after=2))
+
+
+KEEPALIVE = b": keepalive\n\n"
+
+
+async def _collect_held(url: str, call_id: str) -> list[str | bytes]:
+    config = CallbackConfig(control_plane_url=url, timeout_s=0.3)
+    bridge = StreamBridge(config, call_id, {"messages": []}, _build, keepalive=KEEPALIVE)
+    return [
+        chunk if isinstance(chunk, bytes) else chunk.choices[0].delta.content
+        async for chunk in bridge.run(_upstream())
+    ]
+
+
+async def test_a_held_stream_outlives_the_timeout_on_keepalives_and_passes_them_on(ws_url: str) -> None:
+    out = await _collect_held(ws_url, "held")
+    assert out == ["ONE ", *[KEEPALIVE] * 6, "TWO ", "THREE"]
+
+
+async def test_no_keepalive_reaches_a_client_whose_stream_has_not_started(ws_url: str) -> None:
+    # Before the first chunk the client waits for the headers; an error can still be an HTTP status.
+    assert await _collect_held(ws_url, "held-first") == ["ONE ", "TWO ", "THREE"]
+
+
+async def test_keepalives_that_stop_time_out_like_silence(ws_url: str) -> None:
+    with pytest.raises(StreamPolicyError) as info:  # after the first chunk: an error in the stream
+        await _collect_held(ws_url, "held-then-silent")
+    assert info.value.status_code == 504 and "sent nothing for 0.3s" in str(info.value)

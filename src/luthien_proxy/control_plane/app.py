@@ -96,10 +96,15 @@ def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
     """Expose the backends on `app.state`, where request handlers find them."""
     settings = services.settings
     app.state.services = services
-    app.state.litellm_door = LiteLLMDoor(
-        services.pipeline, settings.proxy_token, settings.max_body_bytes, settings.link_max_streams
-    )
     keepalive_s = settings.stream_keepalive_seconds
+    app.state.litellm_door = LiteLLMDoor(
+        services.pipeline,
+        settings.proxy_token,
+        settings.max_body_bytes,
+        settings.link_max_streams,
+        # Twice the period (the longest silence) stays under the callback's timeout.
+        keepalive_s=min(keepalive_s, settings.control_plane_timeout_seconds / 3),
+    )
     chat, messages, responses = (
         NativeCalls(services.pipeline, services.upstreams, services.model_routes, form, keepalive_s)
         for form in (OPENAI_CHAT_FORM, ANTHROPIC_MESSAGES_FORM, OPENAI_RESPONSES_FORM)

@@ -20,6 +20,9 @@ class LiteLLMDoor:
     proxy_token: str | None
     max_body_bytes: int
     link_max_streams: int
+    #: How often a stream socket or a late hook answer says "still working" while the policy is
+    #: quiet: well inside the callback's `LUTHIEN_CONTROL_PLANE_TIMEOUT`, so a held call lives on.
+    keepalive_s: float = 2.0
     #: LiteLLM callbacks connected over `/api/link` right now (see link_routes); shown by /health.
     proxy_links: int = 0
 

@@ -3,7 +3,9 @@
 Protocol (documented in docs/streaming-protocol.md). The proxy sends `START{data}`, then `CHUNK{data}`
 per upstream chunk, then `END` (or `ERROR{error}`). The control plane sends `CHUNK{data}` whenever
 the policy yields, then `END` — or `REJECT{error, status_code}` when the policy refuses the stream,
-or `ERROR{error}` when the policy fails or a timeout expires.
+or `ERROR{error}` when the policy fails or a timeout expires; and `KEEPALIVE` whenever it sent
+nothing for a while (a judge at work, a call held for audit), so the proxy tells a quiet policy
+from a dead control plane.
 A frame that is not JSON, an unknown type, or CHUNK before START closes the socket with 1002.
 This module is the door only: the pipeline runs, times and records the stream (`Pipeline.stream`).
 """
@@ -34,6 +36,7 @@ from luthien_proxy.wire import (
     FRAME_CHUNK,
     FRAME_END,
     FRAME_ERROR,
+    FRAME_KEEPALIVE,
     FRAME_REJECT,
     FRAME_START,
     PROXY_FRAMES,
@@ -50,6 +53,7 @@ _END = object()
 #: A policed chunk's frame is written around its already-encoded JSON, never re-encoded.
 _CHUNK_HEAD = b'{"type":"' + FRAME_CHUNK.encode() + b'","data":'
 _END_FRAME = orjson.dumps({"type": FRAME_END})
+_KEEPALIVE_FRAME = orjson.dumps({"type": FRAME_KEEPALIVE})
 _PROXY_GONE = "the proxy disconnected before the stream ended"
 
 
@@ -125,17 +129,15 @@ async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
         return
 
     inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=_INBOX_SIZE)
-
-    async def send_chunk(encoded: bytes) -> None:
-        await websocket.send_bytes(_CHUNK_HEAD + encoded + b"}")
-
+    sender = _ChunkSender(websocket)
     receiver = asyncio.create_task(_receive_frames(websocket, inbox))
     close_code, close_reason = CLOSE_NORMAL, ""
     try:
         async with door.pipeline.stream(
             stream_id, start["data"], source="the proxy", dialect=dialect
         ) as call:
-            end = await call.run(_drain(inbox), send_chunk)
+            async with sender.keeping_alive(door.keepalive_s):
+                end = await call.run(_drain(inbox), sender.send_chunk)
             if end.status == "success":
                 with contextlib.suppress(Exception):  # a proxy gone after the last chunk missed only END
                     await websocket.send_bytes(_END_FRAME)
@@ -148,6 +150,41 @@ async def policy_stream(websocket: WebSocket, stream_id: str) -> None:
         with contextlib.suppress(BaseException):
             await receiver
     await _close_quietly(websocket, close_code, close_reason)
+
+
+class _ChunkSender:
+    """Writes the policed chunks; while the policy sends nothing, a KEEPALIVE every period.
+
+    A chunk only sets a flag (no timer per chunk): the keepalive task looks once per period, so the
+    longest silence is two periods.
+    """
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._sent = False
+
+    async def send_chunk(self, encoded: bytes) -> None:
+        self._sent = True
+        await self._websocket.send_bytes(_CHUNK_HEAD + encoded + b"}")
+
+    @contextlib.asynccontextmanager
+    async def keeping_alive(self, every_s: float) -> AsyncIterator[None]:
+        """Keepalives while the block runs; none after it, so END or ERROR is the last frame."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                if not self._sent:
+                    await self._websocket.send_bytes(_KEEPALIVE_FRAME)
+                self._sent = False
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(BaseException):  # a proxy gone: the stream itself reports it
+                await task
 
 
 def _final_frame(end: StreamEnd) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""HTTP client for the control plane's hook API, one keep-alive connection pool per process."""
+"""HTTP client for the control plane's hook API, one keep-alive connection pool per process.
+
+The read timeout (`LUTHIEN_CONTROL_PLANE_TIMEOUT`) is per read: a policy still at work (a call held
+for audit) answers late, sending a space every few seconds, so only a silent control plane times out.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,21 @@ import orjson
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected
 from luthien_proxy.http_client import LoopBoundClient
-from luthien_proxy.wire import DECISION_HEADER, DECISION_REJECT, HOOKS_PATH
+from luthien_proxy.wire import (
+    DECISION_HEADER,
+    DECISION_REJECT,
+    HOOKS_PATH,
+    LATE_ANSWER_HEADER,
+    LATE_ANSWER_KEY,
+)
 
 #: 4xx answers about this proxy rather than the call: a missing/wrong token, or a hook it does not know.
 PROXY_REFUSED = frozenset({401, 403, 404, 405})
 
 
-def _error_message(response: httpx.Response) -> str | None:
+def _error_message(body: Any) -> str | None:
     """The message of an error body: `{"error": {"message": ...}}` (a policy's rejection) or
     `{"detail": ...}` (FastAPI's, e.g. the 413 for a body over the limit)."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None
     if not isinstance(body, dict):
         return None
     error = body.get("error")
@@ -30,20 +36,42 @@ def _error_message(response: httpx.Response) -> str | None:
     return message if isinstance(message, str) and message else None
 
 
-def _refusal(response: httpx.Response, hook_name: str) -> PolicyRejected | ControlPlaneError:
+def _refusal(status: int, decision: str, body: Any, hook_name: str) -> PolicyRejected | ControlPlaneError:
     """What a 4xx answer means: a refusal of this call, which the client gets as is, unless it
     refuses this proxy itself (a wrong token or an unknown hook), which is a deployment error."""
-    status = response.status_code
-    if response.headers.get(DECISION_HEADER, "").lower() == DECISION_REJECT:
-        return PolicyRejected(status, _error_message(response) or "Request rejected by Luthien policy")
+    if decision.lower() == DECISION_REJECT:
+        return PolicyRejected(status, _error_message(body) or "Request rejected by Luthien policy")
     if status in PROXY_REFUSED:
         return ControlPlaneError(
             502,
             f"Luthien control plane refused this proxy (HTTP {status} for {hook_name}): "
             "check LUTHIEN_PROXY_TOKEN",
         )
-    reason = _error_message(response) or f"HTTP {status}"
+    reason = _error_message(body) or f"HTTP {status}"
     return PolicyRejected(status, f"Luthien refused the call: {reason}")
+
+
+def _loads(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def _answer(response: httpx.Response, hook_name: str) -> tuple[int, str, Any]:
+    """(status, decision header, parsed body) of an answer; a late one (spaces while the policy
+    worked, then the wrapped answer) unwrapped."""
+    status, body = response.status_code, _loads(response.content)
+    if status != 200 or not response.headers.get(LATE_ANSWER_HEADER):
+        return status, response.headers.get(DECISION_HEADER, ""), body
+    late = body.get(LATE_ANSWER_KEY) if isinstance(body, dict) else None
+    if not isinstance(late, dict) or not isinstance(late.get("status_code"), int):
+        raise ControlPlaneError(502, f"Luthien control plane sent an invalid late answer for {hook_name}")
+    decision = late.get("decision")
+    return late["status_code"], decision if isinstance(decision, str) else "", late.get("body")
 
 
 class ControlPlaneClient:
@@ -87,15 +115,13 @@ class ControlPlaneClient:
             raise ControlPlaneError(
                 502, f"Luthien control plane sent an unreadable answer for {hook_name}: {type(exc).__name__}"
             ) from None
-        status = response.status_code
+        status, decision, result = _answer(response, hook_name)
         if 400 <= status < 500:
-            raise _refusal(response, hook_name)
+            raise _refusal(status, decision, result, hook_name)
         if status != 200:
             raise ControlPlaneError(502, f"Luthien control plane answered HTTP {status} for {hook_name}")
-        try:
-            result = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise ControlPlaneError(502, f"Luthien control plane sent invalid JSON for {hook_name}") from None
+        if result is _INVALID:
+            raise ControlPlaneError(502, f"Luthien control plane sent invalid JSON for {hook_name}")
         if not isinstance(result, dict):
             raise ControlPlaneError(502, f"Luthien control plane sent a non-object for {hook_name}")
         return result

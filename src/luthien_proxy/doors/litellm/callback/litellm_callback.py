@@ -62,6 +62,10 @@ log = logging.getLogger(__name__)
 #: LiteLLM's bookkeeping on a dict response (an Anthropic Message): headers, model id, cost. Not
 #: the model's answer, so never sent; put back on a response the policy replaced.
 _HIDDEN_PARAMS = "_hidden_params"
+#: What a chat or Responses client gets for the control plane's KEEPALIVE: an SSE comment, which
+#: LiteLLM writes as it comes and every SSE reader skips. (Messages clients get Anthropic's `ping`.)
+_SSE_KEEPALIVE = b": keepalive\n\n"
+_PING_EVENT = {"type": "ping"}
 
 
 def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
@@ -234,7 +238,7 @@ class LuthienCallback(CustomLogger):
             async for chunk in self.link.relay_stream(call_id, request, response):
                 yield chunk
             return
-        bridge = StreamBridge(self.config, call_id, request, _build_chunk)
+        bridge = StreamBridge(self.config, call_id, request, _build_chunk, keepalive=_SSE_KEEPALIVE)
         async for chunk in bridge.run(response):
             yield chunk
 
@@ -252,7 +256,13 @@ class LuthienCallback(CustomLogger):
                 yield chunk
             return
         bridge = StreamBridge(
-            self.config, call_id, request, _event, start_fields=fields, errors_in_dialect=True
+            self.config,
+            call_id,
+            request,
+            _event,
+            start_fields=fields,
+            errors_in_dialect=True,
+            keepalive=_PING_EVENT,
         )
         async for event in bridge.run(sse_events(response)):
             yield encode_event(event)
@@ -272,7 +282,13 @@ class LuthienCallback(CustomLogger):
                 yield chunk
             return
         bridge = StreamBridge(
-            self.config, call_id, request, _event, start_fields=fields, errors_in_dialect=True
+            self.config,
+            call_id,
+            request,
+            _event,
+            start_fields=fields,
+            errors_in_dialect=True,
+            keepalive=_SSE_KEEPALIVE,
         )
         async for item in written_events(bridge.run(response_events(response))):
             yield item

@@ -98,11 +98,17 @@ def failure_frame(exc: Exception) -> bytes:
     )
 
 
-async def written_events(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[PolicedEvent | bytes]:
-    """`events` as LiteLLM's objects; a failure before a terminal event is an error frame, then raised."""
+async def written_events(
+    events: AsyncIterator[dict[str, Any] | bytes],
+) -> AsyncIterator[PolicedEvent | bytes]:
+    """`events` as LiteLLM's objects (bytes, a keepalive comment, as they are); a failure before a
+    terminal event is an error frame, then raised."""
     ended = False
     try:
         async for event in events:
+            if isinstance(event, bytes):
+                yield event
+                continue
             ended = event.get("type") in TERMINAL
             yield policed_event(event)
     except Exception as exc:

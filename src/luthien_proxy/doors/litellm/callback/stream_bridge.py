@@ -2,8 +2,12 @@
 
 Protocol (docs/streaming-protocol.md): send START{data}, CHUNK{data}* as upstream chunks arrive, then
 END (or ERROR{error} if upstream failed); concurrently receive CHUNK{data} (yielded to the client), END
-(finish) or ERROR{error}. ERROR means "the client must get an error", so it is never bypassed; nor is
-the optional REJECT{error, status_code} (a deliberate block with its own status).
+(finish) or ERROR{error}, and KEEPALIVE while the policy is quiet (a judge, a call held for audit):
+it restarts the wait for the control plane, and once the client's stream has started it is passed on
+as the dialect's own keepalive (an SSE comment, Anthropic's `ping`) so the client's connection stays
+alive too. Before the first chunk the client is still waiting for the response headers. ERROR
+means "the client must get an error", so it is never bypassed; nor is the optional
+REJECT{error, status_code} (a deliberate block with its own status).
 
 Failures: before the first chunk reaches the client they raise HTTPException (LiteLLM answers with that
 status); after it they raise StreamPolicyError (LiteLLM ends the SSE stream with an error frame). A
@@ -48,6 +52,7 @@ from luthien_proxy.wire import (
     FRAME_CHUNK,
     FRAME_END,
     FRAME_ERROR,
+    FRAME_KEEPALIVE,
     FRAME_REJECT,
     FRAME_START,
     STREAM_PATH,
@@ -99,6 +104,8 @@ class _PumpState:
         self.copy: asyncio.Queue[Any] = asyncio.Queue()
         self.stop_sending = False
         self.end_sent_at: float | None = None
+        #: When the control plane was last heard from (any frame, keepalives included).
+        self.heard_at = 0.0
         self.upstream_error: BaseException | None = None
 
 
@@ -149,12 +156,15 @@ class StreamBridge:
         *,
         start_fields: dict[str, Any] | None = None,
         errors_in_dialect: bool = False,
+        keepalive: Any = None,
     ) -> None:
         self._config = config
         self._url = f"{config.ws_base_url}{STREAM_PATH}/{quote(call_id, safe='')}"
         self._start = {"type": FRAME_START, **(start_fields or {}), "data": start_data}
         self._build = build_chunk
         self._errors_in_dialect = errors_in_dialect
+        #: What the client gets for a KEEPALIVE once its stream started (None: nothing).
+        self._keepalive = keepalive
         self._yielded = False
 
     async def run(self, upstream: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -237,6 +247,9 @@ class StreamBridge:
                     state.keep_copy = False
                     state.copy = asyncio.Queue()
                 yield chunk
+            elif kind == FRAME_KEEPALIVE:
+                if self._yielded and self._keepalive is not None:
+                    yield self._keepalive
             elif kind == FRAME_END:
                 return
             elif kind == FRAME_REJECT:
@@ -248,14 +261,19 @@ class StreamBridge:
                 log.debug("ignoring stream message of unknown type %r", kind)
 
     async def _recv(self, ws: ClientConnection, state: _PumpState) -> str | bytes:
-        """Receive one message; only time out once upstream is finished, since policies may buffer."""
+        """Receive one message; only time out once upstream is finished (policies may buffer), after
+        `timeout_s` without any frame (a held call's keepalives keep it waiting)."""
         timeout = self._config.timeout_s
         while True:
             ended = state.end_sent_at
-            wait = timeout if ended is None else max(0.0, ended + timeout - time.monotonic())
+            since = None if ended is None else max(ended, state.heard_at)
+            wait = timeout if since is None else max(0.0, since + timeout - time.monotonic())
             try:
                 async with asyncio.timeout(wait):
-                    return await ws.recv()
+                    message = await ws.recv()
+                if ended is not None:
+                    state.heard_at = time.monotonic()
+                return message
             except TimeoutError:
                 if ended is not None:
                     raise ControlPlaneError(
