@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.schema import DropTable
 
 from luthien_proxy.backends.store.call_index import BadSearch, CallSearch, call_index
@@ -18,7 +18,7 @@ from luthien_proxy.backends.store.retention import delete_older_than
 from luthien_proxy.backends.store.schema import debug_logs
 from luthien_proxy.control_plane import ControlPlaneServices
 from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
-from tests.conftest import OpenServices
+from tests.conftest import Backend, OpenServices
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -85,8 +85,10 @@ async def _found(services: ControlPlaneServices, limit: int = 50, **params: Any)
     return [r.jsonblob["call_id"] for r in records]
 
 
-async def test_each_filter_finds_exactly_its_calls(open_services: OpenServices) -> None:
+async def test_each_filter_finds_exactly_its_calls(open_services: OpenServices, backend: Backend) -> None:
     services = await _seeded(open_services)
+    # SQLite searches text through its FTS5 trigram table; Postgres's trigram index serves LIKE.
+    assert await services.store._has_text_index() is (backend.name == "embedded")
     assert await _found(services) == ["e", "d", "c", "b", "a"]
     # Text: previews, decision words, tool names and the error; any case; every word must occur.
     assert await _found(services, q="/TMP") == ["a"]
@@ -100,6 +102,9 @@ async def test_each_filter_finds_exactly_its_calls(open_services: OpenServices) 
     assert await _found(services, q="100%") == ["c"]
     assert await _found(services, q="%") == ["c"]
     assert await _found(services, q="read_") == ["d"]
+    assert await _found(services, q="ls sure") == ["a"], (
+        "a short word (not in the trigram index) with a long one"
+    )
     assert await _found(services, q="demo-agent") == [], "the model is its own filter, not text"
     assert await _found(services, model="demo-agent") == ["c", "b"]
     assert await _found(services, key="team-red") == ["d", "b"]
@@ -148,18 +153,20 @@ async def test_the_migration_backfills_summaries_recorded_before_it(open_service
     engine = services.store.engine
     # A database as version 1 left it: summaries in debug_logs, no call_index.
     async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS call_text"))
         await conn.execute(DropTable(call_index))
-        await conn.execute(delete(schema_migrations).where(schema_migrations.c.version == 2))
+        await conn.execute(delete(schema_migrations).where(schema_migrations.c.version >= 2))
         rows = [
             {"time_created": T0, "debug_type_identifier": CALL_SUMMARY_TYPE, "jsonblob": blob}
             for blob in CALLS
         ]
         await conn.execute(insert(debug_logs), [*rows, {**rows[0], "debug_type_identifier": "hook:x"}])
-    assert await migrate(engine) == [2]
+    assert await migrate(engine) == [2, 3]
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(call_index))).scalar_one() == len(CALLS)
     assert await _found(services, key="team-red") == ["d", "b"]
     assert await _found(services, q="overloaded") == ["e"]
+    assert await _found(services, q="OVERLOADED 503") == ["e"]
     assert await _found(services, action="judge") == ["b"]
 
 

@@ -117,7 +117,7 @@ def test_migrate_command_reports_what_it_did(tmp_path: Path) -> None:
     second = subprocess.run(
         luthien("migrate"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
-    assert first.returncode == 0 and "applied migrations [1, 2]" in first.stdout
+    assert first.returncode == 0 and "applied migrations [1, 2, 3]" in first.stdout
     assert second.returncode == 0 and "nothing to do" in second.stdout
 
 

@@ -2,9 +2,10 @@
 
 The row is written with its `call:summary` record, in the same transaction of the writer's batch
 (`DebugLogStore.insert_many`), keyed by the summary's own row id: the id is the paging cursor, and
-the summary itself is read back from `debug_logs`. The searchable text is stored lower-cased, so
-one `LIKE` serves SQLite and Postgres alike; Postgres adds a trigram index to it when `pg_trgm` is
-available (`migrations`), the one place the backends differ.
+the summary itself is read back from `debug_logs`. The searchable text is stored lower-cased and
+found as substrings, one word at a time, through each backend's trigram index: on Postgres `LIKE`
+served by a `pg_trgm` GIN index, on SQLite an FTS5 `trigram` table (`call_text`, kept by triggers).
+`_text_conditions` is the one place the two differ; without either index the same `LIKE` scans.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, DateTime, Table, Text
+from sqlalchemy import Column, DateTime, Table, Text, text
+from sqlalchemy import column as named_column
 from sqlalchemy.sql.expression import ColumnElement
 
 from luthien_proxy.backends.store.schema import RowId, metadata
@@ -29,6 +31,9 @@ TEXT_CHARS = 4000
 TEXT_FIELDS = ("request_preview", "response_preview", "decision", "tool_calls", "error")
 #: At most this many words in one text search; each must occur.
 MAX_TERMS = 8
+#: SQLite's FTS5 table over `call_index.search_text` (migration 3), and the shortest word it finds.
+TEXT_INDEX = "call_text"
+INDEXED_TERM_CHARS = 3
 _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 call_index = Table(
@@ -140,12 +145,10 @@ class CallSearch:
             v is not None for v in (self.model, self.key, self.action, self.outcome, self.since, self.until)
         ) or bool(self.terms)
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses over `call_index`, the same SQL on both backends."""
+    def conditions(self, text_index: bool = False) -> list[ColumnElement[bool]]:
+        """The WHERE clauses over `call_index`; `text_index`: SQLite's `call_text` exists."""
         c = call_index.c
-        found: list[ColumnElement[bool]] = [
-            c.search_text.like(f"%{_escape(term)}%", escape="\\") for term in self.terms
-        ]
+        found = _text_conditions(self.terms, text_index)
         for column, value in (
             (c.model, self.model),
             (c.key_alias, self.key),
@@ -163,8 +166,23 @@ class CallSearch:
         return found
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _text_conditions(terms: tuple[str, ...], text_index: bool) -> list[ColumnElement[bool]]:
+    """Each word a substring of `search_text`. With SQLite's FTS5 trigram table, the words it can
+    find (3 characters or more) are one MATCH of quoted phrases; every other word is a `LIKE`,
+    which Postgres serves from its trigram index."""
+    indexed = [t for t in terms if text_index and len(t) >= INDEXED_TERM_CHARS]
+    found: list[ColumnElement[bool]] = [
+        call_index.c.search_text.like(f"%{_escape(t)}%", escape="\\") for t in terms if t not in indexed
+    ]
+    if indexed:
+        phrases = " AND ".join('"' + t.replace('"', '""') + '"' for t in indexed)
+        matching = text(f"SELECT rowid FROM {TEXT_INDEX} WHERE {TEXT_INDEX} MATCH :phrases")
+        found.append(call_index.c.id.in_(matching.bindparams(phrases=phrases).columns(named_column("rowid"))))
+    return found
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import case, desc, distinct, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import case, desc, distinct, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from luthien_proxy.backends.store.call_index import CallSearch, call_index
+from luthien_proxy.backends.store.call_index import TEXT_INDEX, CallSearch, call_index
 from luthien_proxy.backends.store.record import DebugRecord, as_utc
 from luthien_proxy.backends.store.schema import call_id_expr, debug_logs, json_text, trace_id_expr
 from luthien_proxy.wire import COMPLETION_TYPES
@@ -23,6 +23,9 @@ EVERY_CALL = CallSearch()
 class CallQueries:
     """Queries over whole calls; `DebugLogStore` provides the connection and the record reader."""
 
+    engine: AsyncEngine
+    _text_index: bool | None = None
+
     def _reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         raise NotImplementedError
 
@@ -34,14 +37,27 @@ class CallQueries:
     ) -> list[DebugRecord]:
         """Finished calls' summaries matching `search`, newest first; `before` (a summary's record
         id, the previous page's last) pages. Served by `call_index`, one query for both backends."""
+        text_index = bool(search.terms) and await self._has_text_index()
         stmt = (
             select(debug_logs)
             .select_from(call_index.join(debug_logs, debug_logs.c.id == call_index.c.id))
-            .where(*search.conditions())
+            .where(*search.conditions(text_index))
         )
         if before is not None:
             stmt = stmt.where(call_index.c.id < before)
         return await self._records(stmt.order_by(desc(call_index.c.id)).limit(limit))
+
+    async def _has_text_index(self) -> bool:
+        """Whether SQLite's FTS5 table over the index exists (Postgres needs none: its trigram
+        index serves `LIKE` itself). Asked once per store."""
+        if self._text_index is None:
+            found = False
+            if self.engine.dialect.name == "sqlite":
+                query = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name")
+                async with self._reading() as conn:
+                    found = (await conn.execute(query, {"name": TEXT_INDEX})).first() is not None
+            self._text_index = found
+        return self._text_index
 
     async def trace_records(self, trace_id: str, *, after: int = 0, limit: int = 500) -> list[DebugRecord]:
         """A page of one trace's records in the order they were written (`after`: the previous

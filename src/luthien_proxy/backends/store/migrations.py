@@ -126,9 +126,44 @@ def _trigram_index(conn: Connection) -> None:
         logger.warning("call_index: no trigram index, text search will scan (%s)", str(exc).splitlines()[0])
 
 
+def _sqlite_text_index(conn: Connection) -> None:
+    """SQLite only: `call_text`, an FTS5 trigram table over `call_index.search_text` (external
+    content: the text is not stored twice), kept by triggers on insert and delete, and built from
+    the rows already there. Without FTS5's trigram tokenizer (SQLite before 3.34) the text search
+    scans instead (`call_index._text_conditions`)."""
+    if conn.dialect.name != "sqlite":
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                text(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS call_text USING fts5(search_text, "
+                    "content='call_index', content_rowid='id', tokenize='trigram')"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER IF NOT EXISTS call_text_insert AFTER INSERT ON call_index BEGIN "
+                    "INSERT INTO call_text(rowid, search_text) VALUES (new.id, new.search_text); END"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER IF NOT EXISTS call_text_delete AFTER DELETE ON call_index BEGIN "
+                    "INSERT INTO call_text(call_text, rowid, search_text) "
+                    "VALUES ('delete', old.id, old.search_text); END"
+                )
+            )
+            conn.execute(text("INSERT INTO call_text(call_text) VALUES ('rebuild')"))
+    except DBAPIError as exc:
+        reason = str(exc).splitlines()[0]
+        logger.warning("call_index: no FTS5 trigram table, text search will scan (%s)", reason)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create_debug_logs", _create_debug_logs),
     Migration(2, "create_call_index", _create_call_index),
+    Migration(3, "sqlite_call_text_index", _sqlite_text_index),
 )
 
 
