@@ -63,6 +63,9 @@ class Settings:
     model_config: Path
     model_config_explicit: bool
     upstream_timeout_seconds: float
+    #: On SIGTERM, how long in-flight calls may finish (a held call's wait is then cancelled: it
+    #: fails closed and its audit item says so) before the server stops.
+    shutdown_grace_seconds: int
     #: Anthropic streams: a `ping` when nothing was sent for this long (a judge at work).
     stream_keepalive_seconds: float
     fail_mode: FailMode
@@ -115,6 +118,7 @@ class Settings:
             model_config=Path(env.get("LUTHIEN_MODEL_CONFIG") or DEFAULT_MODEL_CONFIG),
             model_config_explicit=bool(env.get("LUTHIEN_MODEL_CONFIG")),
             upstream_timeout_seconds=_positive_float(env, "LUTHIEN_UPSTREAM_TIMEOUT_SECONDS", 600.0),
+            shutdown_grace_seconds=_positive_int(env, "LUTHIEN_SHUTDOWN_GRACE_SECONDS", 10),
             stream_keepalive_seconds=_positive_float(env, "LUTHIEN_STREAM_KEEPALIVE_SECONDS", 5.0),
             fail_mode=cast(FailMode, _choice(env, "LUTHIEN_FAIL_MODE", "closed", ("closed", "open"))),
             hook_fast_path=_choice(env, "LUTHIEN_HOOK_FAST_PATH", "on", ("on", "off")) == "on",

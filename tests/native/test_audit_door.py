@@ -1,7 +1,8 @@
 """Humans in the loop through the native door (config/tool_guard_audit.yaml, the demo upstream, the
 openai SDK streaming): a call the guard would block is held until a decision through the API;
-approve, edit, deny, timeout, the budget's fallback, the API's refusals and live stream, and a
-decision on one instance releasing a call held on another (Postgres + Redis)."""
+approve, edit, deny, timeout, the budget's fallback, the API's refusals and live stream, a
+decision on one instance releasing a call held on another, and an instance stopped while it holds
+a call failing it closed, its item saying so on the other instance (Postgres + Redis)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import openai
 import pytest
 
 from luthien_proxy.backends.audit import AuditItem
+from luthien_proxy.backends.audit.queue import STOPPED
 from luthien_proxy.call_scope import caller_of
+from luthien_proxy.cli.serve_command import server_config
 from luthien_proxy.control_plane import ControlPlaneServices, create_app
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.policies import PolicyHost
@@ -24,7 +27,8 @@ from luthien_proxy.policies.loader import policy_from_mapping, read_policy_docum
 from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from tests.conftest import OpenServices
 from tests.protocols.test_audit import GUARD
-from tests.support.live_server import serve_app
+from tests.support.live_server import serve_app, serving
+from tests.support.processes import free_port
 from tests.support.sse_client import sse_items
 from tests.support.waiting import eventually
 
@@ -51,13 +55,17 @@ async def upstream() -> AsyncIterator[str]:
         yield f"http://{address}/v1"
 
 
-@asynccontextmanager
-async def _serving(services: ControlPlaneServices, upstream: str) -> AsyncIterator[str]:
+def _route(services: ControlPlaneServices, upstream: str) -> None:
     entry = {
         "model_name": "demo-agent",
         "litellm_params": {"model": "openai/demo-agent", "api_base": upstream},
     }
     services.model_routes = routes_from_config({"model_list": [entry]})
+
+
+@asynccontextmanager
+async def _serving(services: ControlPlaneServices, upstream: str) -> AsyncIterator[str]:
+    _route(services, upstream)
     async with serve_app(create_app(services.settings, services)) as address:
         yield address
 
@@ -268,6 +276,35 @@ async def test_a_decision_on_one_instance_releases_a_call_held_on_another(
         assert decided.status_code == 200
         calls, _ = await asyncio.wait_for(answer, 10)
     assert [name for name, _ in calls] == ["Bash"] and json.loads(calls[0][1]) == {"command": COMMAND}
+
+
+@pytest.mark.parametrize("backend", ["server"], indirect=True)
+async def test_an_instance_stopped_while_it_holds_a_call_fails_it_closed_and_its_item_says_so(
+    open_services: OpenServices, upstream: str
+) -> None:
+    port = free_port()
+    holding = await open_services(
+        _guard(), client_key=KEY, admin_key=ADMIN_KEY, port=port, shutdown_grace_seconds=1
+    )
+    deciding = await open_services(_guard(), client_key=KEY, admin_key=ADMIN_KEY)
+    _route(holding, upstream)
+    config = server_config(holding.settings, create_app(holding.settings, holding))  # as served
+    async with (
+        serving(config) as server,
+        _serving(deciding, upstream) as b,
+        httpx.AsyncClient(base_url=f"http://{b}", headers=ADMIN) as other,
+    ):
+        before = (await other.get("/api/audits", params={"status": "pending"})).json()["items"]
+        known = frozenset(i["id"] for i in before)
+        answer = asyncio.create_task(_ask(f"127.0.0.1:{port}"))
+        (mine,) = [i for i in (await _pending(other, known))["items"] if i["id"] not in known]
+        server.should_exit = True  # what SIGTERM does; the held call outlives the grace
+        with pytest.raises(httpx.RemoteProtocolError):  # the stream had begun: it breaks off
+            await asyncio.wait_for(answer, 10)
+        item = (await other.get(f"/api/audits/{mine['id']}")).json()
+        assert (item["status"], item["failure"]) == ("failed", STOPPED)
+        late = await other.post(f"/api/audits/{mine['id']}/decision", json={"decision": "approve"})
+        assert late.status_code == 409
 
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)

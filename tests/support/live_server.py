@@ -35,6 +35,14 @@ async def serve_app(app: FastAPI, ws_max_size: int = 16 * 1024 * 1024) -> AsyncI
         ws_max_size=ws_max_size,
         proxy_headers=False,
     )
+    async with serving(config):
+        yield f"127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serving(config: uvicorn.Config) -> AsyncIterator[uvicorn.Server]:
+    """Run a server of `config` until the block ends (or the test sets `should_exit`, as a SIGTERM
+    would); yields it once it is listening."""
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -42,7 +50,7 @@ async def serve_app(app: FastAPI, ws_max_size: int = 16 * 1024 * 1024) -> AsyncI
             task.result()
         await asyncio.sleep(0.005)
     try:
-        yield f"127.0.0.1:{port}"
+        yield server
     finally:
         server.should_exit = True
         await task

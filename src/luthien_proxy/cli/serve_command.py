@@ -7,6 +7,7 @@ from typing import Any
 
 import uvicorn
 import uvloop
+from fastapi import FastAPI
 
 from luthien_proxy.control_plane import ControlPlaneServices, StartupError, create_app
 from luthien_proxy.settings import Settings
@@ -56,15 +57,22 @@ async def serve(settings: Settings) -> None:
     """
     services = await ControlPlaneServices.open(settings)
     try:
-        config = uvicorn.Config(
-            create_app(settings, services),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            ws_max_size=settings.max_body_bytes,
-            **server_forwarding(settings),
-        )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(server_config(settings, create_app(settings, services))).serve()
     finally:
         await services.close()
+
+
+def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    """How the control plane is served. A stop waits `LUTHIEN_SHUTDOWN_GRACE_SECONDS` for in-flight
+    calls, then cancels them: a call held for audit must not keep a stopping instance alive (nor
+    be decided after it is gone), so it fails closed and its item is marked failed."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        ws_max_size=settings.max_body_bytes,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **server_forwarding(settings),
+    )

@@ -129,6 +129,7 @@ class ControlPlaneServices:
         if self.closed:
             return
         self.closed = True
+        await self.audits.close()  # held calls fail closed and say so while the backends are up
         if self.retention is not None:
             await self.retention.close()
         await self.pipeline.policy.aclose()

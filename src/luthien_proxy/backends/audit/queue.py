@@ -30,6 +30,8 @@ REREAD_SECONDS: Final = 2.0
 ORPHAN_GRACE_SECONDS: Final = 10.0
 #: How long an item is kept after its deadline, for the queue's history.
 DEFAULT_RETENTION_SECONDS: Final = 24 * 3600
+#: How long `close` waits for the failed calls to mark their items and end.
+CLOSE_SECONDS: Final = 3.0
 STOPPED: Final = "the instance holding the call stopped before a decision; the call failed closed"
 ORPHANED: Final = "no call was waiting when the deadline passed (its instance stopped); it failed closed"
 
@@ -87,6 +89,8 @@ class AuditQueue:
         self.bus = bus
         self.clock = clock
         self.retention_seconds = retention_seconds
+        #: The calls waiting in `await_decision` now: `close` fails them before the backends go.
+        self._waiting: set[asyncio.Task[Any]] = set()
 
     @property
     def backend(self) -> str:
@@ -146,6 +150,9 @@ class AuditQueue:
     async def await_decision(self, item_id: str) -> AuditItem:
         """Wait until the item is decided; at its deadline it is decided `timed_out` (unless a person
         got there first). Cancelled (the instance stopping), the item is marked failed."""
+        waiting = asyncio.current_task()
+        if waiting is not None:
+            self._waiting.add(waiting)
         try:
             async with self.bus.subscribe((item_channel(item_id),), maxsize=8) as news:
                 while True:
@@ -164,6 +171,18 @@ class AuditQueue:
                     self._decide_or_read(item_id, "failed", by="luthien", failure=STOPPED), 2
                 )
             raise
+        finally:
+            if waiting is not None:
+                self._waiting.discard(waiting)
+
+    async def close(self) -> None:
+        """The instance is stopping: fail the calls still waiting and let them say so on their items
+        (and finish) while the store and bus are still there; bounded, so a stop never hangs."""
+        waiting = [task for task in self._waiting if not task.done()]
+        for task in waiting:
+            task.cancel()
+        if waiting:
+            await asyncio.wait(waiting, timeout=CLOSE_SECONDS)
 
     async def _decide_or_read(
         self, item_id: str, status: Status, *, by: str, failure: str | None = None
