@@ -56,11 +56,12 @@ async def upstream() -> AsyncIterator[str]:
 
 
 def _route(services: ControlPlaneServices, upstream: str) -> None:
-    entry = {
-        "model_name": "demo-agent",
-        "litellm_params": {"model": "openai/demo-agent", "api_base": upstream},
-    }
-    services.model_routes = routes_from_config({"model_list": [entry]})
+    """demo-agent in OpenAI chat (and Responses) and in Anthropic Messages, on the demo upstream."""
+    entries = [
+        {"model_name": "demo-agent", "litellm_params": {"model": f"{provider}/demo-agent", "api_base": base}}
+        for provider, base in (("openai", upstream), ("anthropic", upstream.removesuffix("/v1")))
+    ]
+    services.model_routes = routes_from_config({"model_list": entries})
 
 
 @asynccontextmanager
@@ -307,31 +308,62 @@ async def test_an_instance_stopped_while_it_holds_a_call_fails_it_closed_and_its
         assert late.status_code == 409
 
 
+PROMPT = f"run: {COMMAND}"
+#: Per dialect: path, body, the keepalive its clients skip, the line that ends the stream, and a
+#: word of the released call (which nothing before the decision may carry).
+KEPT_ALIVE = {
+    "chat": (
+        "/v1/chat/completions",
+        {"model": "demo-agent", "stream": True, "messages": [{"role": "user", "content": PROMPT}]},
+        ": keepalive",
+        "data: [DONE]",
+        "tool_calls",
+    ),
+    "messages": (
+        "/v1/messages",
+        {
+            "model": "demo-agent",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": PROMPT}],
+        },
+        "event: ping",
+        "event: message_stop",
+        "tool_use",
+    ),
+    "responses": (
+        "/v1/responses",
+        {"model": "demo-agent", "stream": True, "input": PROMPT},
+        ": keepalive",
+        "event: response.completed",
+        "function_call",
+    ),
+}
+
+
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
-async def test_a_held_stream_is_kept_alive_until_the_decision(
-    open_services: OpenServices, upstream: str
+@pytest.mark.parametrize("dialect", list(KEPT_ALIVE))
+async def test_a_held_stream_is_kept_alive_in_its_dialect_until_the_decision(
+    open_services: OpenServices, upstream: str, dialect: str
 ) -> None:
+    path, body, keepalive, last, released = KEPT_ALIVE[dialect]
     services = await open_services(
         _guard(), client_key=KEY, admin_key=ADMIN_KEY, stream_keepalive_seconds=0.05
     )
-    body = {
-        "model": "demo-agent",
-        "stream": True,
-        "messages": [{"role": "user", "content": f"run: {COMMAND}"}],
-    }
-    auth = {"authorization": f"Bearer {KEY}"}
+    auth = {"authorization": f"Bearer {KEY}", "x-api-key": KEY, "anthropic-version": "2023-06-01"}
     async with (
         _serving(services, upstream) as address,
         httpx.AsyncClient(base_url=f"http://{address}", headers=ADMIN) as http,
-        http.stream("POST", "/v1/chat/completions", json=body, headers=auth) as response,
+        http.stream("POST", path, json=body, headers=auth) as response,
     ):
+        assert response.status_code == 200
         lines = response.aiter_lines()
-        seen = [line async for line in _until(lines, ": keepalive")]
-        assert not any("tool_calls" in line for line in seen)  # nothing of the held call yet
+        seen = [line async for line in _until(lines, keepalive)]
+        assert not any(released in line for line in seen)  # nothing of the held call yet
         (item,) = (await _pending(http))["items"]
         await http.post(f"/api/audits/{item['id']}/decision", json={"decision": "approve"})
-        rest = [line async for line in _until(lines, "data: [DONE]")]
-    assert any("tool_calls" in line and "get.example" in line for line in rest)
+        rest = [line async for line in _until(lines, last)]
+    assert any(released in line for line in rest) and any("get.example" in line for line in rest), rest
 
 
 async def _until(lines: AsyncIterator[str], wanted: str) -> AsyncIterator[str]:
