@@ -74,6 +74,11 @@ class Settings:
     #: Where spans go over OTLP/HTTP (the full `/v1/traces` URL); None: no tracing at all.
     otel_traces_endpoint: str | None = None
     otel_service_name: str = DEFAULT_SERVICE_NAME
+    #: Named client keys of the native door (`LUTHIEN_CLIENT_KEYS`: `name=key,...`), besides the
+    #: master key; policy routing tells them apart by name.
+    client_keys: tuple[tuple[str, str], ...] = ()
+    #: Reload the policy when its file changes (`LUTHIEN_POLICY_WATCH=on`).
+    policy_watch: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -125,6 +130,8 @@ class Settings:
             log_level=_choice(env, "LUTHIEN_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
             otel_traces_endpoint=_otlp_traces_endpoint(env),
             otel_service_name=env.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME,
+            client_keys=_named_keys(env, "LUTHIEN_CLIENT_KEYS"),
+            policy_watch=_choice(env, "LUTHIEN_POLICY_WATCH", "off", ("on", "off")) == "on",
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -222,6 +229,24 @@ def _host_names(env: Mapping[str, str], name: str, forbidden: str = "") -> tuple
         if any(c.isspace() or c in "@?#\\" + forbidden for c in part) or "://" in part:
             raise SettingsError(f"{name} must be comma-separated host names or addresses, got {part!r}")
     return names
+
+
+def _named_keys(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """`name=key,name2=key2`: each key's name (letters, digits, `._-`) and the key (never echoed)."""
+    pairs: list[tuple[str, str]] = []
+    for index, part in enumerate(p.strip() for p in (env.get(name) or "").split(",")):
+        if not part:
+            continue
+        key_name, sep, key = part.partition("=")
+        key_name, key = key_name.strip(), key.strip()
+        if not sep or not key or not key_name or not all(c.isalnum() or c in "._-" for c in key_name):
+            raise SettingsError(f"{name} must be comma-separated name=key pairs; entry {index + 1} is not")
+        if any(key_name == known for known, _ in pairs):
+            raise SettingsError(f"{name} names {key_name!r} twice")
+        if any(key == known for _, known in pairs):
+            raise SettingsError(f"{name}: {key_name!r} has the key of another name")
+        pairs.append((key_name, key))
+    return tuple(pairs)
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

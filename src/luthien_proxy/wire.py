@@ -129,6 +129,13 @@ COMPLETION_TYPES: Final = (
     STREAM_SUMMARY_TYPE,
 )
 
+# --- The active policy, shared by every control-plane instance (docs/policies.md, "Hot reload") ---
+#: A policy set through `PUT /api/policy` (or the watched file): its YAML, version and base, kept
+#: by retention; the newest is the active one.
+POLICY_RECORD_TYPE: Final = "policy:active"
+#: Bus channel announcing a new active policy (`{"version", "origin"}`); the store holds its YAML.
+POLICY_CHANNEL: Final = "luthien:active-policy"
+
 # --- Secret names: the one list the callback (what it sends) and redaction (what is kept) use ---
 #: Names (lower-case) whose value is a credential: headers, LiteLLM's secret bags and virtual keys,
 #: and the providers' credential parameters as LiteLLM accepts them in a request.

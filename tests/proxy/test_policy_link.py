@@ -77,13 +77,14 @@ async def _types(services: ControlPlaneServices, call_id: str) -> list[str]:
 
 async def test_policy_frame_names_the_hooks_the_policy_answers(open_services: OpenServices) -> None:
     async with (
-        _live(open_services, AllCapsPolicy()) as (address, _services),
+        _live(open_services, AllCapsPolicy()) as (address, services),
         _link(address) as (_, hello),
     ):
-        pass
+        version = services.pipeline.policies.current.version
     assert hello == {
         "type": "POLICY",
         "policy": "AllCapsPolicy",
+        "version": version,
         "policed": ["async_post_call_success_hook", "async_post_call_streaming_iterator_hook"],
     }
 

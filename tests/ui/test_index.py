@@ -73,6 +73,9 @@ async def test_calls_appear_without_a_reload_with_the_apis_outcome_and_decision(
     await tab.expect(f"{stopped} td.door").to_have_text("native · OpenAI chat")
     await tab.expect(f"{stopped} td.model").to_have_text("demo-agent")
     await tab.expect(f"{stopped} td.key").to_have_text("—")
+    # The policy the call ran on, its version (a hash of its YAML) and the rule that chose it.
+    await tab.expect(f"{stopped} td.policy").to_have_text(f"ChainPolicy @{api[blocked]['policy_version']}")
+    await tab.expect(f"{stopped} td.policy .policy-name").to_have_attribute("data-rule", "default")
     latency = math.floor(api[blocked]["latency_ms"] + 0.5)  # rounded as JavaScript rounds
     await tab.expect(f"{stopped} td.latency").to_have_text(f"{latency} ms")
     await tab.expect(f"{stopped} .preview-request").to_have_attribute("title", BLOCKED)
@@ -88,6 +91,7 @@ async def test_calls_appear_without_a_reload_with_the_apis_outcome_and_decision(
     # A click anywhere on a row opens the call.
     await tab.call(lambda p: p.locator(f"{stopped} td.call-decision").click())
     await tab.expect().to_have_url(door.url(f"/ui/conversation?call_id={blocked}"))
+    await tab.expect(".call-head .facts").to_contain_text("policyChainPolicy @")
     await tab.goto("about:blank")  # close the page's live stream before the server stops
 
 

@@ -13,6 +13,7 @@ from luthien_proxy.cli import (
     demo_upstream_command,
     eval_command,
     migrate_command,
+    policy_command,
     proxy_command,
     prune_command,
     serve_command,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_upstream_command.register(commands)
     migrate_command.register(commands)
     prune_command.register(commands)
+    policy_command.register(commands)
     soak_command.register(commands)
     bench_cli.register(commands)
     scenarios_cli.register(commands)

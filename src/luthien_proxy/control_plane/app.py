@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from luthien_proxy import __version__
-from luthien_proxy.control_plane import admin_auth, health_routes, last_error, status_routes
+from luthien_proxy.control_plane import admin_auth, health_routes, last_error, policy_routes, status_routes
 from luthien_proxy.control_plane.admin_auth import login_failures, require_admin, require_admin_page
 from luthien_proxy.control_plane.admin_sessions import AdminSessions
 from luthien_proxy.control_plane.errors import install_error_handlers
@@ -76,6 +76,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(debug_routes.router, dependencies=admin)
     app.include_router(calls_routes.router, dependencies=admin)
     app.include_router(audits_routes.router, dependencies=admin)
+    app.include_router(policy_routes.router, dependencies=admin)
     app.include_router(metrics_routes.router, dependencies=admin)
     app.include_router(api_docs.router)
     app.include_router(stream_routes.router)
@@ -110,7 +111,7 @@ def _attach(app: FastAPI, services: ControlPlaneServices) -> None:
         for form in (OPENAI_CHAT_FORM, ANTHROPIC_MESSAGES_FORM, OPENAI_RESPONSES_FORM)
     )
     app.state.native_door = NativeDoor(
-        chat, messages, responses, settings.client_key, settings.max_body_bytes
+        chat, messages, responses, settings.client_key, settings.max_body_bytes, settings.client_keys
     )
     app.state.read_sources = ReadSources(
         services.store, services.bus, settings.sse_heartbeat_seconds, settings.sse_queue_size

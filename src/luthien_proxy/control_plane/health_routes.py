@@ -56,6 +56,7 @@ async def health_report(request: Request, services: ControlPlaneServices) -> tup
             "active_calls": getattr(services.stream_context, "active_calls", None),
         },
         "policy": type(services.pipeline.policy).__name__,
+        "policy_version": services.pipeline.policies.current.version,
         "proxy_links": request.app.state.litellm_door.proxy_links,
     }
     return body, healthy

@@ -20,10 +20,12 @@ from luthien_proxy.backends.stream_context import (
     RedisStreamContext,
     StreamContextStore,
 )
+from luthien_proxy.control_plane.policy_sync import PolicySync
 from luthien_proxy.doors.native.upstream import UpstreamClient
 from luthien_proxy.model_routes import ModelConfigError, ModelRoutes, load_model_routes
 from luthien_proxy.pipeline import CallRecorder, Pipeline
-from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, load_policy
+from luthien_proxy.pipeline.active_policies import ActivePolicies
+from luthien_proxy.policies import LuthienPolicy, PolicyConfigError, PolicySet, load_policy_set
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.settings import Settings
 
@@ -49,15 +51,21 @@ class ControlPlaneServices:
     model_routes: ModelRoutes
     upstreams: UpstreamClient
     audits: AuditQueue
+    #: Keeps the active policy in step with the other instances (`PUT /api/policy`, the watch).
+    policy_sync: PolicySync
     retention: RetentionTask | None = None
 
     @classmethod
-    async def open(cls, settings: Settings, policy: LuthienPolicy | None = None) -> ControlPlaneServices:
+    async def open(
+        cls, settings: Settings, policy: LuthienPolicy | PolicySet | None = None
+    ) -> ControlPlaneServices:
+        from_file = policy is None
         if policy is None:
             try:
-                policy = load_policy(settings.policy_config, required=settings.policy_config_explicit)
+                policy = load_policy_set(settings.policy_config, required=settings.policy_config_explicit)
             except PolicyConfigError as exc:
                 raise StartupError(str(exc)) from None
+        policy_set = policy if isinstance(policy, PolicySet) else PolicySet.of(policy)
         try:
             model_routes = load_model_routes(settings.model_config, required=settings.model_config_explicit)
         except ModelConfigError as exc:
@@ -83,7 +91,13 @@ class ControlPlaneServices:
             bus, stream_context = InProcessBus(), InProcessStreamContext(ttl)
             policy_state = InProcessPolicyState()
             audits = AuditQueue(InProcessAuditStorage(), bus)
-        bind_audits(policy, audits)
+
+        def bind(member: LuthienPolicy) -> None:
+            """What every policy this instance runs is given, hot-reloaded ones too."""
+            bind_audits(member, audits)
+
+        for member in policy_set.policies():
+            bind(member)
         await bus.start()
         await stream_context.start()
         writer = DebugLogWriter(
@@ -95,11 +109,24 @@ class ControlPlaneServices:
             "control plane backends: store=%s bus=%s policy=%s",
             store.backend,
             bus.backend,
-            type(policy).__name__,
+            f"{policy_set.name} ({policy_set.version})",
         )
         retention = RetentionTask(store, settings.retention_days) if settings.retention_days else None
         if retention is not None:
             retention.start()
+        # A replaced policy is closed once its calls are done, at the latest when they must be.
+        longest_call_s = max(settings.stream_total_timeout_seconds, settings.upstream_timeout_seconds)
+        pipeline = Pipeline(
+            ActivePolicies(policy_set, retire_after_s=longest_call_s + 60),
+            recorder,
+            stream_context,
+            policy_state,
+            stream_idle_timeout_s=settings.stream_idle_timeout_seconds,
+            stream_total_timeout_s=settings.stream_total_timeout_seconds,
+        )
+        watch = settings.policy_config if settings.policy_watch and from_file else None
+        policy_sync = PolicySync(pipeline.policies, store, bus, bind, watch=watch, from_file=from_file)
+        await policy_sync.start()
         return cls(
             retention=retention,
             settings=settings,
@@ -109,14 +136,8 @@ class ControlPlaneServices:
             stream_context=stream_context,
             policy_state=policy_state,
             redis=redis,
-            pipeline=Pipeline(
-                policy,
-                recorder,
-                stream_context,
-                policy_state,
-                stream_idle_timeout_s=settings.stream_idle_timeout_seconds,
-                stream_total_timeout_s=settings.stream_total_timeout_seconds,
-            ),
+            pipeline=pipeline,
+            policy_sync=policy_sync,
             model_routes=model_routes,
             upstreams=UpstreamClient(settings.upstream_timeout_seconds),
             audits=audits,
@@ -132,7 +153,8 @@ class ControlPlaneServices:
         await self.audits.close()  # held calls fail closed and say so while the backends are up
         if self.retention is not None:
             await self.retention.close()
-        await self.pipeline.policy.aclose()
+        await self.policy_sync.close()
+        await self.pipeline.policies.aclose()
         await self.upstreams.close()
         await self.stream_context.close()
         await self.writer.close()

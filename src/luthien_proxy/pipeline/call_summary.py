@@ -169,6 +169,8 @@ class CallTally:
     response_preview: str = ""
     decisions: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     timing: CallTiming = field(default_factory=CallTiming)
+    #: The policy the call ran on: name, version (its YAML's hash), the routing rule that chose it.
+    policy: dict[str, Any] | None = None
 
     def add(self, kind: str, payload: dict[str, Any], timestamp: float | None) -> None:
         """Fold one conversation event (`derive_events`' kinds; chunks are not needed)."""
@@ -176,6 +178,8 @@ class CallTally:
             self.dialect = payload[DIALECT_KEY]
         if kind != "policy_decision":  # a decision is the policy's own dict: never timing
             self.timing.hook_time(payload)
+            if self.policy is None and isinstance(payload.get("policy"), dict):
+                self.policy = payload["policy"]  # chosen at the call's start, the same on every hook
         if kind == "request_started":
             self._started(payload, timestamp)
         elif kind == "policy_decision":
@@ -254,6 +258,14 @@ class CallTally:
         """Every action the policy recorded for the call, once each (what history searches by)."""
         return sorted({str(d["action"]) for d in self.decisions if d.get("action")})
 
+    def _policy_fields(self) -> dict[str, Any]:
+        policy = self.policy or {}
+        return {
+            "policy": policy.get("name"),
+            "policy_version": policy.get("version"),
+            "policy_rule": policy.get("rule"),
+        }
+
     def tool_names(self) -> list[str]:
         """The names of the tool calls the policy decided on."""
         calls = (_object(d.get("tool_call")) for d in self.decisions)
@@ -277,6 +289,7 @@ class CallTally:
             "outcome": self.outcome,
             "outcome_label": OUTCOMES[self.outcome],
             "decision": self.decision_text(),
+            **self._policy_fields(),
             "actions": self.actions(),
             "max_score": self.max_score(),
             "tool_calls": self.tool_names(),

@@ -63,6 +63,12 @@ def _policy_time(body: dict[str, Any]) -> dict[str, Any]:
     return {"policy_ms": ms} if isinstance(ms, int | float) and not isinstance(ms, bool) else {}
 
 
+def _chosen(body: dict[str, Any]) -> dict[str, Any]:
+    """`policy`, which policy ran the hook: its name, version and the routing rule that chose it."""
+    policy = body.get("policy")
+    return {"policy": policy} if isinstance(policy, dict) else {}
+
+
 def _started(original: Any, result: Any, timed: dict[str, Any]) -> DerivedEvent:
     """`request_started` for a pre-call hook's payload and its result (the request as sent on)."""
     return (
@@ -90,7 +96,7 @@ def derive_events(debug_type: str, body: dict[str, Any]) -> list[DerivedEvent]:
     decision = body.get("decision")
     hook = body.get("hook")
     original, result = body.get("original"), body.get("result")
-    timed = _policy_time(body)
+    timed = {**_policy_time(body), **_chosen(body)}
     if isinstance(decision, dict):
         decision = cast("dict[str, Any]", decision)
         # A request the policy refused still started: the call's door, model and text are known.

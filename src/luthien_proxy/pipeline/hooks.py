@@ -6,6 +6,8 @@ published the same way whichever door it used.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -16,7 +18,8 @@ from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.model import MalformedToolCall
-from luthien_proxy.pipeline.identity import CallIdentity, identity_of
+from luthien_proxy.pipeline.active_policies import ActivePolicies
+from luthien_proxy.pipeline.identity import CallIdentity, facts_of, identity_of
 from luthien_proxy.pipeline.policing import police_request, police_response
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.policies import LuthienPolicy, PolicyContext, PolicyRejection, overrides
@@ -24,6 +27,7 @@ from luthien_proxy.redaction import redact, redact_text
 from luthien_proxy.wire import (
     CHUNK_HOOK,
     DIALECT_KEY,
+    DOOR_LITELLM,
     FAILURE_HOOK,
     HOOK_RECORD_PREFIX,
     LOG_FAILURE_HOOK,
@@ -37,6 +41,7 @@ from luthien_proxy.wire import (
 )
 
 Payload = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 class HookInputError(ValueError):
@@ -132,14 +137,24 @@ HOOK_RUNNERS: dict[str, Runner] = {
 }
 
 
-class HookPipeline:
-    """The active policy plus the recorder: one hook call in, one outcome out."""
+#: Where a LiteLLM call's routed policy choice is shared (policy state), and for how long.
+SHARED_CHOICE_PREFIX = "call-policy:"
+SHARED_CHOICE_TTL_S = 3600
+#: Hooks after which a call is over: its policy choice is let go.
+_CALL_ENDS = frozenset({SUCCESS_HOOK, FAILURE_HOOK})
 
-    def __init__(self, policy: LuthienPolicy, recorder: CallRecorder, policy_state: PolicyState) -> None:
-        self.policy = policy
+
+class HookPipeline:
+    """The active policies plus the recorder: one hook call in, one outcome out."""
+
+    def __init__(
+        self, policy: LuthienPolicy | ActivePolicies, recorder: CallRecorder, policy_state: PolicyState
+    ) -> None:
+        self.policies = policy if isinstance(policy, ActivePolicies) else ActivePolicies(policy)
         self.recorder = recorder
         self.policy_state = policy_state
         self.counters: Counter[str] = Counter()
+        self._sharing: set[asyncio.Task[None]] = set()
 
     async def run(self, hook: str, raw_payload: Payload) -> HookOutcome:
         """Police `raw_payload` for `hook`; raises `KeyError` for an unknown hook name."""
@@ -162,22 +177,61 @@ class HookPipeline:
         )
         self.counters[hook] += 1
         self.recorder.record(HOOK_RECORD_PREFIX + hook, ids, {"hook": hook, "payload": recorded})
+        # The call's policy is chosen when it starts; its later hooks run on that choice.
+        facts = facts_of(payload)
+        chosen = (self.policies.start if hook == PRE_CALL_HOOK else self.policies.of)(ids.call_id, facts)
+        routed = bool(self.policies.current.rules)
+        if hook == PRE_CALL_HOOK and ids.call_id and facts.door == DOOR_LITELLM and routed:
+            self._share_choice(ids.call_id, chosen.record())
         started = time.perf_counter()
         try:
-            result = await runner(self.policy, payload, ctx, hook, dialect)
+            result = await runner(chosen.policy, payload, ctx, hook, dialect)
         except PolicyRejection as rejection:
-            self._record_rejection(hook, ids, recorded, rejection, started)
+            self.policies.end(ids.call_id)
+            self._record_rejection(hook, ids, recorded, rejection, started, chosen.record())
             return HookOutcome(result=None, rejection=rejection)
+        except BaseException:
+            if hook in _CALL_ENDS:
+                self.policies.end(ids.call_id)
+            raise
+        if hook in _CALL_ENDS:
+            self.policies.end(ids.call_id)
         duration_ms = (time.perf_counter() - started) * 1000
         self.recorder.record(
             RESULT_RECORD_PREFIX + hook,
             ids,
-            {"hook": hook, "original": recorded, "result": redact(result), "duration_ms": duration_ms},
+            {
+                "hook": hook,
+                "original": recorded,
+                "result": redact(result),
+                "duration_ms": duration_ms,
+                "policy": chosen.record(),
+            },
         )
         return HookOutcome(result=result)
 
+    def _share_choice(self, call_id: str, chosen: dict[str, str]) -> None:
+        """Tell the other instances this call's choice, off the request path: its stream may reach
+        one of them, without the key routing chose by (`Pipeline.stream` reads it there)."""
+
+        async def share() -> None:
+            try:
+                await self.policy_state.set(SHARED_CHOICE_PREFIX + call_id, chosen, SHARED_CHOICE_TTL_S)
+            except Exception as exc:
+                logger.warning("sharing the policy choice of call %s failed: %s", call_id, exc)
+
+        task = asyncio.get_running_loop().create_task(share())
+        self._sharing.add(task)
+        task.add_done_callback(self._sharing.discard)
+
     def _record_rejection(
-        self, hook: str, ids: CallIdentity, payload: Payload, rejection: PolicyRejection, started: float
+        self,
+        hook: str,
+        ids: CallIdentity,
+        payload: Payload,
+        rejection: PolicyRejection,
+        started: float,
+        policy: dict[str, str],
     ) -> None:
         self.counters["rejections"] += 1
         message = redact_text(rejection.message)
@@ -191,5 +245,6 @@ class HookPipeline:
                 "result": None,
                 "decision": decision,
                 "duration_ms": (time.perf_counter() - started) * 1000,
+                "policy": policy,
             },
         )

@@ -22,14 +22,17 @@ from luthien_proxy.backends.stream_context.context_store import StreamContextSto
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
 from luthien_proxy.dialects.registry import dialect_field
-from luthien_proxy.pipeline.hooks import HookOutcome, HookPipeline, Payload
-from luthien_proxy.pipeline.identity import CallIdentity
+from luthien_proxy.pipeline.active_policies import ActivePolicies
+from luthien_proxy.pipeline.hooks import SHARED_CHOICE_PREFIX, HookOutcome, HookPipeline, Payload
+from luthien_proxy.pipeline.identity import CallIdentity, facts_of, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
 from luthien_proxy.policies import LuthienPolicy
+from luthien_proxy.policies.policy_set import CallFacts, PolicySet, Selection
 from luthien_proxy.wire import (
     CALL_ID_KEY,
     DOOR_KEY,
+    DOOR_LITELLM,
     DOOR_NATIVE,
     FAILURE_HOOK,
     PRE_CALL_HOOK,
@@ -130,11 +133,14 @@ class StreamCall:
 
 
 class Pipeline:
-    """The active policy over the backends: hook calls and streams in, outcomes out, all recorded."""
+    """The active policies over the backends: hook calls and streams in, outcomes out, all recorded.
+
+    `policies` holds the policy set calls start on (swapped by a hot reload) and each running
+    call's choice, so a call finishes on the policy it started with."""
 
     def __init__(
         self,
-        policy: LuthienPolicy,
+        policy: LuthienPolicy | PolicySet | ActivePolicies,
         recorder: CallRecorder,
         stream_context: StreamContextStore,
         policy_state: PolicyState,
@@ -142,13 +148,18 @@ class Pipeline:
         stream_idle_timeout_s: float,
         stream_total_timeout_s: float,
     ) -> None:
-        self.policy = policy
+        self.policies = policy if isinstance(policy, ActivePolicies) else ActivePolicies(policy)
         self.recorder = recorder
         self.stream_context = stream_context
         self.policy_state = policy_state
-        self.hooks = HookPipeline(policy, recorder, policy_state)
+        self.hooks = HookPipeline(self.policies, recorder, policy_state)
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.stream_total_timeout_s = stream_total_timeout_s
+
+    @property
+    def policy(self) -> LuthienPolicy:
+        """The current set's default policy (the only one of a set without routes)."""
+        return self.policies.current.default_policy
 
     async def run_hook(self, hook: str, payload: Payload) -> HookOutcome:
         """One hook call as the LiteLLM door sends it (see `HookPipeline.run`)."""
@@ -159,10 +170,11 @@ class Pipeline:
     # They are recorded exactly as that door's hooks are, so both doors' calls read the same.
 
     async def police_request(
-        self, ids: CallIdentity, request: Payload, dialect: Dialect = OPENAI_CHAT
+        self, ids: CallIdentity, request: Payload, dialect: Dialect = OPENAI_CHAT, key: str | None = None
     ) -> HookOutcome:
-        """The request before it goes upstream; the outcome's `result["data"]` is what goes."""
-        payload = {**_native(ids, dialect), "data": {**request, **_ids(ids)}}
+        """The request before it goes upstream (the call's start: its policy is chosen here, by
+        `key`, the name of the client's key, among the rest); `result["data"]` is what goes."""
+        payload = {**_native(ids, dialect, key), "data": {**request, **_ids(ids)}}
         return await self.run_hook(PRE_CALL_HOOK, payload)
 
     async def police_response(
@@ -188,22 +200,35 @@ class Pipeline:
 
     @asynccontextmanager
     async def stream(
-        self, stream_id: str, request: dict[str, Any], *, source: str, dialect: Dialect = OPENAI_CHAT
+        self,
+        stream_id: str,
+        request: dict[str, Any],
+        *,
+        source: str,
+        dialect: Dialect = OPENAI_CHAT,
+        door: str = DOOR_LITELLM,
     ) -> AsyncGenerator[StreamCall]:
         """A stream for `request`: run it with `StreamCall.run`, write its end, leave the block.
 
-        `source` names where input chunks come from, for the idle-timeout message. Leaving the
+        `source` names where input chunks come from, for the idle-timeout message. The stream runs
+        on the policy its call started with (its request hook's), else one chosen now. Leaving the
         block records the stream's summary with its end (shielded: a cancelled door still records
         it, as `disconnected`) and clears its stream context.
         """
+        call_id = identity_of({"data": request}).call_id or stream_id
+        # Only the LiteLLM callback puts the caller's key in a stream's request; on the native door
+        # the body is the client's own (its calls always start in `police_request`).
+        caller = {"user_api_key_dict": request.get("user_api_key_dict")} if door == DOOR_LITELLM else {}
+        chosen = await self._choice(call_id, facts_of({DOOR_KEY: door, **caller}, request))
         stream = PolicyStream(
-            self.policy,
+            chosen.policy,
             self.recorder,
             self.stream_context,
             stream_id=stream_id,
             request=request,
             policy_state=self.policy_state,
             dialect=dialect,
+            policy_record=chosen.record(),
         )
         call = StreamCall(stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source)
         try:
@@ -216,6 +241,22 @@ class Pipeline:
                 await asyncio.shield(stream.finish(call.end.status, call.end.error))
             except Exception:
                 logger.exception("stream %s: recording the summary failed", stream.call_id)
+            self.policies.end(call_id)
+
+    async def _choice(self, call_id: str, facts: CallFacts) -> Selection:
+        """A stream's policy: its call's choice (made here, or by the instance its request hook
+        reached when routing chose by key), else one made now."""
+        current = self.policies.current
+        if facts.door == DOOR_LITELLM and current.rules and not self.policies.pinned(call_id):
+            try:
+                shared = await self.policy_state.get(SHARED_CHOICE_PREFIX + call_id)
+            except Exception as exc:
+                logger.warning("reading the policy choice of call %s failed: %s", call_id, exc)
+                shared = None
+            adopted = self.policies.adopt(call_id, shared)
+            if adopted is not None:
+                return adopted
+        return self.policies.start(call_id, facts)
 
 
 _ID_FIELDS = (CALL_ID_KEY, TRACE_ID_KEY)
@@ -225,9 +266,11 @@ def _ids(ids: CallIdentity) -> Payload:
     return dict(zip(_ID_FIELDS, (ids.call_id, ids.trace_id), strict=True))
 
 
-def _native(ids: CallIdentity, dialect: Dialect) -> Payload:
-    """The top-level fields of a native-door payload: the ids, the dialect and the door."""
-    return {**_ids(ids), **dialect_field(dialect), DOOR_KEY: DOOR_NATIVE}
+def _native(ids: CallIdentity, dialect: Dialect, key: str | None = None) -> Payload:
+    """The top-level fields of a native-door payload: the ids, the dialect, the door and the name
+    of the client's key (where the LiteLLM callback puts its virtual key's alias)."""
+    caller = {"user_api_key_dict": {"key_alias": key}} if key else {}
+    return {**_ids(ids), **dialect_field(dialect), DOOR_KEY: DOOR_NATIVE, **caller}
 
 
 def without_call_ids(request: Payload) -> Payload:

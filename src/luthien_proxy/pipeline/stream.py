@@ -109,12 +109,15 @@ class PolicyStream:
         request: dict[str, Any],
         policy_state: PolicyState,
         dialect: Dialect,
+        policy_record: dict[str, str] | None = None,
     ) -> None:
         # The policy sees the request as sent (a resampling protocol sends it again); the record is redacted.
         found = identity_of({"data": request})
         self.ids = CallIdentity(found.call_id or stream_id, found.trace_id)
         self.call_id: str = self.ids.call_id or stream_id
         self.policy = policy
+        #: Which policy (name, version, rule) runs the stream, for its summary record.
+        self.policy_record = policy_record
         self.dialect = dialect
         self.recorder = recorder
         self.context = context
@@ -262,7 +265,7 @@ class PolicyStream:
             # This process's copy of the text the stream context holds: reading it back from Redis
             # would make every stream's end wait behind the Redis queue (seen under load).
             final_text = "".join(self.final_parts)
-            summary = {
+            summary: dict[str, Any] = {
                 "hook": STREAM_HOOK,
                 "status": status,
                 "error": error,
@@ -275,6 +278,8 @@ class PolicyStream:
                 "upstream_first_chunk_ms": self._since_start(self._first_original_at),
                 "upstream_ms": self._since_start(self._last_original_at),
             }
+            if self.policy_record is not None:
+                summary["policy"] = self.policy_record
             self.recorder.record(STREAM_SUMMARY_TYPE, self.ids, redact(summary))
         finally:
             try:

@@ -8,11 +8,13 @@ from luthien_proxy.policies.drop_chunks import DropChunksPolicy
 from luthien_proxy.policies.host import PolicyHost
 from luthien_proxy.policies.loader import PolicyConfigError, load_policy, policy_from_mapping
 from luthien_proxy.policies.noop import NoOpPolicy
+from luthien_proxy.policies.policy_set import CallFacts, PolicySet, load_policy_set, parse_policy_set
 from luthien_proxy.policies.streaming_separator import StreamingSeparatorPolicy
 
 __all__ = [
     "AllCapsPolicy",
     "BufferedStreamPolicy",
+    "CallFacts",
     "DropChunksPolicy",
     "LuthienPolicy",
     "NoOpPolicy",
@@ -20,9 +22,12 @@ __all__ = [
     "PolicyContext",
     "PolicyHost",
     "PolicyRejection",
+    "PolicySet",
     "RequestBlocklistPolicy",
     "StreamingSeparatorPolicy",
     "load_policy",
+    "load_policy_set",
     "overrides",
+    "parse_policy_set",
     "policy_from_mapping",
 ]

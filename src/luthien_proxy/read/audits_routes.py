@@ -75,7 +75,7 @@ async def audits(
     queue = _queue(request)
     items = await queue.list(cast("Status | None", status), limit)
     services = request.app.state.services
-    budget = await services.pipeline.policy.audit_budget(services.policy_state)
+    budget = await services.pipeline.policies.current.auditing_policy.audit_budget(services.policy_state)
     return {"items": [_public(queue, item) for item in items], "budget": budget}
 
 
@@ -92,7 +92,11 @@ async def sessions(request: Request) -> dict[str, Any]:
     `{"sessions": [{"scope": "trace" | "key", "trace_id", "key", "total", "level", "since",
     "status": "flagged" | "cleared", "cleared_by", "cleared_at", "comment"}]}`, newest first."""
     services = request.app.state.services
-    return {"sessions": await services.pipeline.policy.held_sessions(services.policy_state)}
+    return {
+        "sessions": await services.pipeline.policies.current.auditing_policy.held_sessions(
+            services.policy_state
+        )
+    }
 
 
 @router.post("/audits/sessions/clear", dependencies=Decider)
@@ -108,7 +112,9 @@ async def clear_session(request: Request) -> dict[str, Any]:
     comment = _text(body, "comment", MAX_COMMENT_CHARS)
     by = _text(body, "by", MAX_BY_CHARS) or "admin"
     services = request.app.state.services
-    cleared = await services.pipeline.policy.clear_session(services.policy_state, trace_id, key, by, comment)
+    cleared = await services.pipeline.policies.current.auditing_policy.clear_session(
+        services.policy_state, trace_id, key, by, comment
+    )
     if not cleared:
         raise HTTPException(404, detail="no held session of that trace or key (never held, or cleared)")
     at = _queue(request).clock()

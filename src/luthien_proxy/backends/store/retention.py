@@ -17,11 +17,16 @@ from sqlalchemy import delete, func, select
 from luthien_proxy.backends.store.call_index import call_index
 from luthien_proxy.backends.store.schema import debug_logs
 from luthien_proxy.backends.store.store import DebugLogStore
+from luthien_proxy.wire import POLICY_RECORD_TYPE
 
 logger = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+#: What retention never deletes: the policies set through the API (the newest is the active one).
+_KEPT = debug_logs.c.debug_type_identifier != POLICY_RECORD_TYPE
 
 
 def parse_duration(text: str) -> timedelta:
@@ -33,7 +38,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 async def count_older_than(store: DebugLogStore, cutoff: datetime) -> int:
-    stmt = select(func.count()).select_from(debug_logs).where(debug_logs.c.time_created < cutoff)
+    stmt = select(func.count()).select_from(debug_logs).where(debug_logs.c.time_created < cutoff, _KEPT)
     async with store.engine.connect() as conn:
         return int((await conn.execute(stmt)).scalar_one())
 
@@ -44,7 +49,7 @@ async def delete_older_than(store: DebugLogStore, cutoff: datetime, batch_size: 
     while True:
         oldest = (
             select(debug_logs.c.id)
-            .where(debug_logs.c.time_created < cutoff)
+            .where(debug_logs.c.time_created < cutoff, _KEPT)
             .order_by(debug_logs.c.id)
             .limit(batch_size)
         )

@@ -1,11 +1,12 @@
 """WebSocket `/api/link`: the LiteLLM callback's fast path for the hooks the active policy leaves alone.
 
 Protocol (docs/streaming-protocol.md, "The proxy link"). On connect the control plane sends
-`POLICY{policy, policed}`: the policy's name and the hooks it implements itself. The policy is fixed
-for the life of this process, and the callback forgets it as soon as the link drops, so it is never
-used stale. For any other hook the callback needs no answer: it reports the hook instead of asking,
-in `RECORDS{items}` batches, and this route runs each item through the same pipeline as
-`/api/hooks` and `/stream/{id}` — same records, same events. Items:
+`POLICY{policy, version, policed}`: the policy's name and version and the hooks it implements
+itself. A policy change that alters those hooks closes the link (1012), and the callback forgets
+them as soon as the link drops, so they are never used stale. For any other hook the callback needs
+no answer: it reports the hook instead of asking, in `RECORDS{items}` batches, and this route runs
+each item through the same pipeline as `/api/hooks` and `/stream/{id}` — same records, same events.
+Items:
 
 - `{"hook": name, "payload": {...}}`: one hook call, exactly the hook API's body;
 - `{"stream": "start", "id": id, "request": {...}}`, `{"stream": "chunk", "id": id, "chunk": {...}}`,
@@ -18,8 +19,10 @@ the slow path.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -35,6 +38,7 @@ from luthien_proxy.wire import (
     ANSWERED_HOOKS,
     CLOSE_POLICY_VIOLATION,
     CLOSE_PROTOCOL_ERROR,
+    CLOSE_RESTARTING,
     LINK_PATH,
     LINK_POLICY,
     LINK_RECORDS,
@@ -50,10 +54,25 @@ router = APIRouter(tags=["proxy link"])
 
 
 def policy_frame(door: LiteLLMDoor) -> dict[str, Any]:
-    """What the callback needs to know to skip a round trip: which hooks this policy answers."""
-    policy = door.pipeline.policy
-    policed = [hook for hook in ANSWERED_HOOKS if answers(policy, hook)]
-    return {"type": LINK_POLICY, "policy": type(policy).__name__, "policed": policed}
+    """What the callback needs to know to skip a round trip: which hooks the active policies answer
+    (any of them: routing chooses per call). A policy change that alters this closes the link
+    (`_close_on_change`), so the callback asks again until it has the new frame."""
+    active = door.pipeline.policies.current
+    policed = [hook for hook in ANSWERED_HOOKS if any(answers(p, hook) for p in active.policies())]
+    return {"type": LINK_POLICY, "policy": active.name, "version": active.version, "policed": policed}
+
+
+def _close_on_change(websocket: WebSocket, door: LiteLLMDoor, announced: list[str]) -> Callable[[], None]:
+    """Close the link when the policy changes what it answers; returns what stops watching."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    def changed(_old: Any, _new: Any) -> None:
+        if policy_frame(door)["policed"] != announced:
+            task = asyncio.ensure_future(websocket.close(CLOSE_RESTARTING, reason="the policy changed"))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    return door.pipeline.policies.on_change(changed)
 
 
 def _parse(raw: str | bytes | None) -> list[dict[str, Any]]:
@@ -104,7 +123,9 @@ async def proxy_link(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()
-    await websocket.send_bytes(orjson.dumps(policy_frame(door)))
+    frame = policy_frame(door)
+    await websocket.send_bytes(orjson.dumps(frame))
+    unwatch = _close_on_change(websocket, door, frame["policed"])
     link = _Link(door)
     door.proxy_links += 1
     try:
@@ -121,5 +142,6 @@ async def proxy_link(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        unwatch()
         door.proxy_links -= 1
         await link.streams.close()

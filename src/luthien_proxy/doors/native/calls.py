@@ -28,26 +28,41 @@ from luthien_proxy.pipeline import CallIdentity, HookInputError, HookOutcome, Pi
 from luthien_proxy.pipeline.pipeline import without_call_ids
 from luthien_proxy.pipeline.stream import UpstreamFailed
 from luthien_proxy.redaction import redact_text
-from luthien_proxy.wire import PRE_CALL_HOOK, SUCCESS_HOOK
+from luthien_proxy.wire import DOOR_NATIVE, PRE_CALL_HOOK, SUCCESS_HOOK
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class CallIds(CallIdentity):
-    """A call's ids as this door makes them: it always has a call id."""
+    """A call's ids as this door makes them: it always has a call id. `key` is the name of the
+    client's named key (None: the master key); the ids are in that key's namespace."""
 
     call_id: str
+    key: str | None = None
+    raw_trace_id: str | None = None
 
     @classmethod
-    def new(cls, trace_id: str | None) -> CallIds:
-        """A call id of ours; the client's trace id in the namespace of the one key this door
-        serves, the master key (`call_scope`)."""
-        return cls(str(uuid.uuid4()), scoped_id(MASTER_PRINCIPAL, trace_id))
+    def new(cls, trace_id: str | None, key: str | None = None) -> CallIds:
+        """A call id of ours; the client's trace id, both in the namespace of the client's key
+        (`call_scope`: the master key's is unprefixed)."""
+        principal = _principal(key)
+        call_id = str(uuid.uuid4())
+        scoped_call = call_id if key is None else scoped_id(principal, call_id) or call_id
+        return cls(scoped_call, scoped_id(principal, trace_id), key, trace_id)
 
     def in_trace(self, trace_id: str | None) -> CallIds:
         """The same call in the client's trace `trace_id` (known only once the body is read)."""
-        return CallIds(self.call_id, scoped_id(MASTER_PRINCIPAL, trace_id))
+        return CallIds(self.call_id, scoped_id(_principal(self.key), trace_id), self.key, trace_id)
+
+    def of_key(self, key: str | None) -> CallIds:
+        """The call's ids once the client's key is known: a new call id in a named key's namespace."""
+        return self if key == self.key else CallIds.new(self.raw_trace_id, key)
+
+
+def _principal(key: str | None) -> str:
+    """The identity a named key's ids are scoped by; the master key's own for None."""
+    return MASTER_PRINCIPAL if key is None else f"luthien_client_key:{key}"
 
 
 def _client_error(end: StreamEnd) -> CallError | None:
@@ -156,7 +171,8 @@ class NativeCalls:
 
     async def _request(self, body: dict[str, Any], ids: CallIds) -> tuple[dict[str, Any], ModelRoute]:
         """The policed request, and where it goes."""
-        result = await self._policed(PRE_CALL_HOOK, self.pipeline.police_request(ids, body, self.dialect))
+        policed = self.pipeline.police_request(ids, body, self.dialect, key=ids.key)
+        result = await self._policed(PRE_CALL_HOOK, policed)
         rewritten = result.get("data")
         data = rewritten if isinstance(rewritten, dict) else body
         return data, self.route_for(str(data.get("model")))
@@ -215,7 +231,7 @@ class NativeCalls:
         failure: CallError | None = None
         frame = self.form.frame
         async with self.pipeline.stream(
-            ids.call_id, data, source="the upstream", dialect=self.dialect
+            ids.call_id, data, source="the upstream", dialect=self.dialect, door=DOOR_NATIVE
         ) as call:
             first_token_sent = False
 

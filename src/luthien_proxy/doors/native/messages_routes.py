@@ -9,7 +9,6 @@ and their credential is never recorded. Every other model needs the door's key, 
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import orjson
@@ -49,19 +48,22 @@ def _credential(request: Request) -> tuple[str, str] | None:
     return None
 
 
-def _authorize(door: NativeDoor, route: ModelRoute | None, credential: tuple[str, str] | None) -> None:
-    """A pass-through model needs some credential (its upstream checks it); any other the door's key."""
+def _authorize(door: NativeDoor, route: ModelRoute | None, credential: tuple[str, str] | None) -> str | None:
+    """A pass-through model needs some credential (its upstream checks it); any other the door's
+    key or a named key, whose name is returned (None: the master key, or a pass-through model)."""
     if route is not None and route.forward_client_key:
         if credential is None:
             raise CallError(401, "this model needs your own key: send x-api-key", "authentication_error")
-        return
-    if door.client_key is None:
+        return None
+    if not door.enabled:
         raise CallError(
             503, "the native front door is disabled: set LITELLM_MASTER_KEY", "configuration_error"
         )
     supplied = credential[1].removeprefix("Bearer ").removeprefix("bearer ") if credential else ""
-    if not supplied or not hmac.compare_digest(supplied.encode(), door.client_key.encode()):
-        raise CallError(401, "missing or wrong API key (x-api-key: <key>)", "authentication_error")
+    try:
+        return door.key_name(supplied)
+    except KeyError:
+        raise CallError(401, "missing or wrong API key (x-api-key: <key>)", "authentication_error") from None
 
 
 def _validate(body: dict[str, Any]) -> None:
@@ -90,8 +92,11 @@ def session_trace(request: Request, body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], ModelRoute, ClientRequest]:
-    """The door's call service, the checked body, its route and what of the client goes upstream."""
+async def _prepared(
+    request: Request,
+) -> tuple[NativeCalls, dict[str, Any], ModelRoute, ClientRequest, str | None]:
+    """The door's call service, the checked body, its route, what of the client goes upstream and
+    the name of the client's named key."""
     door = native_door(request)
     credential = _credential(request)
     try:
@@ -100,7 +105,7 @@ async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], Mode
         raise CallError(exc.status_code, str(exc.detail), "invalid_request_error") from None
     model = body.get("model")
     route = door.messages.routes.find(door.messages.form.routes, model) if isinstance(model, str) else None
-    _authorize(door, route, credential)
+    key = _authorize(door, route, credential)
     _validate(body)
     query = request.scope["query_string"].decode("latin-1")
     client = ClientRequest(
@@ -108,7 +113,7 @@ async def _prepared(request: Request) -> tuple[NativeCalls, dict[str, Any], Mode
         headers={k: v for k, v in request.headers.items() if k.startswith("anthropic-")},
         credential=credential if route is not None and route.forward_client_key else None,
     )
-    return door.messages, body, door.messages.route_for(str(body["model"])), client
+    return door.messages, body, door.messages.route_for(str(body["model"])), client, key
 
 
 async def _messages(scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,8 +121,9 @@ async def _messages(scope: Scope, receive: Receive, send: Send) -> None:
     ids = CallIds.new(None)
     headers = {"x-litellm-call-id": ids.call_id}
     try:
-        calls, body, _, client = await _prepared(request)
-        ids = ids.in_trace(session_trace(request, body))
+        calls, body, _, client, key = await _prepared(request)
+        ids = CallIds.new(session_trace(request, body), key)
+        headers["x-litellm-call-id"] = ids.call_id
         if body.get("stream"):
             # A `CallError` from here means nothing was sent yet (see `NativeCalls.stream`).
             await stream_in_task(calls, body, ids, receive, FrameWriter(send, headers), client)
@@ -132,7 +138,7 @@ async def _count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
     """Forwarded as it is: a count carries no model output, so there is nothing to police or record."""
     request = Request(scope, receive)
     try:
-        calls, body, route, client = await _prepared(request)
+        calls, body, route, client, _ = await _prepared(request)
         try:
             upstream = {**body, "model": route.upstream_model}
             answer = await calls.upstreams.complete(route, upstream, client, COUNT_TOKENS)

@@ -40,7 +40,8 @@ async def _responses(scope: Scope, receive: Receive, send: Send) -> None:
     ids = CallIds.new(trace)
     headers = {"x-litellm-call-id": ids.call_id}
     try:
-        authorize(request)
+        ids = ids.of_key(authorize(request))
+        headers["x-litellm-call-id"] = ids.call_id
         try:
             body = await read_json_object(request, door.max_body_bytes)
         except HTTPException as exc:

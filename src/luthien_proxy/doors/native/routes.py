@@ -4,7 +4,6 @@ control plane, policed in-process. Errors are OpenAI-shaped so every OpenAI clie
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -27,17 +26,22 @@ def _error(error: CallError, headers: dict[str, str] | None = None) -> JSONBody:
     return JSONBody(OPENAI_CHAT_FORM.error_body(error), status_code=error.status_code, headers=headers)
 
 
-def authorize(request: Request) -> None:
-    """Clients use the same key as the LiteLLM front door (`LITELLM_MASTER_KEY`)."""
-    expected = native_door(request).client_key
-    if expected is None:
+def authorize(request: Request) -> str | None:
+    """Clients use the same key as the LiteLLM front door (`LITELLM_MASTER_KEY`) or one of the named
+    keys (`LUTHIEN_CLIENT_KEYS`); returns the named key's name (None: the master key)."""
+    door = native_door(request)
+    if not door.enabled:
         raise CallError(
             503, "the native front door is disabled: set LITELLM_MASTER_KEY", "configuration_error"
         )
     supplied = request.headers.get("authorization", "")
     token = supplied[7:] if supplied[:7].lower() == "bearer " else request.headers.get("api-key", "")
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise CallError(401, "missing or wrong API key (Authorization: Bearer <key>)", "authentication_error")
+    try:
+        return door.key_name(token)
+    except KeyError:
+        raise CallError(
+            401, "missing or wrong API key (Authorization: Bearer <key>)", "authentication_error"
+        ) from None
 
 
 def _validate(body: dict[str, Any]) -> None:
@@ -123,7 +127,8 @@ async def _chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
     ids = CallIds.new(request.headers.get("x-litellm-trace-id"))
     headers = {"x-litellm-call-id": ids.call_id}
     try:
-        authorize(request)
+        ids = ids.of_key(authorize(request))
+        headers["x-litellm-call-id"] = ids.call_id
         try:
             body = await read_json_object(request, native_door(request).max_body_bytes)
         except HTTPException as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 from luthien_proxy.backends.redis_client import RedisClientManager, RedisUnavailable
 from luthien_proxy.backends.store import DebugLogStore, StoreUnavailable
 from luthien_proxy.control_plane import StartupError
-from luthien_proxy.policies import PolicyConfigError, load_policy
+from luthien_proxy.policies import PolicyConfigError, load_policy_set
 from luthien_proxy.settings import DEFAULT_DATA_DIR, Settings
 from luthien_proxy.tooling.stack.banner import banner
 from luthien_proxy.tooling.stack.litellm_config import write_effective_config
@@ -64,7 +64,7 @@ async def preflight(settings: Settings, options: StackOptions) -> Checked:
     if options.policy is not None:
         settings = settings.with_overrides(policy_config=options.policy, policy_config_explicit=True)
     try:
-        policy = load_policy(settings.policy_config, required=settings.policy_config_explicit)
+        policy_set = load_policy_set(settings.policy_config, required=settings.policy_config_explicit)
     except PolicyConfigError as exc:
         raise StartupError(str(exc)) from None
     if not options.litellm_config.is_file():
@@ -88,7 +88,7 @@ async def preflight(settings: Settings, options: StackOptions) -> Checked:
             raise StartupError(str(exc)) from None
         finally:
             await redis.close()
-    return Checked(settings, policy.sends_to_audit())
+    return Checked(settings, any(policy.sends_to_audit() for policy in policy_set.policies()))
 
 
 def child_specs(

@@ -4,6 +4,7 @@
 // Content comes from the server's neutral rendering (view.neutral), so every dialect reads the
 // same; until a live call's snapshot has it, the raw texts stand in.
 
+import {policyWords} from "/ui/static/call_rows.js";
 import {contentText, isTerminal, responseTexts} from "/ui/static/calls.js";
 import {badge, el, formatDuration, formatTime, outcomeBadge, toDate, url} from "/ui/static/common.js";
 import {diffWords} from "/ui/static/diff.js";
@@ -55,6 +56,7 @@ function callHead(call, summary) {
       summary.door ? fact("door", summary.door) : null,
       dialect ? fact("dialect", DIALECTS[dialect] ?? dialect) : null,
       summary.key_alias ? fact("key", summary.key_alias) : null,
+      summary.policy ? fact("policy", policyWords(summary)) : null,
       fact("started", formatTime(call.started_at)),
       took ? fact("took", took) : null,
       call.trace_id ? fact("trace", el("a", {href: url("/ui/session", {trace_id: call.trace_id})},

@@ -9,7 +9,7 @@ const DOORS = {litellm: "LiteLLM", native: "native"};
 const DIALECTS = {openai_chat: "OpenAI chat", anthropic_messages: "Anthropic", openai_responses: "OpenAI Responses"};
 
 /** The headings of `callRow`'s cells. */
-export const CALL_COLUMNS = ["Time", "Door", "Model", "Key", "Session", "Outcome", "Decision", "Latency",
+export const CALL_COLUMNS = ["Time", "Door", "Model", "Key", "Policy", "Session", "Outcome", "Decision", "Latency",
   "Request → response"];
 
 /** A call summary as a row of the calls table (`tr[data-call-id]`). */
@@ -22,6 +22,7 @@ export function callRow(call) {
       `${DOORS[call.door] ?? call.door} · ${DIALECTS[call.dialect] ?? call.dialect}`),
     el("td", {class: "model"}, call.model ? el("code", {}, call.model) : dash()),
     el("td", {class: "key"}, call.key_alias || dash()),
+    el("td", {class: "policy"}, call.policy ? policyWords(call) : dash()),
     el("td", {class: "trace"}, call.trace_id ? sessionLink(call.trace_id) : dash()),
     el("td", {class: "outcome"}, outcomeBadge(call)),
     el("td", {class: "call-decision"}, decisionText(call)),
@@ -29,6 +30,17 @@ export function callRow(call) {
     el("td", {class: "preview"},
       clipped(call.request_preview, "preview-request"), el("span", {class: "arrow"}, " → "),
       running ? el("span", {class: "muted"}, "…") : clipped(call.response_preview, "preview-response")));
+}
+
+/** The policy a call ran on: its name, and the routing rule that chose it when one did; the version
+ * (a hash of the policy's YAML) in the title. */
+export function policyWords(call) {
+  const rule = call.policy_rule && call.policy_rule !== "default" ? call.policy_rule : null;
+  const title = `policy ${call.policy}, version ${call.policy_version ?? "?"}` +
+    (call.policy_rule ? `, chosen by ${rule ? `rule ${rule}` : "the default"}` : "");
+  return el("span", {class: "policy-name", title, dataset: {version: call.policy_version ?? "", rule: call.policy_rule ?? ""}},
+    call.policy, rule ? el("span", {class: "policy-rule muted"}, ` · ${rule}`) : null,
+    el("span", {class: "policy-version muted"}, ` @${call.policy_version ?? "?"}`));
 }
 
 function decisionText(call) {
