@@ -44,7 +44,8 @@ class CallQueries:
             .where(*search.conditions(text_index))
         )
         if before is not None:
-            stmt = stmt.where(call_index.c.id < before)
+            # On both tables: the planner may walk either one's primary key from the cursor down.
+            stmt = stmt.where(call_index.c.id < before, debug_logs.c.id < before)
         return await self._records(stmt.order_by(desc(call_index.c.id)).limit(limit))
 
     async def _has_text_index(self) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from luthien_proxy.settings import Settings
+from luthien_proxy.tooling.bench import history
 from luthien_proxy.tooling.bench.report import render_markdown, to_json
 from luthien_proxy.tooling.bench.runner import Options, run_benchmark
 from luthien_proxy.tooling.bench.targets import TARGETS, parse_target_keys
@@ -37,9 +38,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def register(commands: Any) -> None:
+    """`luthien bench`, and `luthien bench-history` (history searches over many recorded calls)."""
     parser = commands.add_parser("bench", help="benchmark upstream, LiteLLM and Luthien side by side")
     build_parser(parser)
     parser.set_defaults(handler=run)
+    history.register(commands)
 
 
 def _interrupt(signum: int, frame: object) -> None:

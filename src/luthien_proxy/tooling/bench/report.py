@@ -107,6 +107,7 @@ def render_markdown(result: BenchResult, output: str | None = None) -> str:
         + _memory_table(result)
     )
     lines += [*_error_section(result), "", *HOW_TO_READ.splitlines(), "", *WHAT_MATTERED.splitlines()]
+    lines += ["", *HISTORY_SEARCH.splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -249,6 +250,9 @@ WHAT_MATTERED = (resources.files("luthien_proxy.tooling.bench") / "what_mattered
 
 #: How the figures are made and what they mean; a resource beside the code like WHAT_MATTERED.
 HOW_TO_READ = (resources.files("luthien_proxy.tooling.bench") / "how_to_read.md").read_text()
+
+#: `luthien bench-history`'s figures, recorded by hand (a run of their own): kept by `make bench`.
+HISTORY_SEARCH = (resources.files("luthien_proxy.tooling.bench") / "history_search.md").read_text()
 
 
 def to_json(result: BenchResult, output: str | None = None) -> dict[str, Any]:

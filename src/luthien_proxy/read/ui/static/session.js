@@ -50,6 +50,8 @@ if (!traceId) {
   replaceChildren(main,
     el("div", {class: "page-head"},
       el("h1", {}, "Session ", el("code", {}, traceId)),
+      el("a", {href: url("/api/traces/export", {format: "jsonl", trace_id: traceId}), id: "export-trace",
+        download: "trace.jsonl", title: "every record of this session, one JSON record a line"}, "Export JSONL"),
       indicator.node),
     facts, note, calls);
   subscribe(url("/api/hooks/conversation/stream_by_trace", {trace_id: traceId}),
