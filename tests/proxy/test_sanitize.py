@@ -60,6 +60,15 @@ def test_user_key_payload_drops_key_and_token() -> None:
     assert user_key_payload(_Key()) == {"user_id": "u1"}
 
 
+def test_user_key_payload_names_the_team_routing_chooses_by() -> None:
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    key = UserAPIKeyAuth(
+        api_key="sk-raw-key", token="hashed", key_alias="ci", team_id="t1", team_alias="research"
+    )
+    assert user_key_payload(key) == {"team_id": "t1", "team_alias": "research", "key_alias": "ci"}
+
+
 def test_merge_keeps_secrets_and_plumbing_and_applies_edits() -> None:
     data = _data()
     sent = request_payload(data)

@@ -87,8 +87,18 @@ _METADATA_SENT = frozenset(
         "requester_ip_address",
     }
 )
-# Identity fields of LiteLLM's UserAPIKeyAuth (never the key or its hash).
-_USER_KEY_SENT = ("user_id", "team_id", "org_id", "key_alias", "key_name", "user_role", "end_user_id")
+# Identity fields of LiteLLM's UserAPIKeyAuth (never the key or its hash); policy routing reads the
+# key alias and the team's alias and id.
+_USER_KEY_SENT = (
+    "user_id",
+    "team_id",
+    "team_alias",
+    "org_id",
+    "key_alias",
+    "key_name",
+    "user_role",
+    "end_user_id",
+)
 
 
 def request_payload(data: Mapping[str, Any]) -> dict[str, Any]:
