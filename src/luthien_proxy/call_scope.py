@@ -21,7 +21,8 @@ from typing import Any
 from luthien_proxy.wire import CALL_ID_KEY, TRACE_ID_KEY
 
 #: LiteLLM's identity for its master key (`LITELLM_PROXY_MASTER_KEY_ALIAS`: the `token` of the
-#: master key's `UserAPIKeyAuth`). The native door serves only the master key, so it is its principal.
+#: master key's `UserAPIKeyAuth`), also the principal of the native door's master-key callers (its
+#: named keys, `LUTHIEN_CLIENT_KEYS`, each have their own).
 MASTER_PRINCIPAL = "litellm_proxy_master_key"
 TAG_CHARS = 12
 #: The read APIs take ids of at most this many characters; a longer scoped id is shortened by hash.
