@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from luthien_proxy import __version__
+from luthien_proxy.backends.telemetry import TraceContext
 from luthien_proxy.control_plane import admin_auth, health_routes, last_error, policy_routes, status_routes
 from luthien_proxy.control_plane.admin_auth import login_failures, require_admin, require_admin_page
 from luthien_proxy.control_plane.admin_sessions import AdminSessions
@@ -62,6 +63,7 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.state.admin_sessions = AdminSessions(settings.admin_session_ttl_seconds)
     install_error_handlers(app)
     # Outermost last: header size, then Host (DNS rebinding), then the body limit, before any route.
+    app.add_middleware(TraceContext, tracer=lambda: app.state.services.telemetry.tracer)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheck, allowed=allowed_host_names(settings))
     app.add_middleware(HeaderSizeLimit)

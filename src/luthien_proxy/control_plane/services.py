@@ -6,8 +6,11 @@ Opening checks every server it was told to use (Postgres, Redis) and fails fast 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from opentelemetry.trace import Tracer
 
 from luthien_proxy.backends.audit import AuditQueue, InProcessAuditStorage, RedisAuditStorage
 from luthien_proxy.backends.events import ConversationEvents, EventBus, InProcessBus, RedisBus
@@ -20,6 +23,7 @@ from luthien_proxy.backends.stream_context import (
     RedisStreamContext,
     StreamContextStore,
 )
+from luthien_proxy.backends.telemetry import Telemetry
 from luthien_proxy.control_plane.policy_sync import PolicySync
 from luthien_proxy.doors.native.upstream import UpstreamClient
 from luthien_proxy.model_routes import ModelConfigError, ModelRoutes, load_model_routes
@@ -54,6 +58,8 @@ class ControlPlaneServices:
     #: Keeps the active policy in step with the other instances (`PUT /api/policy`, the watch).
     policy_sync: PolicySync
     retention: RetentionTask | None = None
+    #: The app's tracer provider (none unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
+    telemetry: Telemetry = field(default_factory=Telemetry)
 
     @classmethod
     async def open(
@@ -91,10 +97,12 @@ class ControlPlaneServices:
             bus, stream_context = InProcessBus(), InProcessStreamContext(ttl)
             policy_state = InProcessPolicyState()
             audits = AuditQueue(InProcessAuditStorage(), bus)
+        telemetry = Telemetry.from_settings(settings)
 
         def bind(member: LuthienPolicy) -> None:
             """What every policy this instance runs is given, hot-reloaded ones too."""
             bind_audits(member, audits)
+            bind_tracer(member, telemetry.tracer)
 
         for member in policy_set.policies():
             bind(member)
@@ -123,6 +131,7 @@ class ControlPlaneServices:
             policy_state,
             stream_idle_timeout_s=settings.stream_idle_timeout_seconds,
             stream_total_timeout_s=settings.stream_total_timeout_seconds,
+            tracer=telemetry.tracer,
         )
         watch = settings.policy_config if settings.policy_watch and from_file else None
         policy_sync = PolicySync(pipeline.policies, store, bus, bind, watch=watch, from_file=from_file)
@@ -141,6 +150,7 @@ class ControlPlaneServices:
             model_routes=model_routes,
             upstreams=UpstreamClient(settings.upstream_timeout_seconds),
             audits=audits,
+            telemetry=telemetry,
         )
 
     closed: bool = False
@@ -161,6 +171,15 @@ class ControlPlaneServices:
         await self.bus.close()
         await self.redis.close()
         await self.store.close()
+        if self.telemetry.enabled:
+            await asyncio.to_thread(self.telemetry.shutdown)  # exports what is queued
+
+    def trace_with(self, telemetry: Telemetry) -> None:
+        """Trace through `telemetry` from now on, instead of what the settings made (tests)."""
+        self.telemetry.shutdown()
+        self.telemetry = telemetry
+        self.pipeline.tracer = telemetry.tracer
+        bind_tracer(self.pipeline.policy, telemetry.tracer)
 
 
 def bind_audits(policy: LuthienPolicy, audits: AuditQueue) -> None:
@@ -169,3 +188,10 @@ def bind_audits(policy: LuthienPolicy, audits: AuditQueue) -> None:
     host = getattr(policy, "host", None)
     if isinstance(host, PolicyHost) and host.audits is None:
         host.audits = audits
+
+
+def bind_tracer(policy: LuthienPolicy, tracer: Tracer) -> None:
+    """Give the policy's host the app's tracer, for the spans of its judge calls."""
+    host = getattr(policy, "host", None)
+    if isinstance(host, PolicyHost):
+        host.tracer = tracer

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from luthien_proxy.backends.policy_state import PolicyState
+from luthien_proxy.backends.telemetry import note_policy
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.registry import UnknownDialect, dialect_named
 from luthien_proxy.model import MalformedToolCall
@@ -180,6 +181,7 @@ class HookPipeline:
         # The call's policy is chosen when it starts; its later hooks run on that choice.
         facts = facts_of(payload)
         chosen = (self.policies.start if hook == PRE_CALL_HOOK else self.policies.of)(ids.call_id, facts)
+        note_policy(chosen.record())  # on the hook's span and its call's
         routed = bool(self.policies.current.rules)
         if hook == PRE_CALL_HOOK and ids.call_id and facts.door == DOOR_LITELLM and routed:
             self._share_choice(ids.call_id, chosen.record())

@@ -17,8 +17,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import Tracer
+
 from luthien_proxy.backends.policy_state import PolicyState
 from luthien_proxy.backends.stream_context.context_store import StreamContextStore
+from luthien_proxy.backends.telemetry import (
+    HOOK_SPAN,
+    NO_TRACER,
+    STREAM_SPAN,
+    annotate,
+    finish,
+    note_policy,
+    span,
+)
 from luthien_proxy.dialects.dialect import Dialect
 from luthien_proxy.dialects.openai_chat import OPENAI_CHAT
 from luthien_proxy.dialects.registry import dialect_field
@@ -27,6 +38,7 @@ from luthien_proxy.pipeline.hooks import SHARED_CHOICE_PREFIX, HookOutcome, Hook
 from luthien_proxy.pipeline.identity import CallIdentity, facts_of, identity_of
 from luthien_proxy.pipeline.recorder import CallRecorder
 from luthien_proxy.pipeline.stream import Chunk, PolicyStream, Send, StreamAborted, StreamTimeout
+from luthien_proxy.pipeline.tracing import hook_attributes, stream_attributes
 from luthien_proxy.policies import LuthienPolicy
 from luthien_proxy.policies.policy_set import CallFacts, PolicySet, Selection
 from luthien_proxy.wire import (
@@ -63,8 +75,18 @@ class StreamEnd:
 class StreamCall:
     """One stream through the pipeline, between `Pipeline.stream`'s entry and its recording."""
 
-    def __init__(self, stream: PolicyStream, idle_s: float, total_s: float, source: str) -> None:
+    def __init__(
+        self,
+        stream: PolicyStream,
+        idle_s: float,
+        total_s: float,
+        source: str,
+        tracer: Tracer = NO_TRACER,
+        door: str | None = None,
+    ) -> None:
         self.stream = stream
+        self._tracer = tracer
+        self._door = door
         self.end = StreamEnd()
         self._idle_s = idle_s
         self._total_s = total_s
@@ -74,6 +96,19 @@ class StreamCall:
 
     async def run(self, chunks: AsyncIterator[Chunk], send: Send) -> StreamEnd:
         """Run `chunks` through the policy, each output chunk to `send`; never raises `StreamAborted`.
+        Traced as one span (`luthien.stream`), continuing the trace context of the stream's request
+        when no span is current (the LiteLLM door)."""
+        request = self.stream.ctx.raw_request
+        with span(self._tracer, STREAM_SPAN, remote=request) as traced:
+            if traced.is_recording():
+                annotate(traced, stream_attributes(self.stream, self._door))
+                note_policy(self.stream.policy_record)
+            end = await self._run(chunks, send)
+            finish(traced, end.status, end.status_code)
+            return end
+
+    async def _run(self, chunks: AsyncIterator[Chunk], send: Send) -> StreamEnd:
+        """Run `chunks` through the policy (see `run`).
 
         The total timeout bounds the whole run; the idle timeout bounds each wait for input (time
         the policy spends on a chunk does not count). A watchdog checks idleness once per idle
@@ -147,6 +182,7 @@ class Pipeline:
         *,
         stream_idle_timeout_s: float,
         stream_total_timeout_s: float,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self.policies = policy if isinstance(policy, ActivePolicies) else ActivePolicies(policy)
         self.recorder = recorder
@@ -155,6 +191,8 @@ class Pipeline:
         self.hooks = HookPipeline(self.policies, recorder, policy_state)
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.stream_total_timeout_s = stream_total_timeout_s
+        #: Where the hook and stream spans go (`backends.telemetry`); `NO_TRACER`: nowhere.
+        self.tracer = tracer
 
     @property
     def policy(self) -> LuthienPolicy:
@@ -162,8 +200,17 @@ class Pipeline:
         return self.policies.current.default_policy
 
     async def run_hook(self, hook: str, payload: Payload) -> HookOutcome:
-        """One hook call as the LiteLLM door sends it (see `HookPipeline.run`)."""
-        return await self.hooks.run(hook, payload)
+        """One hook call as the LiteLLM door sends it (see `HookPipeline.run`); traced as one span
+        (`luthien.hook`), continuing the payload's trace context when no span is current."""
+        with span(self.tracer, HOOK_SPAN, remote=payload) as traced:
+            if traced.is_recording():
+                annotate(traced, hook_attributes(hook, payload))
+            outcome = await self.hooks.run(hook, payload)
+            if outcome.rejection is None:
+                finish(traced, "success")
+            else:
+                finish(traced, "rejected", outcome.rejection.status_code)
+            return outcome
 
     # A door that serves calls itself (the native door) police them through these: it hands over
     # the call's ids and its request and response, and never builds the LiteLLM door's payloads.
@@ -230,7 +277,9 @@ class Pipeline:
             dialect=dialect,
             policy_record=chosen.record(),
         )
-        call = StreamCall(stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source)
+        call = StreamCall(
+            stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source, self.tracer, door
+        )
         try:
             yield call
         except asyncio.CancelledError:

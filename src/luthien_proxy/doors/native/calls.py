@@ -19,8 +19,16 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from luthien_proxy.backends.telemetry import finish
 from luthien_proxy.call_scope import MASTER_PRINCIPAL, scoped_id
 from luthien_proxy.doors.native.forms import CallError, DoorForm
+from luthien_proxy.doors.native.tracing import (
+    call_span,
+    describe_call,
+    describe_upstream,
+    outcome_of,
+    upstream_span,
+)
 from luthien_proxy.doors.native.upstream import ClientRequest, UpstreamClient, UpstreamError
 from luthien_proxy.doors.native.upstream_wire import NO_CLIENT
 from luthien_proxy.model_routes import ModelRoute, ModelRoutes
@@ -192,26 +200,40 @@ class NativeCalls:
     ) -> dict[str, Any]:
         """A policed non-streamed answer; raises `CallError` for anything but success, with the
         call recorded as failed (an unknown model too), so no call stays "in progress"."""
-        try:
-            return await self._complete(body, ids, client)
-        except CallError as error:
-            raise (error if error.recorded else await self._failed(body, ids, error)) from None
+        with call_span(self.pipeline.tracer) as traced:
+            describe_call(traced, ids, self.dialect, body)
+            try:
+                answer = await self._complete(body, ids, client)
+            except CallError as error:
+                finish(traced, outcome_of(error), error.status_code)
+                raise (error if error.recorded else await self._failed(body, ids, error)) from None
+            finish(traced, "success", 200)
+            return answer
 
     async def stream(
         self, body: dict[str, Any], ids: CallIds, out: FrameSink, client: ClientRequest = NO_CLIENT
     ) -> None:
         """A policed stream, written frame by frame to `out` (see `_stream`); a `CallError` raised
         before the first frame is recorded as the call's outcome first."""
-        try:
-            await self._stream(body, ids, out, client)
-        except CallError as error:
-            raise (error if error.recorded else await self._failed(body, ids, error)) from None
+        with call_span(self.pipeline.tracer) as traced:
+            describe_call(traced, ids, self.dialect, body)
+            try:
+                ended = await self._stream(body, ids, out, client)
+            except CallError as error:
+                finish(traced, outcome_of(error), error.status_code)
+                raise (error if error.recorded else await self._failed(body, ids, error)) from None
+            except asyncio.CancelledError:
+                finish(traced, "disconnected")
+                raise
+            finish(traced, ended, 200)
 
     async def _complete(self, body: dict[str, Any], ids: CallIds, client: ClientRequest) -> dict[str, Any]:
         data, route = await self._request(body, ids)
         try:
             body = self._upstream_body(data, route)
-            response = await self.upstreams.complete(route, body, client, self.form.api)
+            with upstream_span(self.pipeline.tracer, route) as upstream:
+                describe_upstream(upstream, route)
+                response = await self.upstreams.complete(route, body, client, self.form.api)
         except UpstreamError as exc:
             raise await self._failed(data, ids, _upstream_error(exc)) from None
         policed = self.pipeline.police_response(ids, data, response, self.dialect)
@@ -219,10 +241,8 @@ class NativeCalls:
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
-    async def _stream(
-        self, body: dict[str, Any], ids: CallIds, out: FrameSink, client: ClientRequest
-    ) -> None:
-        """A policed stream, written frame by frame to `out`.
+    async def _stream(self, body: dict[str, Any], ids: CallIds, out: FrameSink, client: ClientRequest) -> str:
+        """A policed stream, written frame by frame to `out`; returns how it ended (`StreamEnd.status`).
 
         Raises `CallError` if it fails before the first frame (nothing has been sent, so the client
         can get a proper HTTP error); after that, a failure ends the stream with an error frame.
@@ -248,8 +268,12 @@ class NativeCalls:
             try:
                 body = self._upstream_body(data, route)
                 upstream = self.upstreams.stream(route, body, client, self.form.api)
-                async with upstream as chunks, keepalive(out, self.form.keepalive, self.keepalive_s):
-                    end = await call.run(chunks, send)
+                with upstream_span(self.pipeline.tracer, route, current=False) as upstream_traced:
+                    describe_upstream(upstream_traced, route)
+                    async with upstream as chunks, keepalive(out, self.form.keepalive, self.keepalive_s):
+                        end = await call.run(chunks, send)
+                    if end.status == "upstream_error":
+                        finish(upstream_traced, end.status)
             except UpstreamError as exc:
                 end = call.abort(UpstreamFailed(exc.message, exc.status_code))
                 # Nothing reached the policy: the call failed as a non-streamed one would.
@@ -261,3 +285,4 @@ class NativeCalls:
             if not out.started:
                 raise failure
             await out.end(self.form.error_frame(failure))
+        return end.status
