@@ -87,6 +87,26 @@ def test_trace_id_header_reaches_control_plane(proxy_url: str, control_plane) ->
     assert any(b["litellm_trace_id"] == "trace-e2e-1" and b["litellm_call_id"] for b in bodies)
 
 
+def test_a_traceparent_reaches_the_control_plane_with_the_hooks_and_the_stream(
+    proxy_url: str, control_plane
+) -> None:
+    """The callback passes a client's W3C trace context on, so the control plane's spans continue it."""
+    fake, _ = control_plane
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = {"traceparent": traceparent, "tracestate": "vendor=1"}
+    with _client(proxy_url) as client:
+        client.chat.completions.create(model="demo-echo", messages=_msgs("traced"), extra_headers=headers)
+        stream = client.chat.completions.create(
+            model="demo-echo", messages=_msgs("traced stream"), stream=True, extra_headers=headers
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    traced = [hook for hook, b in fake.hook_bodies if b.get("traceparent") == traceparent]
+    assert "async_pre_call_hook" in traced and "async_post_call_success_hook" in traced
+    assert all(b.get("tracestate") == "vendor=1" for _, b in fake.hook_bodies if b.get("traceparent"))
+    starts = [m["data"] for m in fake.ws_messages if m["type"] == "START"]
+    assert any(data.get("traceparent") == traceparent for data in starts)
+
+
 def test_no_secret_ever_reaches_control_plane(proxy_url: str, control_plane) -> None:
     fake, _ = control_plane
     with _client(proxy_url) as client:
