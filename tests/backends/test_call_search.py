@@ -14,8 +14,9 @@ from sqlalchemy.schema import DropTable
 
 from luthien_proxy.backends.store.call_index import BadSearch, CallSearch, call_index
 from luthien_proxy.backends.store.migrations import migrate, schema_migrations
+from luthien_proxy.backends.store.record import DebugRecord
 from luthien_proxy.backends.store.retention import delete_older_than
-from luthien_proxy.backends.store.schema import debug_logs
+from luthien_proxy.backends.store.schema import debug_logs, json_text
 from luthien_proxy.control_plane import ControlPlaneServices
 from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
 from tests.conftest import Backend, OpenServices
@@ -177,3 +178,29 @@ async def test_retention_deletes_the_index_rows_of_what_it_deletes(open_services
     assert await _found(services) == ["e", "d", "c"]
     async with services.store.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(call_index))).scalar_one() == 3
+
+
+async def test_each_index_row_is_keyed_by_its_own_summary_in_a_mixed_batch(
+    open_services: OpenServices,
+) -> None:
+    services = await open_services()
+    at = datetime.now(UTC)
+    batch = [
+        DebugRecord(kind, blob, at)
+        for blob in CALLS[:3]
+        for kind, blob in (("hook:test", {CALL_ID_KEY: blob["call_id"]}), (CALL_SUMMARY_TYPE, blob))
+    ]
+    await services.store.insert_many(batch)
+    await services.store.insert_many(batch[:1])  # a batch with no summary takes the plain path
+    joined = (
+        select(
+            call_index.c.call_id,
+            debug_logs.c.debug_type_identifier,
+            json_text(debug_logs.c.jsonblob, "call_id"),
+        )
+        .select_from(call_index.join(debug_logs, debug_logs.c.id == call_index.c.id))
+        .order_by(call_index.c.id)
+    )
+    async with services.store.engine.connect() as conn:
+        rows = [tuple(row) for row in (await conn.execute(joined)).all()]
+    assert rows == [(c, CALL_SUMMARY_TYPE, c) for c in ("a", "b", "c")]

@@ -124,10 +124,21 @@ class DebugLogStore(CallQueries):
                 await conn.execute(insert(debug_logs), rows)
                 return
             # A summary's index row is keyed by the summary's id, written in the same transaction.
-            returning = insert(debug_logs).returning(debug_logs.c.id, sort_by_parameter_order=True)
-            ids = (await conn.execute(returning, rows)).scalars().all()
+            ids = await self._insert_returning_ids(conn, rows)
             index_rows = [index_row(ids[i], records[i].time_created, records[i].jsonblob) for i in summaries]
             await conn.execute(insert(call_index), index_rows)
+
+    async def _insert_returning_ids(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert `rows` into `debug_logs`; their ids, in order. Postgres answers them (RETURNING in
+        parameter order). On SQLite that costs SQLAlchemy a statement per row, and is not needed:
+        the transaction holds the only write lock and each row gets the largest rowid + 1, so the
+        batch's ids are the last `len(rows)`."""
+        if self.backend == "sqlite":
+            await conn.execute(insert(debug_logs), rows)
+            last = int((await conn.execute(select(func.max(debug_logs.c.id)))).scalar_one())
+            return list(range(last - len(rows) + 1, last + 1))
+        returning = insert(debug_logs).returning(debug_logs.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in (await conn.execute(returning, rows)).scalars().all()]
 
     async def types(self) -> list[dict[str, Any]]:
         """Every debug type with its row count and newest time."""
