@@ -44,11 +44,15 @@ from luthien_proxy.doors.litellm.callback.errors import (
     StreamPolicyError,
     blocked_reason,
 )
-from luthien_proxy.doors.litellm.callback.sanitize import model_json
+from luthien_proxy.doors.litellm.callback.stream_pump import (
+    END,
+    Failure,
+    PumpState,
+    UpstreamFailure,
+    closed_failure,
+    pump,
+)
 from luthien_proxy.wire import (
-    CLOSE_GONE,
-    CLOSE_PROTOCOL_ERROR,
-    CLOSE_TOO_BIG,
     FRAME_CHUNK,
     FRAME_END,
     FRAME_ERROR,
@@ -60,88 +64,7 @@ from luthien_proxy.wire import (
 
 log = logging.getLogger(__name__)
 
-_END = object()
-_END_MSG = orjson.dumps({"type": FRAME_END}).decode()
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-
-Failure = ControlPlaneError | PolicyRejected
-
-
-def closed_failure(exc: ConnectionClosed) -> Failure:
-    """What a stream socket closed before END means, judged by the close frames each side sent."""
-    received, sent = exc.rcvd, exc.sent
-    if CLOSE_TOO_BIG in (received and received.code, sent and sent.code):
-        return PolicyRejected(
-            413,
-            "Luthien refused the stream: a message exceeds the control plane's size limit "
-            "(LUTHIEN_MAX_BODY_BYTES)",
-        )
-    if received is None or received.code in CLOSE_GONE:
-        return ControlPlaneError(
-            502, "Luthien stream policy closed the connection before END", unreachable=True
-        )
-    reason = received.reason or "no reason given"
-    if received.code == CLOSE_PROTOCOL_ERROR:
-        return PolicyRejected(400, f"Luthien refused the stream: {reason}")
-    return ControlPlaneError(
-        502, f"Luthien stream policy closed the connection before END ({received.code}: {reason})"
-    )
-
-
-class _Upstream(Exception):
-    """Carries an upstream failure through the copy queue."""
-
-    def __init__(self, exc: BaseException) -> None:
-        super().__init__(str(exc))
-        self.exc = exc
-
-
-class _PumpState:
-    """Shared between the pump task and the reader: what was sent and whether a local copy is kept."""
-
-    def __init__(self, keep_copy: bool) -> None:
-        self.keep_copy = keep_copy
-        self.copy: asyncio.Queue[Any] = asyncio.Queue()
-        self.stop_sending = False
-        self.end_sent_at: float | None = None
-        #: When the control plane was last heard from (any frame, keepalives included).
-        self.heard_at = 0.0
-        self.upstream_error: BaseException | None = None
-
-
-async def _send(ws: ClientConnection, state: _PumpState, message: str) -> None:
-    """Send unless sending stopped; a closed socket stops sending (the reader reports the failure)."""
-    if state.stop_sending:
-        return
-    try:
-        await ws.send(message)
-    except ConnectionClosed:
-        state.stop_sending = True
-
-
-async def _pump(ws: ClientConnection, upstream: AsyncIterator[Any], state: _PumpState) -> None:
-    """Forward upstream chunks to the control plane (and to the local copy while fallback is possible)."""
-    try:
-        async for chunk in upstream:
-            if state.keep_copy:
-                state.copy.put_nowait(chunk)
-            elif state.stop_sending:
-                return
-            if not state.stop_sending:
-                await _send(
-                    ws, state, orjson.dumps({"type": FRAME_CHUNK, "data": model_json(chunk)}).decode()
-                )
-    except Exception as exc:
-        state.upstream_error = exc
-        state.copy.put_nowait(_Upstream(exc))
-        await _send(
-            ws, state, orjson.dumps({"type": FRAME_ERROR, "error": f"upstream failed: {exc}"}).decode()
-        )
-        await ws.close()
-        return
-    state.copy.put_nowait(_END)
-    await _send(ws, state, _END_MSG)
-    state.end_sent_at = time.monotonic()
 
 
 class StreamBridge:
@@ -201,15 +124,15 @@ class StreamBridge:
             async for chunk in self._on_failure_before_pump(closed_failure(exc), upstream):
                 yield chunk
             return
-        state = _PumpState(keep_copy=self._config.fail_open)
-        pump = asyncio.create_task(_pump(ws, upstream, state))
+        state = PumpState(keep_copy=self._config.fail_open)
+        pumping = asyncio.create_task(pump(ws, upstream, state))
         try:
             async for chunk in self._read(ws, state):
                 yield chunk
         finally:
-            if not pump.done():
-                pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
+            if not pumping.done():
+                pumping.cancel()
+            await asyncio.gather(pumping, return_exceptions=True)
             await ws.close()
 
     async def _on_failure_before_pump(self, failure: Failure, upstream: AsyncIterator[Any]):
@@ -219,7 +142,7 @@ class StreamBridge:
         async for chunk in upstream:
             yield chunk
 
-    async def _read(self, ws: ClientConnection, state: _PumpState) -> AsyncIterator[Any]:
+    async def _read(self, ws: ClientConnection, state: PumpState) -> AsyncIterator[Any]:
         while True:
             try:
                 raw = await self._recv(ws, state)
@@ -260,7 +183,7 @@ class StreamBridge:
             else:
                 log.debug("ignoring stream message of unknown type %r", kind)
 
-    async def _recv(self, ws: ClientConnection, state: _PumpState) -> str | bytes:
+    async def _recv(self, ws: ClientConnection, state: PumpState) -> str | bytes:
         """Receive one message; only time out once upstream is finished (policies may buffer), after
         `timeout_s` without any frame (a held call's keepalives keep it waiting)."""
         timeout = self._config.timeout_s
@@ -287,13 +210,13 @@ class StreamBridge:
         unreachable = isinstance(failure, ControlPlaneError) and failure.unreachable
         return self._config.fail_open and unreachable and not self._yielded
 
-    async def _fallback_or_raise(self, failure: Failure, state: _PumpState) -> AsyncIterator[Any]:
+    async def _fallback_or_raise(self, failure: Failure, state: PumpState) -> AsyncIterator[Any]:
         if not self._may_fail_open(failure):
             self._raise(failure)
         log.warning("%s; replaying the upstream stream unpoliced (fail-open)", failure.message)
         state.stop_sending = True
-        while (item := await state.copy.get()) is not _END:
-            if isinstance(item, _Upstream):
+        while (item := await state.copy.get()) is not END:
+            if isinstance(item, UpstreamFailure):
                 raise item.exc
             yield item
 
