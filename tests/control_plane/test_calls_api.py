@@ -177,6 +177,7 @@ async def test_search_pages_refuses_bad_params_and_exports_jsonl(door: NativeDoo
         ({"since": "yesterday"}, "valid datetime"),
         ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}, "must be before until"),
         ({"key": "x" * 300}, "at most 256 characters"),
+        ({"q": "a\x00b"}, "q contains a NUL character"),
     ]:
         refused = await door.client.get("/api/calls", params=params)
         assert refused.status_code == 422, (params, refused.text)
@@ -198,5 +199,7 @@ async def test_search_pages_refuses_bad_params_and_exports_jsonl(door: NativeDoo
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)
     assert "call:summary" in {r["debug_type_identifier"] for r in records}
     assert KEY not in trace.text, "no key in an export"
+    nul = await door.client.get("/api/traces/export", params={"trace_id": "a\x00b"})
+    assert (nul.status_code, nul.json()["detail"]) == (422, "trace_id contains a NUL character")
     missing = await door.client.get("/api/traces/export", params={"trace_id": "no-such-trace"})
     assert (missing.status_code, missing.json()["detail"]) == (404, "no records for trace 'no-such-trace'")

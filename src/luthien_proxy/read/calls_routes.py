@@ -139,6 +139,8 @@ async def export_trace(
 ) -> StreamingResponse:
     """Every record of one trace (its calls' hooks, chunks, decisions and summaries) in the order
     written, as JSON Lines: one `debug_logs` record a line, streamed; 404 for a trace with none."""
+    if "\x00" in trace_id:  # Postgres refuses NUL in text
+        raise HTTPException(422, detail="trace_id contains a NUL character")
     first = await sources.store.trace_records(trace_id, limit=EXPORT_PAGE)
     if not first:
         raise HTTPException(404, detail=f"no records for trace {trace_id!r}")

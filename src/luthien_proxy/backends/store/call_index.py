@@ -126,6 +126,9 @@ class CallSearch:
         until: datetime | None = None,
     ) -> CallSearch:
         """A search from the API's parameters; `BadSearch` says what is wrong with them."""
+        for name, value in (("q", q), ("model", model), ("key", key), ("trace_id", trace_id)):
+            if value is not None and "\x00" in value:  # Postgres refuses NUL in text
+                raise BadSearch(f"{name} contains a NUL character")
         terms = tuple(dict.fromkeys(q.lower().split())) if q is not None else ()
         if q is not None and not terms:
             raise BadSearch("q is blank: give at least one word to search for")
