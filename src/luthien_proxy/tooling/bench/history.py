@@ -26,7 +26,14 @@ from sqlalchemy import text
 from luthien_proxy.backends.store import DebugLogStore, DebugRecord
 from luthien_proxy.backends.store.call_index import CallSearch
 from luthien_proxy.settings import Settings
-from luthien_proxy.wire import CALL_ID_KEY, CALL_SUMMARY_TYPE, TRACE_ID_KEY
+from luthien_proxy.wire import (
+    CALL_ID_KEY,
+    CALL_SUMMARY_TYPE,
+    DIALECT_OPENAI_CHAT,
+    DOOR_LITELLM,
+    DOOR_NATIVE,
+    TRACE_ID_KEY,
+)
 
 DEFAULT_CALLS = 100_000
 DEFAULT_REPEATS = 30
@@ -80,8 +87,8 @@ def synthetic_summaries(count: int, seed: int = 7) -> list[DebugRecord]:
             TRACE_ID_KEY: f"trace-{i // 10:06d}",
             "call_id": call,
             "trace_id": f"trace-{i // 10:06d}",
-            "door": rng.choice(("litellm", "native")),
-            "dialect": "openai_chat",
+            "door": rng.choice((DOOR_LITELLM, DOOR_NATIVE)),
+            "dialect": DIALECT_OPENAI_CHAT,
             "model": f"model-{rng.randint(1, 20)}",
             "key_alias": None if rng.random() < 0.3 else f"key-{rng.randint(1, 200)}",
             "started_at": at.timestamp(),
