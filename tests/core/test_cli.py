@@ -49,17 +49,18 @@ def test_control_plane_runs_on_postgres_and_redis(tmp_path: Path, postgres_url: 
     assert health["bus"]["backend"] == "redis"
 
 
-@pytest.mark.parametrize(
-    ("env", "code", "fragment"),
-    [
-        ({"LUTHIEN_PORT": "not-a-port"}, 2, "LUTHIEN_PORT must be a port"),
-        ({"REDIS_URL": "redis://127.0.0.1:1/0"}, 1, "Redis unreachable"),
-        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, 1, "postgresql database unreachable"),
-        ({"LUTHIEN_POLICY_CONFIG": "missing.yaml"}, 1, "policy config missing.yaml does not exist"),
-        ({"LUTHIEN_HOST": "0.0.0.0"}, 1, "set LUTHIEN_ADMIN_KEY and LUTHIEN_PROXY_TOKEN"),
-    ],
-)
-def test_bad_start_is_one_clear_line(tmp_path: Path, env: dict[str, str], code: int, fragment: str) -> None:
+BAD_STARTS = [
+    ({"LUTHIEN_PORT": "not-a-port"}, 2, "LUTHIEN_PORT must be a port"),
+    ({"REDIS_URL": "redis://127.0.0.1:1/0"}, 1, "Redis unreachable"),
+    ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, 1, "postgresql database unreachable"),
+    ({"LUTHIEN_POLICY_CONFIG": "missing.yaml"}, 1, "policy config missing.yaml does not exist"),
+    ({"LUTHIEN_HOST": "0.0.0.0"}, 1, "set LUTHIEN_ADMIN_KEY and LUTHIEN_PROXY_TOKEN"),
+]
+
+
+def test_bad_start_is_one_clear_line_from_the_real_process(tmp_path: Path) -> None:
+    """One bad start as a real process: the exit code and the last stderr line reach the shell."""
+    env, code, fragment = BAD_STARTS[0]
     result = subprocess.run(
         luthien("control-plane"),
         env={**_inherit(), **CLEAN_ENV, **env},
@@ -72,6 +73,46 @@ def test_bad_start_is_one_clear_line(tmp_path: Path, env: dict[str, str], code: 
     lines = result.stderr.strip().splitlines()
     assert fragment in lines[-1]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "code", "fragment"), BAD_STARTS)
+def test_bad_start_is_one_clear_line(
+    tmp_path: Path,
+    env: dict[str, str],
+    code: int,
+    fragment: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`luthien control-plane`'s main, in this process (each subprocess costs seconds of imports):
+    what it prints to stderr, its log lines included, and the code `python -m luthien_proxy` exits with."""
+    from luthien_proxy.cli.main import main
+
+    _as_a_fresh_process(monkeypatch, tmp_path, {**CLEAN_ENV, **env})
+    assert main(["control-plane"]) == code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert fragment in lines[-1]
+    assert "Traceback" not in err
+
+
+def _as_a_fresh_process(monkeypatch: pytest.MonkeyPatch, cwd: Path, env: dict[str, str]) -> None:
+    """The environment and working directory of a new `luthien` process; its log lines go to stderr
+    (basicConfig finds no handler, as in a new process), and a start that got past its checks fails
+    the test instead of serving forever."""
+    import logging
+
+    import uvicorn
+
+    async def refuse_to_serve(self: uvicorn.Server, *args: object) -> None:
+        raise AssertionError("the control plane started serving")
+
+    monkeypatch.chdir(cwd)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    monkeypatch.setattr(uvicorn.Server, "serve", refuse_to_serve)
 
 
 @pytest.mark.parametrize(
@@ -109,16 +150,20 @@ def test_ports_are_checked_free_and_distinct_before_start() -> None:
     require_free_ports("127.0.0.1", {"--control-plane-port": port, "--proxy-port": free_port()})
 
 
-def test_migrate_command_reports_what_it_did(tmp_path: Path) -> None:
-    env = {**_inherit(), **CLEAN_ENV}
-    first = subprocess.run(
-        luthien("migrate"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-    second = subprocess.run(
-        luthien("migrate"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-    assert first.returncode == 0 and "applied migrations [1, 2, 3]" in first.stdout
-    assert second.returncode == 0 and "nothing to do" in second.stdout
+def test_migrate_command_reports_what_it_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`luthien migrate`'s main twice, in this process (a subprocess costs seconds of imports)."""
+    from luthien_proxy.cli.main import main
+
+    _as_a_fresh_process(monkeypatch, tmp_path, CLEAN_ENV)
+    assert main(["migrate"]) == 0
+    first = capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    second = capsys.readouterr().out
+    assert "applied migrations [1, 2, 3]" in first
+    assert "nothing to do" in second
+    assert (tmp_path / ".luthien" / "luthien.db").exists()
 
 
 def _inherit() -> dict[str, str]:
