@@ -94,6 +94,10 @@ PROXY_FRAMES: Final = (FRAME_START, FRAME_CHUNK, FRAME_END, FRAME_ERROR)
 
 # --- Link frame types and stream item kinds (`{"stream": ...}`) --------------------------------
 LINK_POLICY: Final = "POLICY"
+#: In a LiteLLM hook body and a stream's request: the version of the policy whose POLICY frame the
+#: callback acted on for this call (what it asked, what it reported). The call runs on that version
+#: while the control plane keeps it, so what the callback let through and what was judged agree.
+POLICY_VERSION_KEY: Final = "luthien_policy_version"
 LINK_RECORDS: Final = "RECORDS"
 LINK_STREAM_START: Final = "start"
 LINK_STREAM_CHUNK: Final = "chunk"

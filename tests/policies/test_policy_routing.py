@@ -107,7 +107,7 @@ class Closing(LuthienPolicy):
 async def test_a_replaced_set_is_closed_when_its_last_call_ends() -> None:
     Closing.closed = 0
     old_set = parse_policy_set('policy: {class: "tests.policies.test_policy_routing:Closing"}')
-    active = ActivePolicies(old_set)
+    active = ActivePolicies(old_set, known_grace_s=0)
     running = active.start("call-1", CallFacts("native"))
     active.swap(parse_policy_set(f'policy: {{class: "{CAPS}"}}'))
     assert active.of("call-1", CallFacts("native")) is running, "a running call keeps its policy"
@@ -115,6 +115,23 @@ async def test_a_replaced_set_is_closed_when_its_last_call_ends() -> None:
     assert (active.in_flight(old_set.version), Closing.closed) == (1, 0)
     active.end("call-1")
     await eventually(lambda: _is(Closing.closed == 1))
+    await active.aclose()
+
+
+async def test_a_replaced_set_serves_the_calls_a_callback_began_under_it_through_the_grace() -> None:
+    Closing.closed = 0
+    old_set = parse_policy_set('policy: {class: "tests.policies.test_policy_routing:Closing"}')
+    active = ActivePolicies(old_set, known_grace_s=0.2)
+    active.swap(parse_policy_set(f'policy: {{class: "{CAPS}"}}'))
+    # A LiteLLM callback that had not heard of the change yet names the version it acted on.
+    late = active.start("late", CallFacts("litellm"), known=old_set.version)
+    assert (late.version, late.name) == (old_set.version, "Closing")
+    assert active.start("fresh", CallFacts("litellm")).name == "AllCapsPolicy"
+    active.end("late")
+    assert Closing.closed == 0, "kept through the grace although no call holds it"
+    await eventually(lambda: _is(Closing.closed == 1))
+    gone = active.start("later", CallFacts("litellm"), known=old_set.version)
+    assert gone.name == "AllCapsPolicy", "once closed, a stale version gets the current set"
     await active.aclose()
 
 

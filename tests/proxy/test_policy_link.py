@@ -26,8 +26,15 @@ from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.litellm_callback import LuthienCallback
 from luthien_proxy.doors.litellm.callback.policy_link import CALL_ORDER, reportable
 from luthien_proxy.doors.litellm.link_streams import TABLES, LinkStreams
-from luthien_proxy.policies import AllCapsPolicy, LuthienPolicy, NoOpPolicy, RequestBlocklistPolicy
-from luthien_proxy.wire import STREAM_HOOK
+from luthien_proxy.pipeline.identity import facts_of
+from luthien_proxy.policies import (
+    AllCapsPolicy,
+    LuthienPolicy,
+    NoOpPolicy,
+    RequestBlocklistPolicy,
+    parse_policy_set,
+)
+from luthien_proxy.wire import POLICY_VERSION_KEY, STREAM_HOOK
 from tests.conftest import OpenServices
 from tests.proxy.payloads import hook_data, model_response
 from tests.support.live_server import serve_app
@@ -358,3 +365,55 @@ async def _released(ref: weakref.ref[Any]) -> bool:
 
 async def _ignored(table: LinkStreams) -> bool:
     return table.ignored == 1
+
+
+async def _result_policy(services: ControlPlaneServices, call_id: str, hook: str) -> dict[str, Any]:
+    async def recorded() -> dict[str, Any] | None:
+        await services.writer.flush()
+        for record in await services.store.by_call_id(call_id):
+            if record.debug_type_identifier == f"hook_result:{hook}":
+                return record.jsonblob["policy"]
+        return None
+
+    return await eventually(recorded)
+
+
+async def test_a_policy_change_mid_call_leaves_the_call_on_its_policy_on_both_sides(
+    open_services: OpenServices,
+) -> None:
+    """NoOp -> AllCaps while a call is between its hooks: the callback reports the rest of that call
+    as NoOp let it (its frame is the one it started under), the control plane runs it on NoOp (the
+    version the callback names), and the next call is asked and upper-cased."""
+    async with _live(open_services, NoOpPolicy()) as (address, services):
+        callback = await _linked_callback(address)
+        assert callback.link is not None
+        before = hook_data("hello", "call-before-change")
+        await callback.async_pre_call_hook(None, None, before, "acompletion")  # reported
+        old = services.pipeline.policies.current.version
+        services.pipeline.policies.swap(
+            parse_policy_set('policy: {class: "luthien_proxy.policies:AllCapsPolicy"}')
+        )
+        new = services.pipeline.policies.current.version
+
+        async def learned() -> bool:
+            policy = callback.link.policy_of(None)  # type: ignore[union-attr]
+            return policy is not None and policy.version == new
+
+        await eventually(learned)  # a new POLICY frame on the same link
+        assert await callback.async_post_call_success_hook(before, None, model_response("hi")) is None
+        assert callback.client.http.current is None, "the call begun under NoOp is still reported"
+        after = hook_data("hello", "call-after-change")
+        await callback.async_pre_call_hook(None, None, after, "acompletion")
+        policed = await callback.async_post_call_success_hook(after, None, model_response("hi"))
+        assert policed is not None and policed.choices[0].message.content == "HI"
+        kept = await _result_policy(services, "call-before-change", "async_post_call_success_hook")
+        moved = await _result_policy(services, "call-after-change", "async_post_call_success_hook")
+        # A report stamped with the old version that arrives after the change starts on the old one.
+        late = {"data": hook_data("hello", "call-late"), POLICY_VERSION_KEY: old}
+        await services.pipeline.run_hook("async_pre_call_hook", late)
+        late_choice = services.pipeline.policies.of("call-late", facts_of(late))
+        await callback.link.aclose()
+        await callback.client.aclose()
+    assert (kept["version"], kept["name"]) == (old, "NoOpPolicy")
+    assert (moved["version"], moved["name"]) == (new, "AllCapsPolicy")
+    assert late_choice.version == old

@@ -35,6 +35,7 @@ from luthien_proxy.wire import (
     LOG_PRE_API_CALL_HOOK,
     LOG_SUCCESS_HOOK,
     MODERATION_HOOK,
+    POLICY_VERSION_KEY,
     PRE_CALL_HOOK,
     RESULT_RECORD_PREFIX,
     STREAM_HOOK,
@@ -92,6 +93,8 @@ async def _pre_call(
     policy: LuthienPolicy, payload: Payload, ctx: PolicyContext, hook: str, dialect: Dialect
 ) -> Payload:
     _require_object(payload, "data", hook)
+    if not overrides(policy, "on_request"):
+        return payload  # nothing judges the request: it goes as sent, never decoded
     new_request = await police_request(policy, ctx, dialect)
     return payload if new_request is None else {**payload, "data": new_request}
 
@@ -180,7 +183,10 @@ class HookPipeline:
         self.recorder.record(HOOK_RECORD_PREFIX + hook, ids, {"hook": hook, "payload": recorded})
         # The call's policy is chosen when it starts; its later hooks run on that choice.
         facts = facts_of(payload)
-        chosen = (self.policies.start if hook == PRE_CALL_HOOK else self.policies.of)(ids.call_id, facts)
+        known = payload.get(POLICY_VERSION_KEY)  # the version the LiteLLM callback acted on
+        chosen = (self.policies.start if hook == PRE_CALL_HOOK else self.policies.of)(
+            ids.call_id, facts, known
+        )
         note_policy(chosen.record())  # on the hook's span and its call's
         routed = bool(self.policies.current.rules)
         if hook == PRE_CALL_HOOK and ids.call_id and facts.door == DOOR_LITELLM and routed:
@@ -199,13 +205,15 @@ class HookPipeline:
         if hook in _CALL_ENDS:
             self.policies.end(ids.call_id)
         duration_ms = (time.perf_counter() - started) * 1000
+        # A hook the policy does not answer hands its payload back untouched: redacted above already.
+        untouched = result is payload and not answers(chosen.policy, hook)
         self.recorder.record(
             RESULT_RECORD_PREFIX + hook,
             ids,
             {
                 "hook": hook,
                 "original": recorded,
-                "result": redact(result),
+                "result": recorded if untouched else redact(result),
                 "duration_ms": duration_ms,
                 "policy": chosen.record(),
             },

@@ -47,6 +47,7 @@ from luthien_proxy.wire import (
     DOOR_LITELLM,
     DOOR_NATIVE,
     FAILURE_HOOK,
+    POLICY_VERSION_KEY,
     PRE_CALL_HOOK,
     SUCCESS_HOOK,
     TRACE_ID_KEY,
@@ -266,7 +267,8 @@ class Pipeline:
         # Only the LiteLLM callback puts the caller's key in a stream's request; on the native door
         # the body is the client's own (its calls always start in `police_request`).
         caller = {"user_api_key_dict": request.get("user_api_key_dict")} if door == DOOR_LITELLM else {}
-        chosen = await self._choice(call_id, facts_of({DOOR_KEY: door, **caller}, request))
+        facts = facts_of({DOOR_KEY: door, **caller}, request)
+        chosen = await self._choice(call_id, facts, request.get(POLICY_VERSION_KEY))
         stream = PolicyStream(
             chosen.policy,
             self.recorder,
@@ -292,9 +294,10 @@ class Pipeline:
                 logger.exception("stream %s: recording the summary failed", stream.call_id)
             self.policies.end(call_id)
 
-    async def _choice(self, call_id: str, facts: CallFacts) -> Selection:
+    async def _choice(self, call_id: str, facts: CallFacts, known: Any) -> Selection:
         """A stream's policy: its call's choice (made here, or by the instance its request hook
-        reached when routing chose by key), else one made now."""
+        reached when routing chose by key), else one made now (in the version the LiteLLM
+        callback acted on, `known`, while it is kept)."""
         current = self.policies.current
         if facts.door == DOOR_LITELLM and current.rules and not self.policies.pinned(call_id):
             try:
@@ -305,7 +308,7 @@ class Pipeline:
             adopted = self.policies.adopt(call_id, shared)
             if adopted is not None:
                 return adopted
-        return self.policies.start(call_id, facts)
+        return self.policies.start(call_id, facts, known)
 
 
 _ID_FIELDS = (CALL_ID_KEY, TRACE_ID_KEY)

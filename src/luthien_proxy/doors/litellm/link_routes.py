@@ -2,8 +2,10 @@
 
 Protocol (docs/streaming-protocol.md, "The proxy link"). On connect the control plane sends
 `POLICY{policy, version, policed}`: the policy's name and version and the hooks it implements
-itself. A policy change that alters those hooks closes the link (1012), and the callback forgets
-them as soon as the link drops, so they are never used stale. For any other hook the callback needs
+itself, and again after every policy change. The callback keeps, per call, the frame the call
+started under and names its version in every hook and stream of the call (`POLICY_VERSION_KEY`);
+the pipeline runs the call on that version while it is kept (`ActivePolicies`), so a hook reported
+under the old frame is one the call's policy leaves alone. For any other hook the callback needs
 no answer: it reports the hook instead of asking, in `RECORDS{items}` batches, and this route runs
 each item through the same pipeline as `/api/hooks` and `/stream/{id}` — same records, same events.
 Items:
@@ -55,22 +57,29 @@ router = APIRouter(tags=["proxy link"])
 
 def policy_frame(door: LiteLLMDoor) -> dict[str, Any]:
     """What the callback needs to know to skip a round trip: which hooks the active policies answer
-    (any of them: routing chooses per call). A policy change that alters this closes the link
-    (`_close_on_change`), so the callback asks again until it has the new frame."""
+    (any of them: routing chooses per call), and their version. Sent again on every change
+    (`_announce_changes`)."""
     active = door.pipeline.policies.current
     policed = [hook for hook in ANSWERED_HOOKS if any(answers(p, hook) for p in active.policies())]
     return {"type": LINK_POLICY, "policy": active.name, "version": active.version, "policed": policed}
 
 
-def _close_on_change(websocket: WebSocket, door: LiteLLMDoor, announced: list[str]) -> Callable[[], None]:
-    """Close the link when the policy changes what it answers; returns what stops watching."""
+def _announce_changes(websocket: WebSocket, door: LiteLLMDoor) -> Callable[[], None]:
+    """Send the new POLICY frame after each policy change (a link that cannot take it is closed,
+    and the callback asks everything until it reconnects); returns what stops watching."""
     tasks: set[asyncio.Task[None]] = set()
 
+    async def announce(frame: bytes) -> None:
+        try:
+            await websocket.send_bytes(frame)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await websocket.close(CLOSE_RESTARTING, reason="the policy changed")
+
     def changed(_old: Any, _new: Any) -> None:
-        if policy_frame(door)["policed"] != announced:
-            task = asyncio.ensure_future(websocket.close(CLOSE_RESTARTING, reason="the policy changed"))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        task = asyncio.ensure_future(announce(orjson.dumps(policy_frame(door))))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     return door.pipeline.policies.on_change(changed)
 
@@ -123,12 +132,11 @@ async def proxy_link(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=f"missing or wrong {PROXY_TOKEN_HEADER} header")
         return
     await websocket.accept()
-    frame = policy_frame(door)
-    await websocket.send_bytes(orjson.dumps(frame))
-    unwatch = _close_on_change(websocket, door, frame["policed"])
+    unwatch = _announce_changes(websocket, door)  # first: a change while the frame goes is sent after it
     link = _Link(door)
     door.proxy_links += 1
     try:
+        await websocket.send_bytes(orjson.dumps(policy_frame(door)))
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":

@@ -66,6 +66,8 @@ _HIDDEN_PARAMS = "_hidden_params"
 #: LiteLLM writes as it comes and every SSE reader skips. (Messages clients get Anthropic's `ping`.)
 _SSE_KEEPALIVE = b": keepalive\n\n"
 _PING_EVENT = {"type": "ping"}
+#: The hooks after which LiteLLM is done with a call (a stream ends in the iterator hook).
+_CALL_ENDS = frozenset({SUCCESS_HOOK, FAILURE_HOOK})
 
 
 def _build_chunk(data: dict[str, Any]) -> ModelResponseStream:
@@ -122,11 +124,18 @@ class LuthienCallback(CustomLogger):
         self.link = PolicyLink(self.config) if self.config.fast_path else None
 
     def _reported(self, hook: str, body: dict[str, Any]) -> bool:
-        """Report `hook` over the link when the policy leaves it alone; False: ask the control plane."""
-        if self.link is None or not self.link.may_report(hook):
+        """Report `hook` over the link when the call's policy leaves it alone; False: ask the
+        control plane. Either way the body names the policy version the choice was made under."""
+        if self.link is None:
             return False
-        self.link.report_hook(hook, body)
-        return True
+        call_id = body.get(CALL_ID_KEY)
+        body.update(self.link.stamp(call_id))
+        reported = self.link.may_report(hook, call_id)
+        if hook in _CALL_ENDS:
+            self.link.forget(call_id)
+        if reported:
+            self.link.report_hook(hook, body)
+        return reported
 
     async def _decide(self, hook: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Run a hook remotely; None means 'no decision, carry on unchanged' (fail-open only)."""
@@ -223,18 +232,29 @@ class LuthienCallback(CustomLogger):
         streams are SSE bytes, Responses streams typed events)."""
         # The stream's request carries the ids scoped to the caller's key, like every hook's body.
         ids = call_ids(request_data, user_api_key_dict)
-        request = {**request_payload(request_data), **ids}
-        call_id = ids[CALL_ID_KEY] or "unknown"
+        known = ids[CALL_ID_KEY]
+        request = {**request_payload(request_data), **ids, **(self.link.stamp(known) if self.link else {})}
+        relayed = self.link is not None and self.link.may_report(STREAM_HOOK, known)
+        call_id = known or "unknown"
         dialect = dialect_of(request_data)
-        if dialect == DIALECT_ANTHROPIC_MESSAGES:
-            async for frame in self._messages_stream(call_id, request, response):
-                yield frame
-            return
-        if dialect == DIALECT_OPENAI_RESPONSES:
-            async for event in self._responses_stream(call_id, request, response):
-                yield event
-            return
-        if self.link is not None and self.link.may_report(STREAM_HOOK):
+        try:
+            if dialect == DIALECT_ANTHROPIC_MESSAGES:
+                stream = self._messages_stream(call_id, request, response, relayed)
+            elif dialect == DIALECT_OPENAI_RESPONSES:
+                stream = self._responses_stream(call_id, request, response, relayed)
+            else:
+                stream = self._chat_stream(call_id, request, response, relayed)
+            async for item in stream:
+                yield item
+        finally:
+            if self.link is not None:
+                self.link.forget(known)
+
+    async def _chat_stream(
+        self, call_id: str, request: dict[str, Any], response: Any, relayed: bool
+    ) -> AsyncIterator[Any]:
+        """An OpenAI chat stream: LiteLLM's chunk objects, relayed when the policy leaves them alone."""
+        if relayed and self.link is not None:
             async for chunk in self.link.relay_stream(call_id, request, response):
                 yield chunk
             return
@@ -243,12 +263,12 @@ class LuthienCallback(CustomLogger):
             yield chunk
 
     async def _messages_stream(
-        self, call_id: str, request: dict[str, Any], response: Any
+        self, call_id: str, request: dict[str, Any], response: Any, relayed: bool
     ) -> AsyncIterator[bytes]:
         """An Anthropic Messages stream: LiteLLM's SSE (transport reads) as event objects to the
         policy, its events back as SSE frames; relayed byte for byte when the policy leaves it alone."""
         fields = {DIALECT_KEY: DIALECT_ANTHROPIC_MESSAGES}
-        if self.link is not None and self.link.may_report(STREAM_HOOK):
+        if relayed and self.link is not None:
             relay = self.link.relay_stream(
                 call_id, request, response, start_fields=fields, decoder=SSEDecoder()
             )
@@ -268,13 +288,13 @@ class LuthienCallback(CustomLogger):
             yield encode_event(event)
 
     async def _responses_stream(
-        self, call_id: str, request: dict[str, Any], response: Any
+        self, call_id: str, request: dict[str, Any], response: Any, relayed: bool
     ) -> AsyncIterator[Any]:
         """A Responses stream: LiteLLM's typed events as JSON to the policy, its events back as
         LiteLLM's own objects (a failure as an OpenAI error, then `response.failed`: see
         `responses_stream`); relayed untouched when the policy leaves it alone."""
         fields = {DIALECT_KEY: DIALECT_OPENAI_RESPONSES}
-        if self.link is not None and self.link.may_report(STREAM_HOOK):
+        if relayed and self.link is not None:
             relay = self.link.relay_stream(
                 call_id, request, response, start_fields=fields, decoder=EventDecoder()
             )

@@ -10,8 +10,14 @@ the later, asked one.)
 
 Safety: while the link is down the policy is unknown and every hook takes the slow path, which fails
 closed on its own when the control plane is unreachable. A control plane that restarts (perhaps with
-another policy) drops the link first, so a stale answer is never used. Reports are at most once: a
-batch lost with its connection is lost (the control plane logs the link's close).
+another policy) drops the link first, so a stale answer is never used. A policy changed while the
+link is up comes as a new POLICY frame. Each call keeps the frame it started under (`policy_of`)
+for all its hooks, and every hook body and stream request names that frame's version
+(`POLICY_VERSION_KEY`): the control plane runs the call on that version, so what this side
+reported unasked is exactly what the call's policy leaves alone, even across a change. (A link that
+drops forgets every call's frame: a reconnected control plane may know no earlier version.)
+Reports are at most once: a batch lost with its connection is lost (the control plane logs the
+link's close).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -39,6 +47,7 @@ from luthien_proxy.wire import (
     LINK_STREAM_END,
     LINK_STREAM_START,
     MODERATION_HOOK,
+    POLICY_VERSION_KEY,
     PRE_CALL_HOOK,
     STREAM_HOOK,
     SUCCESS_HOOK,
@@ -61,6 +70,9 @@ _PING_S = 5.0
 #: After a first report, how long the sender waits for more before sending the batch: a frame per
 #: stream chunk costs LiteLLM's single event loop more than the policy's latency budget allows.
 FLUSH_LINGER_S = 0.02
+#: Calls whose POLICY frame is kept until they end; beyond it the oldest are forgotten (a call whose
+#: end never comes must not hold memory), and a forgotten call takes the frame of the moment.
+MAX_CALLS = 10_000
 
 Chunk = TypeVar("Chunk")
 
@@ -81,6 +93,18 @@ def reportable(policed: list[str]) -> frozenset[str]:
     return frozenset(hook for hook, position in CALL_ORDER.items() if position > last)
 
 
+@dataclass(frozen=True, slots=True)
+class LinkPolicy:
+    """What one POLICY frame said: the policy's version and the hooks that may be reported under it."""
+
+    version: str | None
+    reportable: frozenset[str]
+
+    def stamp(self) -> dict[str, str]:
+        """The field naming this version in a hook body or a stream's request."""
+        return {POLICY_VERSION_KEY: self.version} if self.version else {}
+
+
 class PolicyLink:
     """One per callback (per LiteLLM worker); connects lazily and reconnects with backoff."""
 
@@ -88,23 +112,50 @@ class PolicyLink:
         self._config = config
         self._url = f"{config.ws_base_url}{LINK_PATH}"
         self._ws: ClientConnection | None = None
-        self._reportable: frozenset[str] | None = None
+        self._policy: LinkPolicy | None = None
+        #: The frame each call in flight started under (its first hook's).
+        self._calls: OrderedDict[str, LinkPolicy] = OrderedDict()
         self._pending: list[dict[str, Any]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
 
-    def may_report(self, hook: str) -> bool:
-        """Whether `hook` can be reported instead of asked: the link is up and `reportable` allows
-        it. Starts the link on first use."""
+    def policy_of(self, call_id: str | None) -> LinkPolicy | None:
+        """The POLICY frame `call_id` runs under: the one it started under, else the current one
+        (which it keeps from now); None while the link is down. Starts the link on first use."""
         self._ensure_running()
-        return self._up() and hook in (self._reportable or ())
+        if not self._up():
+            return None
+        if not call_id:
+            return self._policy
+        known = self._calls.get(call_id)
+        if known is None and self._policy is not None:
+            known = self._calls[call_id] = self._policy
+            if len(self._calls) > MAX_CALLS:
+                self._calls.popitem(last=False)
+        return known
+
+    def may_report(self, hook: str, call_id: str | None = None) -> bool:
+        """Whether `hook` of `call_id` can be reported instead of asked: the link is up and the
+        call's POLICY frame allows it."""
+        policy = self.policy_of(call_id)
+        return policy is not None and hook in policy.reportable
+
+    def stamp(self, call_id: str | None) -> dict[str, str]:
+        """The version field for a hook body or stream request of `call_id` (none while down)."""
+        policy = self.policy_of(call_id)
+        return policy.stamp() if policy is not None else {}
+
+    def forget(self, call_id: str | None) -> None:
+        """The call is over: its frame is no longer kept."""
+        if call_id:
+            self._calls.pop(call_id, None)
 
     def _up(self) -> bool:
         # The state is checked too: it turns CLOSED the moment the transport closes, before the
         # link task has run to notice.
-        return self._reportable is not None and self._ws is not None and self._ws.state is State.OPEN
+        return self._policy is not None and self._ws is not None and self._ws.state is State.OPEN
 
     def report_hook(self, hook: str, payload: dict[str, Any]) -> None:
         """Queue one hook call's record (the hook API's body) for the next batch."""
@@ -171,7 +222,7 @@ class PolicyLink:
         # A task belongs to the loop that made it; a new loop (tests, reloads) needs a new link.
         if self._task is None or self._loop is not loop or self._task.done():
             self._loop = loop
-            self._ws, self._reportable = None, None
+            self._forget_policy()
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._run(), name="luthien-proxy-link")
 
@@ -184,7 +235,7 @@ class PolicyLink:
             except (OSError, TimeoutError, InvalidHandshake, WebSocketException, ValueError) as exc:
                 log.debug("proxy link to %s down: %s: %s", self._url, type(exc).__name__, exc)
             finally:
-                self._ws, self._reportable = None, None
+                self._forget_policy()
             # A link that lived a while reconnects at once; one that keeps failing backs off.
             delay = 0.1 if time.monotonic() - started > _RETRY_MAX_S else min(delay * 2, _RETRY_MAX_S)
             await asyncio.sleep(delay)
@@ -199,21 +250,35 @@ class PolicyLink:
             compression=None,
             max_size=2**20,
         ) as ws:
-            hello = orjson.loads(await asyncio.wait_for(ws.recv(), self._config.timeout_s))
-            policed = hello.get("policed") if isinstance(hello, dict) else None
-            if hello.get("type") != LINK_POLICY or not isinstance(policed, list):
-                raise ValueError(f"unexpected first frame on the proxy link: {str(hello)[:100]}")
-            self._ws, self._reportable = ws, reportable([str(hook) for hook in policed])
-            reported = ", ".join(sorted(self._reportable, key=CALL_ORDER.__getitem__))
-            log.info("proxy link up: policy %s; reporting %s", hello.get("policy"), reported)
+            self._learn(await asyncio.wait_for(ws.recv(), self._config.timeout_s))
+            self._ws = ws
             sender = asyncio.create_task(self._send_loop(ws))
             try:
-                async for _ in ws:  # the control plane sends nothing more; this waits for the close
-                    pass
+                async for frame in ws:  # a later POLICY: the policy changed; calls begun keep theirs
+                    self._learn(frame)
             finally:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender
+
+    def _learn(self, raw: str | bytes) -> None:
+        """Take a POLICY frame as the one new calls start under; anything else drops the link."""
+        frame = orjson.loads(raw)
+        policed = frame.get("policed") if isinstance(frame, dict) else None
+        if not isinstance(frame, dict) or frame.get("type") != LINK_POLICY or not isinstance(policed, list):
+            raise ValueError(f"unexpected frame on the proxy link: {str(frame)[:100]}")
+        version = frame.get("version")
+        self._policy = LinkPolicy(
+            version if isinstance(version, str) and version else None,
+            reportable([str(hook) for hook in policed]),
+        )
+        reported = ", ".join(sorted(self._policy.reportable, key=CALL_ORDER.__getitem__))
+        log.info("proxy link: policy %s (%s); reporting %s", frame.get("policy"), version, reported)
+
+    def _forget_policy(self) -> None:
+        """The link is down: nothing is known, not even what calls in flight started under."""
+        self._ws, self._policy = None, None
+        self._calls.clear()
 
     async def _send_loop(self, ws: ClientConnection) -> None:
         while True:
