@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anthropic
@@ -26,21 +27,45 @@ BODY_LIMIT = 64 * 1024
 
 
 @dataclass
-class Pieces:
-    control_plane: ManagedProcess
+class Door:
+    """One LiteLLM proxy (the expensive process) whose callback points at a fixed control-plane port;
+    each test starts (and kills) its own control plane on that port."""
+
     proxy: ManagedProcess
+    proxy_port: int
+    control_plane_port: int
+    #: The clients a test made, closed after it (the proxy outlives the test, and their sockets too).
+    clients: list[openai.OpenAI | anthropic.Anthropic] = field(default_factory=list)
 
     def client(self) -> openai.OpenAI:
         url = f"http://127.0.0.1:{self.proxy_port}/v1"
-        return openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+        client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+        self.clients.append(client)
+        return client
 
     def anthropic(self) -> anthropic.Anthropic:
         """The same LiteLLM door's `/v1/messages`."""
         url = f"http://127.0.0.1:{self.proxy_port}"
-        return anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+        client = anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0, timeout=30)
+        self.clients.append(client)
+        return client
 
-    proxy_port: int = 0
-    control_plane_url: str = ""
+    def close_clients(self) -> None:
+        while self.clients:
+            self.clients.pop().close()
+
+
+@dataclass
+class Pieces:
+    control_plane: ManagedProcess
+    door: Door
+    control_plane_url: str
+
+    def client(self) -> openai.OpenAI:
+        return self.door.client()
+
+    def anthropic(self) -> anthropic.Anthropic:
+        return self.door.anthropic()
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +75,36 @@ def upstream() -> Iterator[str]:
         yield url
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def doors(upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Door]]:
+    """A fail-closed and a fail-open proxy, started side by side once for the module (LiteLLM's start
+    is most of a stack's cost). The callback reconnects its link to whichever control plane comes
+    up on its port next, and with the link down every hook takes the slow path, so no test sees
+    another's control plane (each test stops its own)."""
+    workdir = tmp_path_factory.mktemp("fail-modes")
+    config = str(REPO / "config" / "litellm_config.yaml")
+    with contextlib.ExitStack() as stack:
+        started: dict[str, Door] = {}
+        for fail_mode in ("closed", "open"):
+            cp_port, proxy_port = free_port(), free_port()
+            env = {
+                "LITELLM_MASTER_KEY": KEY,
+                "LUTHIEN_PROXY_TOKEN": TOKEN,
+                "LUTHIEN_CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}",
+                "LUTHIEN_CONTROL_PLANE_TIMEOUT": "3",
+                "LUTHIEN_FAIL_MODE": fail_mode,
+                "LUTHIEN_DEMO_UPSTREAM_URL": upstream,
+                "LUTHIEN_DEMO_ANTHROPIC_URL": upstream.removesuffix("/v1"),
+            }
+            args = luthien("proxy", "--config", config, "--port", str(proxy_port))
+            log = workdir / f"proxy-{fail_mode}.log"
+            proxy = stack.enter_context(ManagedProcess(args, env=env, cwd=workdir, log=log))
+            started[fail_mode] = Door(proxy, proxy_port, cp_port)
+        for door in started.values():
+            door.proxy.wait_http_ok(f"http://127.0.0.1:{door.proxy_port}/health/liveliness", timeout=180)
+        yield started
 
 
 def _control_plane(workdir: Path, port: int, policy: str, body_limit: int | None = None) -> ManagedProcess:
@@ -73,27 +128,61 @@ def _control_plane(workdir: Path, port: int, policy: str, body_limit: int | None
 
 
 @pytest.fixture
-def pieces(request: pytest.FixtureRequest, tmp_path: Path, upstream: str) -> Iterator[Pieces]:
+def pieces(request: pytest.FixtureRequest, tmp_path: Path, doors: dict[str, Door]) -> Iterator[Pieces]:
+    """This test's own control plane, on its fail mode's door's port; stopped (if still up) after."""
     fail_mode, policy, *body_limit = request.param
-    cp_port, proxy_port = free_port(), free_port()
-    env = {
-        "LITELLM_MASTER_KEY": KEY,
-        "LUTHIEN_PROXY_TOKEN": TOKEN,
-        "LUTHIEN_CONTROL_PLANE_URL": f"http://127.0.0.1:{cp_port}",
-        "LUTHIEN_CONTROL_PLANE_TIMEOUT": "3",
-        "LUTHIEN_FAIL_MODE": fail_mode,
-        "LUTHIEN_DEMO_UPSTREAM_URL": upstream,
-        "LUTHIEN_DEMO_ANTHROPIC_URL": upstream.removesuffix("/v1"),
-    }
-    args = luthien(
-        "proxy", "--config", str(REPO / "config" / "litellm_config.yaml"), "--port", str(proxy_port)
-    )
-    with (
-        _control_plane(tmp_path, cp_port, policy, *body_limit) as control_plane,
-        ManagedProcess(args, env=env, cwd=tmp_path, log=tmp_path / "proxy.log") as proxy,
-    ):
-        proxy.wait_http_ok(f"http://127.0.0.1:{proxy_port}/health/liveliness", timeout=120)
-        yield Pieces(control_plane, proxy, proxy_port, f"http://127.0.0.1:{cp_port}")
+    door = doors[fail_mode]
+    try:
+        with _control_plane(tmp_path, door.control_plane_port, policy, *body_limit) as control_plane:
+            yield Pieces(control_plane, door, f"http://127.0.0.1:{door.control_plane_port}")
+    finally:
+        door.close_clients()
+
+
+def test_fail_closed_without_any_control_plane_is_a_503_that_says_so(doors: dict[str, Door]) -> None:
+    """Nothing listens on the control plane's port (this test starts none): every door's call, plain
+    or streamed, is a 503 naming the cause, in the dialect's error shape."""
+    door = doors["closed"]
+    try:
+        _no_control_plane_at_all(door)
+    finally:
+        door.close_clients()
+
+
+def _no_control_plane_at_all(door: Door) -> None:
+    client = door.client()
+    with pytest.raises(openai.APIStatusError) as plain:
+        client.chat.completions.create(model="demo-echo", messages=PROMPT)
+    assert plain.value.status_code == 503
+    assert "control plane unreachable" in plain.value.message
+    with pytest.raises(openai.APIStatusError) as streamed:
+        for _ in client.chat.completions.create(model="demo-echo", messages=PROMPT, stream=True):
+            pass
+    assert streamed.value.status_code == 503
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hello"}]
+    claude = door.anthropic()
+    for stream in (False, True):
+        with pytest.raises(anthropic.APIStatusError) as info:
+            if stream:
+                with claude.messages.stream(model="demo-agent", max_tokens=64, messages=messages) as events:
+                    events.get_final_message()
+            else:
+                claude.messages.create(model="demo-agent", max_tokens=64, messages=messages)
+        assert info.value.status_code == 503
+        body = info.value.body
+        assert isinstance(body, dict) and body.get("type") == "error", body
+        assert body["error"]["type"] == "api_error", body
+        assert "control plane unreachable" in body["error"]["message"]
+        assert "fail-closed" in body["error"]["message"]
+        with pytest.raises(openai.APIStatusError) as responses:
+            if stream:
+                with client.responses.stream(model="demo-echo", input="hello") as events:
+                    events.get_final_response()
+            else:
+                client.responses.create(model="demo-echo", input="hello")
+        assert responses.value.status_code == 503
+        assert "control plane unreachable" in responses.value.message
+        assert "fail-closed" in responses.value.message
 
 
 @pytest.mark.parametrize(

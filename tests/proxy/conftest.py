@@ -41,15 +41,3 @@ def proxy_url(
         yield url
     finally:
         stop(proc)
-
-
-@pytest.fixture(scope="package")
-def orphan_proxy_url(upstream_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A proxy whose control plane is down (nothing listens on its port)."""
-    dead = f"http://127.0.0.1:{free_port()}"
-    log = tmp_path_factory.mktemp("orphan") / "orphan.log"
-    proc, url = start_proxy(CONFIG, dead, upstream_url, log)
-    try:
-        yield url
-    finally:
-        stop(proc)
