@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import httpx
+import pytest
 
+from luthien_proxy.cli.serve_command import server_config
 from luthien_proxy.control_plane import create_app
 from tests.conftest import OpenServices
-from tests.core.test_cli import CLEAN_ENV
-from tests.support.live_server import serve_app
-from tests.support.processes import ManagedProcess, free_port, luthien
+from tests.support.live_server import serve_app, serving
+from tests.support.processes import free_port
 from tests.support.waiting import eventually
 
 STREAM = "/api/hooks/conversation/stream"
@@ -79,23 +79,24 @@ async def test_the_total_of_open_streams_is_bounded_across_clients(open_services
     assert "this instance's limit is 3" in refused.json()["detail"]
 
 
-def test_the_cli_server_keys_on_the_peer_and_checks_the_host(tmp_path: Path) -> None:
-    """As `luthien control-plane` runs it (uvicorn trusts X-Forwarded-For from loopback by default)."""
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_the_cli_server_keys_on_the_peer_and_checks_the_host(open_services: OpenServices) -> None:
+    """As `luthien control-plane` serves it: its own uvicorn config (`server_config`; uvicorn's default
+    trusts X-Forwarded-For from loopback), on a real port, in this process."""
     port = free_port()
-    env = {**CLEAN_ENV, "LUTHIEN_SSE_MAX_STREAMS_PER_CLIENT": "1"}
-    command = luthien("control-plane", "--port", str(port))
-    with ManagedProcess(command, env=env, cwd=tmp_path, log=tmp_path / "cp.log") as cp:
-        cp.wait_http_ok(f"http://127.0.0.1:{port}/health")
-        with (
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
-            client.stream("GET", STREAM, params={"call_id": "held"}) as held,
-        ):
-            spoofing = client.build_request(
-                "GET", STREAM, params={"call_id": "x"}, headers={"x-forwarded-for": "10.7.7.7"}
-            )
-            spoofed = client.send(spoofing, stream=True)
-            spoofed.close()
-            rebound = client.get("/api/debug/types", headers={"host": f"evil.example:{port}"})
-            assert held.status_code == 200
+    services = await open_services(sse_max_streams_per_client=1, port=port)
+    config = server_config(services.settings, create_app(services.settings, services))
+    async with (
+        serving(config),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+        client.stream("GET", STREAM, params={"call_id": "held"}) as held,
+    ):
+        spoofing = client.build_request(
+            "GET", STREAM, params={"call_id": "x"}, headers={"x-forwarded-for": "10.7.7.7"}
+        )
+        spoofed = await client.send(spoofing, stream=True)
+        await spoofed.aclose()
+        rebound = await client.get("/api/debug/types", headers={"host": f"evil.example:{port}"})
+        assert held.status_code == 200
     assert spoofed.status_code == 429, "X-Forwarded-For must not make a new client"
     assert rebound.status_code == 421
