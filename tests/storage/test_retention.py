@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from luthien_proxy.backends.store.retention import RetentionTask, delete_older_than, parse_duration
 from tests.conftest import OpenServices
-from tests.support.processes import luthien
 
 
 def _seed(services: object, old: int, new: int) -> None:
@@ -50,28 +48,36 @@ async def test_background_retention_prunes_on_its_own(open_services: OpenService
     assert await services.store.count("fresh") == 5
 
 
-async def _luthien(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *luthien(*args), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
+async def _luthien(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`luthien <args>`'s main, in a thread (it runs its own event loop): its exit code (argparse's
+    SystemExit included), stdout and stderr, without a subprocess's seconds of imports."""
+    from luthien_proxy.cli.main import main
+
+    try:
+        code = await asyncio.to_thread(main, list(args))
+    except SystemExit as exited:
+        code = exited.code if isinstance(exited.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-async def test_prune_command_dry_run_then_delete(open_services: OpenServices) -> None:
+async def test_prune_command_dry_run_then_delete(
+    open_services: OpenServices, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     services = await open_services()
     _seed(services, old=7, new=3)
     await services.writer.flush()
     url = services.settings.database_url.replace("+aiosqlite", "").replace("+asyncpg", "")
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
-    code, out, _ = await _luthien(env, "prune", "--older-than", "30d", "--dry-run")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDIS_URL", "")
+    code, out, _ = await _luthien(capsys, "prune", "--older-than", "30d", "--dry-run")
     assert code == 0 and "would delete 7 debug records" in out
     assert await services.store.count("aged") == 7
-    code, out, _ = await _luthien(env, "prune", "--older-than", "30d")
+    code, out, _ = await _luthien(capsys, "prune", "--older-than", "30d")
     assert code == 0 and "deleted 7 debug records" in out
     assert await services.store.count("aged") == 0
     assert await services.store.count("fresh") == 3
-    code, _, err = await _luthien(env, "prune", "--older-than", "soon")
+    code, _, err = await _luthien(capsys, "prune", "--older-than", "soon")
     assert code == 2 and "not a duration like 30d" in err
 
 
