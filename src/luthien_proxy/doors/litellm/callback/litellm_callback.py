@@ -18,9 +18,7 @@ from typing import Any
 
 from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
-from litellm.types.llms.openai import ResponsesAPIResponse
 from litellm.types.utils import ModelResponseStream
-from pydantic import BaseModel
 
 from luthien_proxy.doors.litellm.callback.anthropic_sse import SSEDecoder, encode_event, sse_events
 from luthien_proxy.doors.litellm.callback.call_dialect import (
@@ -33,6 +31,7 @@ from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
 from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected, blocked_reason
 from luthien_proxy.doors.litellm.callback.policy_link import PolicyLink
+from luthien_proxy.doors.litellm.callback.response_objects import rebuild_response, response_json
 from luthien_proxy.doors.litellm.callback.responses_stream import (
     EventDecoder,
     response_events,
@@ -41,7 +40,6 @@ from luthien_proxy.doors.litellm.callback.responses_stream import (
 from luthien_proxy.doors.litellm.callback.sanitize import (
     call_ids,
     merge_request,
-    model_json,
     request_payload,
     user_key_payload,
 )
@@ -59,9 +57,6 @@ from luthien_proxy.wire import (
 )
 
 log = logging.getLogger(__name__)
-#: LiteLLM's bookkeeping on a dict response (an Anthropic Message): headers, model id, cost. Not
-#: the model's answer, so never sent; put back on a response the policy replaced.
-_HIDDEN_PARAMS = "_hidden_params"
 #: What a chat or Responses client gets for the control plane's KEEPALIVE: an SSE comment, which
 #: LiteLLM writes as it comes and every SSE reader skips. (Messages clients get Anthropic's `ping`.)
 _SSE_KEEPALIVE = b": keepalive\n\n"
@@ -90,27 +85,6 @@ def _require_policed(call_type: Any) -> str:
             "are policed; see docs/litellm.md#routes",
         )
     return dialect
-
-
-def _response_json(response: Any) -> Any:
-    if isinstance(response, dict) and _HIDDEN_PARAMS in response:
-        response = {k: v for k, v in response.items() if k != _HIDDEN_PARAMS}
-    return model_json(response)
-
-
-def _rebuild_response(original: Any, new: Any) -> Any:
-    """A response object of the original's type built from the policy's dict, keeping LiteLLM's
-    hidden params (a dict's key, a Responses object's private attribute), which it reads for the
-    response headers."""
-    if isinstance(original, ResponsesAPIResponse) and isinstance(new, dict):
-        rebuilt = ResponsesAPIResponse(**new)
-        rebuilt.hidden_params = original.hidden_params
-        return rebuilt
-    if isinstance(original, BaseModel) and isinstance(new, dict):
-        return type(original)(**new)
-    if isinstance(original, dict) and isinstance(new, dict) and _HIDDEN_PARAMS in original:
-        return {**new, _HIDDEN_PARAMS: original[_HIDDEN_PARAMS]}
-    return new
 
 
 class LuthienCallback(CustomLogger):
@@ -186,7 +160,7 @@ class LuthienCallback(CustomLogger):
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         """Let the policy edit or reject a complete (non-streamed) response."""
-        sent_response = _response_json(response)
+        sent_response = response_json(response)
         body = {
             **call_ids(data, user_api_key_dict),
             **dialect_field(dialect_of(data)),
@@ -199,7 +173,7 @@ class LuthienCallback(CustomLogger):
         result = await self._decide(SUCCESS_HOOK, body)
         if result is None or "response" not in result or result["response"] == sent_response:
             return None
-        return _rebuild_response(response, result["response"])
+        return rebuild_response(response, result["response"])
 
     async def async_post_call_failure_hook(
         self,
