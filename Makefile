@@ -28,7 +28,8 @@ clients: $(STAMP)
 test: $(STAMP) lint clients
 	$(BIN)/python -m pytest
 
-## Benchmark upstream vs LiteLLM vs Luthien (all three native-door APIs) side by side (~5 min); rewrites docs/benchmarks.md.
+## Benchmark upstream vs LiteLLM vs Luthien (NoOp, AllCaps, tool guard; all three native-door APIs; a realistic
+## upstream) side by side, 3 rounds, the goals as PASS/FAIL (~6 min on 2 cores); rewrites docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/luthien bench --output docs/benchmarks.md
 

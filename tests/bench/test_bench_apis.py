@@ -8,6 +8,7 @@ import asyncio
 import copy
 from typing import Any, cast
 
+import httpx
 import orjson
 import pytest
 
@@ -24,14 +25,28 @@ from luthien_proxy.tooling.bench.apis import (
 from luthien_proxy.tooling.bench.exchange import _read_completion, _read_stream
 from luthien_proxy.tooling.bench.http_client import Connection, Response
 from luthien_proxy.tooling.bench.responses_api import ResponsesStream
-from luthien_proxy.tooling.bench.workloads import STREAM_CHUNKS, WORKLOADS, expected_text, request_payload
-from luthien_proxy.tooling.demo_upstream import anthropic_wire
+from luthien_proxy.tooling.bench.workloads import (
+    STREAM_CHUNKS,
+    TOOL,
+    TOOL_NAME,
+    WORKLOAD_BY_KEY,
+    WORKLOADS,
+    Expected,
+    Workload,
+    command,
+    expected,
+    expected_text,
+    request_payload,
+)
+from luthien_proxy.tooling.demo_upstream import DemoDefaults, anthropic_wire, create_app
 from luthien_proxy.tooling.demo_upstream import openai_responses_wire as rw
-from luthien_proxy.tooling.demo_upstream.answers import Answer
+from luthien_proxy.tooling.demo_upstream.answers import Answer, Turn, script
 from luthien_proxy.tooling.demo_upstream.responses import long_pieces
 
 STREAM = next(w for w in WORKLOADS if w.stream)
 TEXT = expected_text(STREAM, 0, upper=False)
+WHOLE = Expected(TEXT, chunks=STREAM_CHUNKS)
+SHOUTED = Expected(TEXT.upper(), chunks=STREAM_CHUNKS)
 
 
 def _frames() -> list[bytes]:
@@ -116,22 +131,22 @@ def _response(body: bytes) -> Response:
 
 
 async def test_exchange_reads_an_anthropic_stream_and_times_its_first_text() -> None:
-    first, chunks = await _read_stream(_response(b"".join(_frames())), APIS[ANTHROPIC], TEXT, 0.0)
+    first, chunks = await _read_stream(_response(b"".join(_frames())), APIS[ANTHROPIC], WHOLE, 0.0)
     assert chunks == STREAM_CHUNKS and first is not None and first > 0
     with pytest.raises(Invalid, match="wrong stream content"):
-        await _read_stream(_response(b"".join(_frames())), APIS[ANTHROPIC], TEXT.upper(), 0.0)
+        await _read_stream(_response(b"".join(_frames())), APIS[ANTHROPIC], SHOUTED, 0.0)
 
 
 async def test_exchange_reads_an_anthropic_message() -> None:
     workload = next(w for w in WORKLOADS if not w.stream)
     text = expected_text(workload, 7, upper=False)
     body = anthropic_wire.message_body("demo-echo", Answer((text,)), 3)
-    await _read_completion(_response(body), APIS[ANTHROPIC], text)
-    with pytest.raises(Invalid, match="wrong content"):
-        await _read_completion(_response(body), APIS[ANTHROPIC], text.upper())
+    await _read_completion(_response(body), APIS[ANTHROPIC], Expected(text))
+    with pytest.raises(Invalid, match="wrong answer content"):
+        await _read_completion(_response(body), APIS[ANTHROPIC], Expected(text.upper()))
     unfinished = body.replace(b'"end_turn"', b'"max_tokens"')
     with pytest.raises(Invalid, match="not a finished message"):
-        await _read_completion(_response(unfinished), APIS[ANTHROPIC], text)
+        await _read_completion(_response(unfinished), APIS[ANTHROPIC], Expected(text))
 
 
 def _responses_events() -> list[dict[str, Any]]:
@@ -185,7 +200,7 @@ def _delta_index(values: list[dict[str, Any]]) -> int:
         (lambda ev: _renumbered([*ev[:2], *ev[3:]]), "open None"),  # no output_item.added
         (lambda ev: _renumbered([*ev[:6], *ev[7:]]), "output_text.done holds"),  # a delta lost
         (lambda ev: _with_completed_text(ev, TEXT.upper()), "response.completed holds"),
-        (lambda ev: _with_call(ev), "messages only"),
+        (lambda ev: _with_call(ev), "response.completed holds calls"),
         (
             lambda ev: _renumbered([*ev[:4], {"type": "response.failed", "response": {}}, *ev[4:]]),
             "response.failed",
@@ -206,22 +221,22 @@ def test_responses_check_wants_event_lines_naming_the_type() -> None:
 
 async def test_exchange_reads_a_responses_stream_and_times_its_first_delta() -> None:
     body = b"".join(b + b"\n\n" for b in _typed(_responses_events()))
-    first, chunks = await _read_stream(_response(body), APIS[RESPONSES], TEXT, 0.0)
+    first, chunks = await _read_stream(_response(body), APIS[RESPONSES], WHOLE, 0.0)
     assert chunks == STREAM_CHUNKS and first is not None and first > 0
     with pytest.raises(Invalid, match="wrong stream content"):
-        await _read_stream(_response(body), APIS[RESPONSES], TEXT.upper(), 0.0)
+        await _read_stream(_response(body), APIS[RESPONSES], SHOUTED, 0.0)
 
 
 async def test_exchange_reads_a_response() -> None:
     workload = next(w for w in WORKLOADS if not w.stream)
     text = expected_text(workload, 7, upper=False)
     response = rw.response_body(rw.ResponseWriter("demo-echo", {}, 3), Answer((text,)))
-    await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], text)
-    with pytest.raises(Invalid, match="wrong content"):
-        await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], text.upper())
+    await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], Expected(text))
+    with pytest.raises(Invalid, match="wrong answer content"):
+        await _read_completion(_response(orjson.dumps(response)), APIS[RESPONSES], Expected(text.upper()))
     with pytest.raises(Invalid, match="not a completed response"):
         await _read_completion(
-            _response(orjson.dumps({**response, "status": "incomplete"})), APIS[RESPONSES], text
+            _response(orjson.dumps({**response, "status": "incomplete"})), APIS[RESPONSES], Expected(text)
         )
 
 
@@ -232,3 +247,74 @@ def test_responses_asks_with_input_items_and_a_bearer_key() -> None:
     assert "messages" not in body and body["store"] is False and body["stream"] is True
     assert body["input"] == [{"type": "message", "role": "user", "content": "bench stream 3"}]
     assert body["demo_chunks"] == STREAM_CHUNKS and body["model"] == "demo-long"
+
+
+async def _demo_answer(api: apis.Api, workload: Workload, index: int) -> bytes:
+    """The demo upstream's own answer to the bench's tool-call request `index` in `api` (in process)."""
+    body = api.body(request_payload(workload, index, tool_calls=True))
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+        response = await client.post(api.path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+@pytest.mark.parametrize("api", [OPENAI, ANTHROPIC, RESPONSES])
+@pytest.mark.parametrize(
+    "workload", [w for w in WORKLOADS if w.key in ("ns-c1", "st-c1")], ids=lambda w: w.key
+)
+async def test_a_tool_call_answer_is_read_and_checked_in_each_api(api: str, workload: Workload) -> None:
+    """demo-agent proposes the bench's harmless command as one call of the offered tool; the check
+    wants exactly that call (its arguments decoded), and a stream's fragments count as chunks."""
+    body = await _demo_answer(APIS[api], workload, 4)
+    want = expected(workload, 4, upper=False, tool_calls=True)
+    assert want.call == (TOOL_NAME, {"command": command(4)})
+    other = Expected("", (TOOL_NAME, {"command": command(5)}))
+    if workload.stream:
+        first, chunks = await _read_stream(_response(body), APIS[api], want, 0.0)
+        assert first is not None and chunks >= 2  # the call's start and its argument fragments
+        with pytest.raises(Invalid, match="expected calls"):
+            await _read_stream(_response(body), APIS[api], other, 0.0)
+    else:
+        await _read_completion(_response(body), APIS[api], want)
+        with pytest.raises(Invalid, match="expected calls"):
+            await _read_completion(_response(body), APIS[api], other)
+
+
+async def test_a_blocked_call_fails_the_check() -> None:
+    """A guard that removed the call and sent its block message instead is a wrong answer here."""
+    want = expected(STREAM, 4, upper=False, tool_calls=True)
+    blocked = Answer(("[luthien] blocked",))
+    frames = b"".join(anthropic_wire.stream_frames("demo-agent", blocked, 5))
+    with pytest.raises(Invalid, match="expected calls"):
+        await _read_stream(_response(frames), APIS[ANTHROPIC], want, 0.0)
+
+
+def test_each_api_offers_the_shell_tool_in_its_own_shape() -> None:
+    payload = request_payload(STREAM, 2, tool_calls=True)
+    assert payload["model"] == "demo-agent" and payload["messages"][0]["content"].endswith(
+        f"run: {command(2)}"
+    )
+    openai = orjson.loads(APIS[OPENAI].body(payload))["tools"]
+    anthropic = orjson.loads(APIS[ANTHROPIC].body(payload))["tools"]
+    responses = orjson.loads(APIS[RESPONSES].body(payload))["tools"]
+    assert openai == [{"type": "function", "function": TOOL}]
+    assert anthropic == [
+        {"name": TOOL_NAME, "description": TOOL["description"], "input_schema": TOOL["parameters"]}
+    ]
+    assert responses == [{"type": "function", **TOOL}]
+
+
+async def test_the_realistic_workload_paces_demo_agent_and_demo_long() -> None:
+    """The realistic workload asks the upstream to wait before each frame (`demo_delay_ms`), tool-call
+    turns included, and a quick run shortens the wait."""
+    real = WORKLOAD_BY_KEY["st-real"]
+    assert real.delay_ms >= 10 and real.delay(quick=True) < real.delay_ms
+    assert request_payload(real, 1)["demo_delay_ms"] == real.delay_ms
+    assert request_payload(real, 1, tool_calls=True, quick=True)["demo_delay_ms"] == real.delay(quick=True)
+    assert "demo_delay_ms" not in request_payload(WORKLOAD_BY_KEY["ns-c1"], 1, tool_calls=True)
+    turn = Turn("run: ls", ("run: ls",), None, 1)
+    paced = script("demo-agent", {"demo_delay_ms": 30}, turn, DemoDefaults())
+    assert isinstance(paced, Answer) and paced.delay_s == pytest.approx(0.03) and paced.calls
+    unpaced = script("demo-agent", {}, turn, DemoDefaults())
+    assert isinstance(unpaced, Answer) and unpaced.delay_s == 0

@@ -1,5 +1,6 @@
 """What every API's answer check shares: the error a wrong answer raises, the stream-check protocol,
-and reading an SSE data line's JSON (kept apart so each API's checks can live in their own module)."""
+streamed tool calls assembled, and reading an SSE data line's JSON (kept apart so each API's checks
+can live in their own module)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,50 @@ class StreamCheck(Protocol):
     def finish(self, chunks: int) -> None:
         """Raise `Invalid` unless the stream ended as it must (after `chunks` content chunks)."""
         ...
+
+    @property
+    def streamed(self) -> StreamedCalls:
+        """The tool calls streamed so far (`fragments` counts the events that carried them)."""
+        ...
+
+
+#: A tool call as the client sees it: the tool's name and its decoded arguments.
+Call = tuple[str, Any]
+
+
+def decoded_arguments(name: str, text: Any) -> Any:
+    """A tool call's argument JSON text, decoded; `Invalid` when it is not JSON."""
+    if not isinstance(text, str):
+        raise Invalid(short(f"call of {name} has arguments {text!r}, not JSON text"))
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(short(f"call of {name} has unparsable arguments {text!r}")) from exc
+
+
+class StreamedCalls:
+    """The tool calls a stream carries, assembled from their fragments (keyed by the stream's index)."""
+
+    def __init__(self) -> None:
+        self.names: dict[Any, str] = {}
+        self.arguments: dict[Any, str] = {}
+        self.fragments = 0  # events that carried part of a call
+
+    def start(self, key: Any, name: Any) -> None:
+        if key in self.names:
+            raise Invalid(f"a second start of tool call {key!r}")
+        if not isinstance(name, str) or not name:
+            raise Invalid(short(f"tool call {key!r} started without a name: {name!r}"))
+        self.names[key], self.arguments[key] = name, ""
+        self.fragments += 1
+
+    def add(self, key: Any, fragment: Any) -> None:
+        if key not in self.names:
+            raise Invalid(f"arguments for tool call {key!r}, which was not started")
+        if not isinstance(fragment, str):
+            raise Invalid(short(f"argument fragment {fragment!r} is not text"))
+        self.arguments[key] += fragment
+        self.fragments += 1
+
+    def calls(self) -> list[Call]:
+        return [(name, decoded_arguments(name, self.arguments[key])) for key, name in self.names.items()]

@@ -13,11 +13,13 @@ from typing import Any
 
 from luthien_proxy.settings import Settings
 from luthien_proxy.tooling.bench import history
-from luthien_proxy.tooling.bench.report import render_markdown, to_json
+from luthien_proxy.tooling.bench.goals import summary
+from luthien_proxy.tooling.bench.report import render_markdown, run_goals, to_json
 from luthien_proxy.tooling.bench.runner import Options, run_benchmark
 from luthien_proxy.tooling.bench.targets import TARGETS, parse_target_keys
+from luthien_proxy.tooling.bench.workloads import WORKLOADS, parse_workload_keys
 
-DEFAULT_ROUNDS = 5
+DEFAULT_ROUNDS = 3
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -32,6 +34,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--quick", action="store_true", help="a few requests per target: a smoke run, not figures")
     every = ",".join(TARGETS)
     p.add_argument("--targets", default=every, help=f"comma-separated subset of {every} (default: all)")
+    loads = ",".join(w.key for w in WORKLOADS)
+    p.add_argument("--workloads", default=loads, help=f"comma-separated subset of {loads} (default: all)")
     p.add_argument("--output", help="write the markdown report here too (e.g. docs/benchmarks.md)")
     p.add_argument("--json", dest="json_path", help="write the figures as JSON here")
     return p
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     """Run the benchmark; exit 1 when any request failed, 2 on bad options."""
     try:
         targets = parse_target_keys(args.targets)
+        workloads = parse_workload_keys(args.workloads)
     except ValueError as exc:
         print(f"luthien bench: {exc}", file=sys.stderr)
         return 2
@@ -62,9 +67,16 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         return 2
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
-    result = run_benchmark(Options(targets=targets, rounds=rounds, requests=args.requests, quick=args.quick))
+    options = Options(
+        targets=targets, rounds=rounds, requests=args.requests, quick=args.quick, workloads=workloads
+    )
+    result = run_benchmark(options)
     report = render_markdown(result, args.output)
     print(report)
+    found = run_goals(result)
+    print(f"luthien bench: {summary(found)} (the Goals table above)", file=sys.stderr)
+    for goal in found:
+        print(f"  {goal.status:<4}  {goal.name}: {goal.measured} (limit {goal.limit})", file=sys.stderr)
     if args.output:
         Path(args.output).write_text(report)
     if args.json_path:

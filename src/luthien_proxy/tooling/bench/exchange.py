@@ -7,10 +7,20 @@ from dataclasses import dataclass
 
 import orjson
 
-from luthien_proxy.tooling.bench.answer_check import Invalid, short
+from luthien_proxy.tooling.bench.answer_check import Call, Invalid, short
 from luthien_proxy.tooling.bench.apis import Api
 from luthien_proxy.tooling.bench.http_client import Connection, Pool, Response
-from luthien_proxy.tooling.bench.workloads import STREAM_CHUNKS, Workload, expected_text, request_payload
+from luthien_proxy.tooling.bench.workloads import Expected, Workload, expected, request_payload
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What one target is asked for and how its answers are checked."""
+
+    api: Api
+    upper: bool  # AllCaps: text answers come back upper-cased
+    tool_calls: bool  # demo-agent turns whose answer is one harmless tool call
+    quick: bool = False
 
 
 @dataclass
@@ -23,22 +33,20 @@ class Sample:
     error: str | None
 
 
-async def run_one(
-    pool: Pool, conn: Connection, api: Api, workload: Workload, index: int, upper: bool
-) -> Sample:
-    """Send request `index` of `workload` in `api` on `conn`; the connection goes back to the pool
-    if reusable."""
-    body = api.body(request_payload(workload, index))
-    expected = expected_text(workload, index, upper)
+async def run_one(pool: Pool, conn: Connection, asked: Asked, workload: Workload, index: int) -> Sample:
+    """Send request `index` of `workload` on `conn`; the connection goes back to the pool if reusable."""
+    api = asked.api
+    body = api.body(request_payload(workload, index, asked.tool_calls, asked.quick))
+    want = expected(workload, index, upper=asked.upper, tool_calls=asked.tool_calls)
     start = time.perf_counter()
     reusable = False
     try:
         response = await pool.post(conn, api.path, body)
         if workload.stream:
-            first, chunks = await _read_stream(response, api, expected, start)
+            first, chunks = await _read_stream(response, api, want, start)
         else:
             first, chunks = None, 0
-            await _read_completion(response, api, expected)
+            await _read_completion(response, api, want)
         reusable = response.keep_alive
         return Sample(time.perf_counter() - start, first, chunks, None)
     except Invalid as exc:
@@ -49,41 +57,60 @@ async def run_one(
         pool.release(conn, reusable)
 
 
-async def _read_completion(response: Response, api: Api, expected: str) -> None:
+def _verify(text: str, calls: list[Call], want: Expected, what: str) -> None:
+    """The answer holds exactly the expected text and tool calls (a blocked call shows as its message)."""
+    wanted_calls = [want.call] if want.call else []
+    if calls != wanted_calls:
+        raise Invalid(
+            short(f"{what} has tool calls {calls!r} and text {text!r}, expected calls {wanted_calls!r}")
+        )
+    if text != want.text:
+        raise Invalid(short(f"wrong {what} content {text!r}, expected {want.text!r}"))
+
+
+async def _read_completion(response: Response, api: Api, want: Expected) -> None:
     body = await response.read()
     if response.status != 200:
         raise Invalid(short(f"HTTP {response.status}: {body.decode(errors='replace')}"))
     try:
-        content = api.completion_text(orjson.loads(body))
+        text, calls = api.completion(orjson.loads(body))
     except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise Invalid(short(f"unparsable answer ({exc!r}): {body.decode(errors='replace')}")) from exc
-    if content != expected:
-        raise Invalid(short(f"wrong content {content!r}, expected {expected!r}"))
+    _verify(text, calls, want, "answer")
 
 
-async def _read_stream(response: Response, api: Api, expected: str, start: float) -> tuple[float | None, int]:
-    """Parse the SSE body as it arrives; returns (time to first content chunk, content chunk count)."""
+async def _read_stream(
+    response: Response, api: Api, want: Expected, start: float
+) -> tuple[float | None, int]:
+    """Parse the SSE body as it arrives; returns (time to the first chunk of content or of a tool
+    call, how many events carried content or call fragments)."""
     if response.status != 200:
         raise Invalid(short(f"HTTP {response.status}: {(await response.read()).decode(errors='replace')}"))
     check = api.stream_check()
     first: float | None = None
     texts: list[str] = []
+    chunks = 0
     buffer = b""
     async for part in response.iter_body():
         buffer += part.replace(b"\r\n", b"\n") if b"\r" in part else part
         while (end := buffer.find(b"\n\n")) >= 0:
             event, buffer = buffer[:end], buffer[end + 2 :]
+            fragments = check.streamed.fragments
             text = check.feed(event)
-            if text:
+            if text or check.streamed.fragments != fragments:
                 if first is None:
                     first = time.perf_counter() - start
+                chunks += 1
+            if text:
                 texts.append(text)
     if buffer.strip():
         raise Invalid(short(f"unterminated SSE event {buffer!r}"))
-    check.finish(len(texts))
-    if len(texts) != STREAM_CHUNKS:
-        raise Invalid(f"stream had {len(texts)} content chunks, expected {STREAM_CHUNKS}")
-    joined = "".join(texts)
-    if joined != expected:
-        raise Invalid(short(f"wrong stream content {joined!r}, expected {expected!r}"))
-    return first, len(texts)
+    check.finish(chunks)
+    try:
+        calls = check.streamed.calls()
+    except (KeyError, TypeError) as exc:
+        raise Invalid(short(f"malformed streamed tool call ({exc!r})")) from exc
+    _verify("".join(texts), calls, want, "stream")
+    if want.chunks is not None and len(texts) != want.chunks:
+        raise Invalid(f"stream had {len(texts)} content chunks, expected {want.chunks}")
+    return first, chunks

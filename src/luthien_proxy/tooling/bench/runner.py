@@ -16,27 +16,35 @@ from typing import Any, TypeVar
 
 from luthien_proxy.tooling.bench import procstats
 from luthien_proxy.tooling.bench.apis import APIS
-from luthien_proxy.tooling.bench.exchange import run_one
+from luthien_proxy.tooling.bench.exchange import Asked, run_one
 from luthien_proxy.tooling.bench.http_client import Pool
 from luthien_proxy.tooling.bench.results import Cell, RoundRun, aggregate
 from luthien_proxy.tooling.bench.targets import HOST, Stack, Target
-from luthien_proxy.tooling.bench.workloads import WORKLOADS, Workload
+from luthien_proxy.tooling.bench.workloads import WORKLOADS, Workload, select
 
 # Servers finish some work after the last response (batched debug-log writes, async logging
 # callbacks); waiting this long before reading their CPU time charges it to the run that caused it.
 _SETTLE_S = 0.3
+_QUICK_SETTLE_S = 0.02  # a quick run's figures are a smoke, not measurements
 T = TypeVar("T")
-_WARMUP_REQUESTS = {"ns-c1": 10, "ns-c32": 32, "st-c1": 5, "st-c16": 16}
+_WARMUP_REQUESTS = {"ns-c1": 10, "ns-c32": 32, "st-c1": 5, "st-c16": 16, "st-real": 16}
+_QUICK_WARMUP_REQUESTS = 2
 
 
 @dataclass(frozen=True)
 class Options:
-    """What to run: targets, rounds, requests per target/workload/round (None: per-workload default)."""
+    """What to run: targets, rounds, requests per target/workload/round (None: per-workload default),
+    and which workloads (keys of WORKLOADS; all when not given)."""
 
     targets: list[str]
     rounds: int
     requests: int | None
     quick: bool
+    workloads: list[str] = field(default_factory=lambda: [w.key for w in WORKLOADS])
+
+    @property
+    def chosen(self) -> tuple[Workload, ...]:
+        return select(self.workloads)
 
 
 @dataclass
@@ -76,30 +84,39 @@ class Bench:
             key: Pool(HOST, target.port, APIS[target.spec.api].auth(target.api_key))
             for key, target in stack.targets.items()
         }
+        self.asked = {
+            key: Asked(APIS[t.spec.api], t.spec.upper, t.spec.tool_calls, options.quick)
+            for key, t in stack.targets.items()
+        }
         self.indexes = itertools.count()
         assert stack.upstream is not None
         self.upstream_pid = stack.upstream.pid
 
-    async def measure(self, target: Target, workload: Workload, count: int, round_no: int) -> RoundRun:
-        """Run `count` requests of `workload` against `target` with `workload.concurrency` workers."""
+    async def measure(
+        self, target: Target, workload: Workload, count: int, round_no: int, settle_s: float = _SETTLE_S
+    ) -> RoundRun:
+        """Run `count` requests of `workload` against `target` with `workload.concurrency` workers,
+        then wait `settle_s` before reading the servers' CPU time."""
         pool = self.pools[target.spec.key]
-        api = APIS[target.spec.api]
+        asked = self.asked[target.spec.key]
         await pool.prepare(workload.concurrency)
         latencies: list[float] = []
         firsts: list[float] = []
+        chunks = 0
         errors: Counter[str] = Counter()
         remaining = count
 
         async def worker() -> None:
-            nonlocal remaining
+            nonlocal remaining, chunks
             while remaining > 0:
                 remaining -= 1
                 conn = await pool.acquire()
-                sample = await run_one(pool, conn, api, workload, next(self.indexes), target.spec.upper)
+                sample = await run_one(pool, conn, asked, workload, next(self.indexes))
                 if sample.error is not None:
                     errors[sample.error] += 1
                     continue
                 latencies.append(sample.latency_s)
+                chunks += sample.chunks
                 if sample.first_chunk_s is not None:
                     firsts.append(sample.first_chunk_s)
 
@@ -110,7 +127,7 @@ class Bench:
         await asyncio.gather(*(worker() for _ in range(workload.concurrency)))
         elapsed = time.perf_counter() - start
         client1 = procstats.self_cpu_seconds()
-        await asyncio.sleep(_SETTLE_S)
+        await asyncio.sleep(settle_s)
         by_process = {s.name: procstats.cpu_seconds(s.pid) - servers0[s.name] for s in target.servers}
         return RoundRun(
             target=target.spec.key,
@@ -118,6 +135,7 @@ class Bench:
             round=round_no,
             latencies_s=latencies,
             first_chunk_s=firsts,
+            chunks=chunks,
             elapsed_s=elapsed,
             server_cpu_s=sum(by_process.values()),
             process_cpu_s=by_process,
@@ -130,8 +148,9 @@ class Bench:
         """A few requests of each workload per target, so first-call costs stay out of the figures."""
         errors: Counter[str] = Counter()
         for target in self.stack.targets.values():
-            for workload in WORKLOADS:
-                run = await self.measure(target, workload, _WARMUP_REQUESTS[workload.key], 0)
+            for workload in self.options.chosen:
+                count = _QUICK_WARMUP_REQUESTS if self.options.quick else _WARMUP_REQUESTS[workload.key]
+                run = await self.measure(target, workload, count, 0, settle_s=0.0)  # figures unused
                 errors.update({f"{target.spec.key} {workload.key}: {m}": n for m, n in run.errors.items()})
         return errors
 
@@ -142,10 +161,11 @@ class Bench:
         for round_no in range(1, self.options.rounds + 1):
             shift = (round_no - 1) % len(keys)
             order = keys[shift:] + keys[:shift]  # no target always runs first (or right after another)
-            for workload in WORKLOADS:
+            for workload in self.options.chosen:
                 count = workload.request_count(self.options.quick, self.options.requests)
                 for key in order:
-                    run = await self.measure(self.stack.targets[key], workload, count, round_no)
+                    settle = _QUICK_SETTLE_S if self.options.quick else _SETTLE_S
+                    run = await self.measure(self.stack.targets[key], workload, count, round_no, settle)
                     runs.append(run)
                     _log_run(run)
         return runs

@@ -1,4 +1,4 @@
-"""The benchmark targets (each server in each API) and the processes behind them, on free loopback ports."""
+"""The processes behind the benchmark targets (`catalog`), on free loopback ports."""
 
 from __future__ import annotations
 
@@ -16,54 +16,28 @@ from typing import Any
 import yaml
 
 import luthien_proxy
-from luthien_proxy.tooling.bench.apis import ANTHROPIC, OPENAI, RESPONSES
+from luthien_proxy.tooling.bench.apis import ANTHROPIC, OPENAI
+from luthien_proxy.tooling.bench.catalog import TARGETS, TargetSpec, parse_target_keys
 from luthien_proxy.tooling.stack.processes import child_env, free_port, wait_until_healthy
 
 HOST = "127.0.0.1"
 REPO_CONFIG = Path(luthien_proxy.__file__).resolve().parents[2] / "config"
-_POLICIES = {
-    "noop": ("luthien_config.yaml", "luthien_proxy.policies.noop:NoOpPolicy"),
-    "all_caps": ("all_caps.yaml", "luthien_proxy.policies.all_caps:AllCapsPolicy"),
+#: policy key -> (shipped config file, class, config used when the file is not shipped beside the code)
+_POLICIES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "noop": ("luthien_config.yaml", "luthien_proxy.policies.noop:NoOpPolicy", {}),
+    "all_caps": ("all_caps.yaml", "luthien_proxy.policies.all_caps:AllCapsPolicy", {}),
+    "tool_guard": (
+        "tool_guard.yaml",
+        "luthien_proxy.protocols:TrustedMonitoringPolicy",
+        {"threshold": 0.5, "monitor": {"kind": "command"}},
+    ),
 }
 # Inherited settings that would change what is measured; each server gets exactly ours.
 _STRIPPED_PREFIXES = ("LUTHIEN_", "LITELLM_")
 _STRIPPED = {"DATABASE_URL", "REDIS_URL", "CONFIG_FILE_PATH"}
 _START_TIMEOUT_S = 120.0
 _PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """What a target is: which server answers (`kind`), in which API, under which policy."""
-
-    key: str
-    title: str
-    kind: str  # "upstream", "litellm", "litellm+luthien" or "native"
-    api: str = OPENAI
-    policy: str | None = None  # a key of _POLICIES, for targets with a control plane
-
-    @property
-    def upper(self) -> bool:
-        """Whether its answers come back upper-cased."""
-        return self.policy == "all_caps"
-
-
-TARGETS: dict[str, TargetSpec] = {
-    spec.key: spec
-    for spec in (
-        TargetSpec("A", "direct upstream (demo-upstream), OpenAI chat", "upstream"),
-        TargetSpec("B", "bare LiteLLM proxy", "litellm"),
-        TargetSpec("C", "LiteLLM + Luthien callback, NoOp", "litellm+luthien", policy="noop"),
-        TargetSpec("D", "native front door, OpenAI chat, NoOp", "native", policy="noop"),
-        TargetSpec("E", "native front door, OpenAI chat, AllCaps", "native", policy="all_caps"),
-        TargetSpec("F", "direct upstream (demo-upstream), Anthropic Messages", "upstream", ANTHROPIC),
-        TargetSpec("G", "native front door, Anthropic Messages, NoOp", "native", ANTHROPIC, "noop"),
-        TargetSpec("H", "native front door, Anthropic Messages, AllCaps", "native", ANTHROPIC, "all_caps"),
-        TargetSpec("I", "direct upstream (demo-upstream), OpenAI Responses", "upstream", RESPONSES),
-        TargetSpec("J", "native front door, OpenAI Responses, NoOp", "native", RESPONSES, "noop"),
-        TargetSpec("K", "native front door, OpenAI Responses, AllCaps", "native", RESPONSES, "all_caps"),
-    )
-}
+__all__ = ["HOST", "REPO_CONFIG", "TARGETS", "Stack", "Target", "TargetSpec", "parse_target_keys"]
 
 
 @dataclass
@@ -93,7 +67,7 @@ class Target:
     spec: TargetSpec
     port: int
     api_key: str
-    servers: list[Server]  # the target's own processes (the upstream itself for A, F and I)
+    servers: list[Server]  # the target's own processes (the upstream itself for A, F, I, O, Q and S)
     control_plane: Server | None = None
 
 
@@ -112,9 +86,10 @@ class Stack:
     def start(self) -> None:
         """Start the upstream, then every other server at once, and wait until all are healthy.
 
-        The native targets of one policy share one control plane (D, G and J; E, H and K): it
-        serves every API, as a deployment's does. The Responses door calls the OpenAI entries'
-        `{api_base}/responses`, so the native model list needs no entries of its own for it.
+        The native targets of one policy share one control plane (D, G and J; E, H and K; P, R and
+        T): it serves every API, as a deployment's does. The Responses door calls the OpenAI entries'
+        `{api_base}/responses`, so the native model list needs no entries of its own for it. The
+        bare LiteLLM targets (B, M) share one proxy; each LiteLLM + Luthien target has its own pair.
         """
         up = self._spawn("demo-upstream", ["demo-upstream", "--log-level", "warning"], {})
         self._wait(up, "/health")
@@ -125,6 +100,7 @@ class Stack:
         specs = [TARGETS[key] for key in self.keys]
         pending: list[tuple[Server, str]] = []
         native: dict[str, Server] = {}  # policy -> its native control plane
+        bare: Server | None = None
         for policy in dict.fromkeys(s.policy for s in specs if s.kind == "native" and s.policy):
             sharing = "".join(s.key for s in specs if s.kind == "native" and s.policy == policy)
             native[policy] = self._control_plane(f"control-plane-{sharing}", policy, native_models)
@@ -136,12 +112,14 @@ class Stack:
                 cp = native[spec.policy or "noop"]
                 target = Target(spec, cp.port, self.master_key, [cp], cp)
             elif spec.kind == "litellm":
-                proxy = self._proxy("litellm-bare", openai_models, with_callback=False, cp_port=None)
-                pending.append((proxy, "/health/liveliness"))
-                target = Target(spec, proxy.port, self.master_key, [proxy])
+                if bare is None:
+                    bare = self._proxy("litellm-bare", openai_models, with_callback=False, cp_port=None)
+                    pending.append((bare, "/health/liveliness"))
+                target = Target(spec, bare.port, self.master_key, [bare])
             else:
                 cp = self._control_plane(f"control-plane-{spec.key}", spec.policy or "noop", openai_models)
-                proxy = self._proxy("litellm-luthien", openai_models, with_callback=True, cp_port=cp.port)
+                name = f"litellm-luthien-{spec.key}"
+                proxy = self._proxy(name, openai_models, with_callback=True, cp_port=cp.port)
                 pending += [(cp, "/health"), (proxy, "/health/liveliness")]
                 target = Target(spec, proxy.port, self.master_key, [proxy, cp], cp)
             self.targets[spec.key] = target
@@ -222,12 +200,12 @@ class Stack:
         return self._spawn(name, ["control-plane", "--host", HOST], env)
 
     def _policy_file(self, policy: str) -> Path:
-        filename, class_path = _POLICIES[policy]
+        filename, class_path, config = _POLICIES[policy]
         shipped = REPO_CONFIG / filename
         if shipped.is_file():
             return shipped
-        path = self.workdir / filename  # installed without the repo: the same one-line policy
-        path.write_text(yaml.safe_dump({"policy": {"class": class_path, "config": {}}}))
+        path = self.workdir / filename  # installed without the repo: the same policy, its defaults
+        path.write_text(yaml.safe_dump({"policy": {"class": class_path, "config": config}}))
         return path
 
     def _write_models(self, filename: str, base: str, apis: tuple[str, ...]) -> Path:
@@ -246,7 +224,7 @@ class Stack:
                 },
             }
             for api in apis
-            for model in ("demo-echo", "demo-long")
+            for model in ("demo-echo", "demo-long", "demo-agent")
         ]
         path = self.workdir / filename
         path.write_text(yaml.safe_dump({"model_list": entries}, sort_keys=False))
@@ -258,12 +236,3 @@ def _die_with_parent() -> None:
     # Not Linux: no prctl, and close() still stops the servers on every normal exit.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def parse_target_keys(raw: str) -> list[str]:
-    """`A,C,D` → ['A', 'C', 'D'], validated, in canonical order."""
-    keys = {part.strip().upper() for part in raw.split(",") if part.strip()}
-    unknown = keys - TARGETS.keys()
-    if unknown or not keys:
-        raise ValueError(f"--targets takes a comma-separated subset of {','.join(TARGETS)}, got {raw!r}")
-    return [k for k in TARGETS if k in keys]

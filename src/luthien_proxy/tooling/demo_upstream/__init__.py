@@ -20,6 +20,7 @@ Models:
   the last user message: `exec_command` `{"cmd": ...}` (Codex), else `shell` `{"command": ["bash",
   "-lc", ...]}` when offered without `Bash`, else `Bash` `{"command": ...}` (Claude Code, and when no
   tool is offered); `done: <start of the result>` when the conversation ends on a tool result; else an echo.
+  A streamed answer waits `demo_delay_ms` (0..10000, default 0) before each frame, as demo-long's.
 - `demo-judge`, `demo-trusted`, and `demo-tool` with an `[agent:<behaviour>]` marker in the last
   user message: the scripted judge, trusted model and untrusted agent behaviours of the control
   protocols (see `protocol_models`; markers without a known behaviour leave demo-tool unchanged).

@@ -7,6 +7,7 @@ on `/v1/chat/completions`, `/v1/messages` and `/v1/responses`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from collections.abc import Mapping
@@ -196,8 +197,9 @@ def script(
         return _text(pm.trusted_answer(turn.user_text))
     if model == "demo-tool":
         return _tool_answer(payload, turn)
-    if model == AGENT_MODEL:
-        return agent_answer(turn)
+    if model == AGENT_MODEL:  # paced like demo-long only when asked (`demo_delay_ms`, default 0)
+        delay_ms = num_field(payload, "demo_delay_ms", 0, 0, MAX_DELAY_MS)
+        return dataclasses.replace(agent_answer(turn), delay_s=delay_ms / 1000)
     if model == "demo-echo":
         return _text(f"You said: {turn.user_text}")
     if model == "demo-long":
