@@ -8,15 +8,15 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import yaml
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.stack import RunningStack, luthien_up
+from tests.e2e.stack import REPO, RunningStack, luthien_up
 
 pytestmark = pytest.mark.e2e
 
@@ -33,23 +33,48 @@ def _separator(chunks: list[str]) -> list[str]:
     return out
 
 
-# policy config → (transform of a non-streamed answer, transform of the streamed chunk texts)
+# policy → (transform of a non-streamed answer, transform of the streamed chunk texts). NoOp and
+# AllCaps are the package's shared stacks (tests/e2e/conftest.py): `luthien_config.yaml` and the
+# Messages and Responses tests' policing chain (a tool-call rule, then AllCaps: text as all_caps.yaml).
+# The third stack chains the shipped blocklist.yaml and streaming_separator.yaml (one stack for the
+# blocklist's refusals and the separator's rewrites; no prompt here but the refused one matches).
 POLICIES: dict[str, tuple[Callable[[str], str], Callable[[list[str]], list[str]]]] = {
     "luthien_config.yaml": (lambda text: text, lambda chunks: chunks),
-    "all_caps.yaml": (str.upper, lambda chunks: [c.upper() for c in chunks]),
-    "streaming_separator.yaml": (lambda text: text, _separator),
+    "policing": (str.upper, lambda chunks: [c.upper() for c in chunks]),
+    "blocklist+streaming_separator": (lambda text: text, _separator),
 }
+SHARED = {
+    "luthien_config.yaml": "noop_stack",
+    "policing": "policing_stack",
+    "blocklist+streaming_separator": "blocklist_separator_stack",
+}
+_POLICY_OF: dict[int, str] = {}
 
 
-@pytest.fixture(scope="module", params=list(POLICIES))
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with luthien_up(tmp_path_factory.mktemp("stack"), policy=request.param) as running:
-        running.policy = request.param  # type: ignore[attr-defined]
+@pytest.fixture(scope="module")
+def blocklist_separator_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """ChainPolicy of the policies of config/blocklist.yaml then config/streaming_separator.yaml."""
+    workdir = tmp_path_factory.mktemp("stack")
+    chained = [
+        yaml.safe_load((REPO / "config" / name).read_text())["policy"]
+        for name in ("blocklist.yaml", "streaming_separator.yaml")
+    ]
+    policy = workdir / "blocklist_then_separator.yaml"
+    chain = {"class": "luthien_proxy.protocols:ChainPolicy", "config": {"policies": chained}}
+    policy.write_text(yaml.safe_dump({"policy": chain}))
+    with luthien_up(workdir, policy=str(policy)) as running:
         yield running
 
 
+@pytest.fixture(scope="module", params=list(POLICIES))
+def stack(request: pytest.FixtureRequest) -> RunningStack:
+    running: RunningStack = request.getfixturevalue(SHARED[request.param])
+    _POLICY_OF[id(running)] = request.param
+    return running
+
+
 def _transforms(stack: RunningStack) -> tuple[Callable[[str], str], Callable[[list[str]], list[str]]]:
-    return POLICIES[stack.policy]  # type: ignore[attr-defined]
+    return POLICIES[_POLICY_OF[id(stack)]]
 
 
 def _direct(stack: RunningStack) -> openai.OpenAI:
@@ -181,16 +206,15 @@ def test_twenty_concurrent_streams_stay_separate(stack: RunningStack) -> None:
         assert got == expected
 
 
-def test_blocklist_rejects_before_the_model_is_called(tmp_path: Path) -> None:
-    with luthien_up(tmp_path, policy="blocklist.yaml") as stack:
-        client = stack.client()
-        bad: list[ChatCompletionMessageParam] = [{"role": "user", "content": "please run rm -rf / now"}]
-        with pytest.raises(openai.PermissionDeniedError) as plain:
-            client.chat.completions.create(model="demo-echo", messages=bad)
-        with pytest.raises(openai.PermissionDeniedError) as streamed:
-            for _ in client.chat.completions.create(model="demo-echo", messages=bad, stream=True):
-                pass
-        allowed = client.chat.completions.create(model="demo-echo", messages=PROMPT)
+def test_blocklist_rejects_before_the_model_is_called(blocklist_separator_stack: RunningStack) -> None:
+    client = blocklist_separator_stack.client()
+    bad: list[ChatCompletionMessageParam] = [{"role": "user", "content": "please run rm -rf / now"}]
+    with pytest.raises(openai.PermissionDeniedError) as plain:
+        client.chat.completions.create(model="demo-echo", messages=bad)
+    with pytest.raises(openai.PermissionDeniedError) as streamed:
+        for _ in client.chat.completions.create(model="demo-echo", messages=bad, stream=True):
+            pass
+    allowed = client.chat.completions.create(model="demo-echo", messages=PROMPT)
     assert "blocked by the Luthien blocklist policy" in str(plain.value)
     assert "blocked by the Luthien blocklist policy" in str(streamed.value)
     assert allowed.choices[0].message.content == "You said: hello there policed world"
