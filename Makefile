@@ -29,7 +29,7 @@ test: $(STAMP) lint clients
 	$(BIN)/python -m pytest
 
 ## Benchmark upstream vs LiteLLM vs Luthien (NoOp, AllCaps, tool guard; all three native-door APIs; a realistic
-## upstream) side by side, 3 rounds, the goals as PASS/FAIL (~6 min on 2 cores); rewrites docs/benchmarks.md.
+## upstream) side by side, 3 rounds, the goals as PASS/FAIL (~7 min on 2 quiet cores); rewrites docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/luthien bench --output docs/benchmarks.md
 
