@@ -109,8 +109,10 @@ def test_an_allowed_function_call_arrives_whole(
 @STREAMS
 def test_an_upstream_error_is_an_openai_error(policing_stack: RunningStack, stream: bool) -> None:
     error: type[openai.APIError] = openai.APIError if stream else openai.InternalServerError
-    with policing_stack.client() as client, pytest.raises(error, match="simulated upstream failure"):
+    with policing_stack.client() as client, pytest.raises(error, match="simulated upstream failure") as info:
         _ask(client, "demo-error", "hi", stream=stream)
+    if not stream:
+        assert isinstance(info.value, openai.APIStatusError) and info.value.status_code == 500
 
 
 @STREAMS

@@ -288,14 +288,8 @@ def test_messages_stream_policy_failure_mid_stream_is_an_error_event(
     assert received[:1] == ["message_start"] and "content_block_delta" not in received
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_messages_upstream_error_keeps_anthropic_shape_and_status(proxy_url: str, stream: bool) -> None:
-    with _anthropic(proxy_url) as client, pytest.raises(anthropic.InternalServerError) as info:
-        _ask(client, "demo-error", "hi", stream=stream)
-    assert info.value.status_code == 500
-    assert "simulated upstream failure" in _anthropic_error(info.value, "api_error")
-
-
+# An upstream error's Anthropic shape and status (the policy plays no part) is checked once, through
+# the real control plane: tests/e2e/test_litellm_messages.py.
 def test_count_tokens_is_served_unpoliced(proxy_url: str, upstream_url: str, control_plane) -> None:
     """A count generates nothing: LiteLLM asks the model's own counter, no hook runs."""
     fake, _ = control_plane
