@@ -14,6 +14,7 @@ from luthien_proxy.cli.main import build_parser
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.tooling.stack.ports import require_free_ports
 from tests.conftest import REDIS_URL, require_servers
+from tests.support.cli_main import as_a_fresh_process
 from tests.support.processes import ManagedProcess, free_port, luthien
 
 CLEAN_ENV = {"LUTHIEN_LOG_LEVEL": "info", "DATABASE_URL": "", "REDIS_URL": "", "LUTHIEN_POLICY_CONFIG": ""}
@@ -97,21 +98,14 @@ def test_bad_start_is_one_clear_line(
 
 
 def _as_a_fresh_process(monkeypatch: pytest.MonkeyPatch, cwd: Path, env: dict[str, str]) -> None:
-    """The environment and working directory of a new `luthien` process; its log lines go to stderr
-    (basicConfig finds no handler, as in a new process), and a start that got past its checks fails
-    the test instead of serving forever."""
-    import logging
-
+    """A new `luthien` process's env, cwd and stderr logging; a control plane that got past its
+    checks fails the test instead of serving forever."""
     import uvicorn
 
     async def refuse_to_serve(self: uvicorn.Server, *args: object) -> None:
         raise AssertionError("the control plane started serving")
 
-    monkeypatch.chdir(cwd)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(logging.root, "handlers", [])
-    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    as_a_fresh_process(monkeypatch, cwd, env)
     monkeypatch.setattr(uvicorn.Server, "serve", refuse_to_serve)
 
 
