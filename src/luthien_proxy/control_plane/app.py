@@ -85,9 +85,10 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
     app.include_router(link_routes.router)
     app.include_router(ui.router, dependencies=[Depends(require_admin_page)])
     app.include_router(native_routes.router)
-    app.router.routes.append(native_routes.chat_route)
-    app.router.routes.extend(messages_routes.messages_routes)
-    app.router.routes.append(responses_routes.responses_route)
+    # The data plane first: the router tries its routes in order (each included router walks its
+    # own), which cost the native door ~45 us a request when these came last.
+    hot = [native_routes.chat_route, responses_routes.responses_route, *messages_routes.messages_routes]
+    app.router.routes[:0] = hot
     fastapi_openapi = app.openapi
     app.openapi = lambda: native_routes.document(fastapi_openapi())  # type: ignore[method-assign]
     if services is not None:
