@@ -161,22 +161,22 @@ class PolicyStream:
         # A policy that polices streams sees every tool call whole and canonical, and what it yields
         # is what the client gets; one that leaves streams alone passes them as the model sent them.
         observed = self._observe(chunks)
-        output = (
-            police_stream(self.policy, observed, self.ctx, self.dialect)
-            if overrides(self.policy, "on_stream")
-            else observed
-        )
+        policed = overrides(self.policy, "on_stream")
+        output = police_stream(self.policy, observed, self.ctx, self.dialect) if policed else observed
         try:
             async for chunk in output:
-                encoded = orjson.dumps(chunk)
                 index = self.ctx.chunks_sent
                 self.ctx.chunks_sent += 1
-                text = self.dialect.frame_text(chunk)
+                if policed:
+                    encoded = orjson.dumps(chunk)
+                    text = self.dialect.frame_text(chunk)
+                    same = (index, encoded) == self._last_original
+                else:  # the very chunk `_observe` just encoded and read, untouched since: reuse that
+                    assert self._last_original is not None
+                    encoded, text, same = self._last_original[1], self.original_parts[-1], True
                 self.final_parts.append(text)
                 self.context.append(self.call_id, text)
-                self._record_chunk(
-                    "final_chunk", index, encoded, same_as_original=(index, encoded) == self._last_original
-                )
+                self._record_chunk("final_chunk", index, encoded, same_as_original=same)
                 try:
                     await send(encoded)
                 except Exception as exc:
