@@ -22,7 +22,8 @@ from luthien_proxy.control_plane import StartupError
 from luthien_proxy.tooling.stack.supervisor import ChildSpec, Supervisor
 from tests.conftest import REDIS_URL, require_servers
 from tests.e2e.stack import REPO, RunningStack, luthien_up
-from tests.support.processes import ManagedProcess, free_port, luthien
+from tests.support.cli_main import as_a_fresh_process
+from tests.support.processes import free_port, luthien
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +61,9 @@ def test_generated_key_is_printed_and_works(keyless_stack: RunningStack) -> None
     assert f'api_key="{key}"' in output, "the printed snippet carries the key"
 
 
-def test_a_second_up_is_refused_before_it_touches_the_running_stack(keyless_stack: RunningStack) -> None:
+def test_a_second_up_is_refused_before_it_touches_the_running_stack(
+    keyless_stack: RunningStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """On the running stack's ports, or from its directory: one line, exit 1, and the running
     stack keeps its logs, its config and its key."""
     stack = keyless_stack
@@ -73,26 +76,21 @@ def test_a_second_up_is_refused_before_it_touches_the_running_stack(keyless_stac
         ([free_port(), free_port(), free_port()], "another `luthien up` (pid "),
     ]
     for (upstream, control_plane, proxy), refusal in cases:
-        second = ManagedProcess(
-            luthien(
-                "up",
-                "--demo",
-                "--demo-upstream-port",
-                str(upstream),
-                "--control-plane-port",
-                str(control_plane),
-                "--proxy-port",
-                str(proxy),
-                "--litellm-config",
-                str(REPO / "config" / "litellm_config.yaml"),
-            ),
+        code, output = _up_in_process(
+            monkeypatch,
+            capsys,
+            workdir,
+            "--demo",
+            "--demo-upstream-port",
+            str(upstream),
+            "--control-plane-port",
+            str(control_plane),
+            "--proxy-port",
+            str(proxy),
+            "--litellm-config",
+            str(REPO / "config" / "litellm_config.yaml"),
             env=CLEAN_ENV,
-            cwd=workdir,
-            log=workdir / "second-up.log",
         )
-        code = second.process.wait(timeout=60)
-        output = second.output()
-        second.stop()
         assert code == 1, output
         assert "Luthien is up" not in output
         assert output.strip().splitlines()[-1].startswith(f"luthien: cannot start: {refusal}"), output
@@ -251,18 +249,42 @@ def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_start_is_one_clear_line(tmp_path: Path, args: list[str], fragment: str) -> None:
-    process = ManagedProcess(
-        luthien("up", "--demo", "--proxy-port", str(free_port()), *args),
-        env={"DATABASE_URL": "", "REDIS_URL": ""},
-        cwd=tmp_path,
-        log=tmp_path / "up.log",
+def test_bad_start_is_one_clear_line(
+    tmp_path: Path,
+    args: list[str],
+    fragment: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, output = _up_in_process(
+        monkeypatch, capsys, tmp_path, "--demo", "--proxy-port", str(free_port()), *args
     )
-    code = process.process.wait(timeout=60)
-    output = process.output()
-    process.stop()
     assert code == 1
     assert output.strip().splitlines()[-1] == f"luthien: cannot start: {fragment}"
+
+
+def _up_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """`luthien up <args>`'s main in this process, as a new process in `cwd` runs it (a subprocess
+    costs seconds of imports): its exit code and what it printed (stdout, then stderr, where the
+    refusal goes). A start that got past its checks fails the test instead of starting children."""
+    from luthien_proxy.cli.main import main
+    from luthien_proxy.tooling.stack import up
+
+    async def refuse_to_start(*_: object, **__: object) -> int:
+        raise AssertionError("luthien up got past its checks and started the stack")
+
+    with monkeypatch.context() as patched:
+        as_a_fresh_process(patched, cwd, env or {"DATABASE_URL": "", "REDIS_URL": ""})
+        patched.setattr(up, "_run", refuse_to_start)
+        code = main(["up", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def test_stack_keys_generate_an_admin_key_off_loopback_or_when_the_policy_audits() -> None:
