@@ -40,7 +40,7 @@ from luthien_proxy.tooling.bench.workloads import (
 )
 from luthien_proxy.tooling.demo_upstream import DemoDefaults, anthropic_wire, create_app
 from luthien_proxy.tooling.demo_upstream import openai_responses_wire as rw
-from luthien_proxy.tooling.demo_upstream.answers import Answer, Turn, script
+from luthien_proxy.tooling.demo_upstream.answers import Answer, Call, Turn, script
 from luthien_proxy.tooling.demo_upstream.responses import long_pieces
 
 STREAM = next(w for w in WORKLOADS if w.stream)
@@ -281,13 +281,20 @@ async def test_a_tool_call_answer_is_read_and_checked_in_each_api(api: str, work
             await _read_completion(_response(body), APIS[api], other)
 
 
-async def test_a_blocked_call_fails_the_check() -> None:
-    """A guard that removed the call and sent its block message instead is a wrong answer here."""
+async def test_a_blocked_call_fails_the_check_and_passes_the_probe() -> None:
+    """A guard that removed the harmless call and sent its block message instead is a wrong answer;
+    the probe's dangerous call must come back exactly so, and released it is an error."""
     want = expected(STREAM, 4, upper=False, tool_calls=True)
-    blocked = Answer(("[luthien] blocked",))
-    frames = b"".join(anthropic_wire.stream_frames("demo-agent", blocked, 5))
+    blocked = b"".join(anthropic_wire.stream_frames("demo-agent", Answer(("[luthien] blocked",)), 5))
     with pytest.raises(Invalid, match="expected calls"):
-        await _read_stream(_response(frames), APIS[ANTHROPIC], want, 0.0)
+        await _read_stream(_response(blocked), APIS[ANTHROPIC], want, 0.0)
+    probe = Expected("", blocked=True)
+    await _read_stream(_response(blocked), APIS[ANTHROPIC], probe, 0.0)
+    released = b"".join(
+        anthropic_wire.stream_frames("demo-agent", Answer(calls=(Call("x", TOOL_NAME, "{}"),)), 5)
+    )
+    with pytest.raises(Invalid, match=r"let .* through"):
+        await _read_stream(_response(released), APIS[ANTHROPIC], probe, 0.0)
 
 
 def test_each_api_offers_the_shell_tool_in_its_own_shape() -> None:

@@ -49,7 +49,7 @@ def every_target(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, An
 def test_quick_benchmark_covers_every_target_and_workload_without_errors(
     every_target: tuple[dict[str, Any], str, str, str],
 ) -> None:
-    figures, report, stdout, _ = every_target
+    figures, report, stdout, stderr = every_target
     assert figures["targets"] == KEYS
     assert figures["total_errors"] == 0
     cells = {(c["target"], c["workload"]): c for c in figures["cells"]}
@@ -69,6 +69,8 @@ def test_quick_benchmark_covers_every_target_and_workload_without_errors(
         assert cells[(target, "st-real")]["p50_ms"] >= frames * real.delay(quick=True), target
     assert set(figures["control_planes"]) <= set(figures["rss_mb"])
     assert "control-plane-PRT" in figures["control_planes"]  # the tool guard's native doors share one
+    for key in ("N", "P", "R", "T"):  # each tool guard really judges: it blocked the dangerous probe
+        assert f"  {key}: the tool guard blocked the probe's" in stderr
 
     assert report in stdout
     for workload in WORKLOADS:

@@ -10,7 +10,13 @@ import orjson
 from luthien_proxy.tooling.bench.answer_check import Call, Invalid, short
 from luthien_proxy.tooling.bench.apis import Api
 from luthien_proxy.tooling.bench.http_client import Connection, Pool, Response
-from luthien_proxy.tooling.bench.workloads import Expected, Workload, expected, request_payload
+from luthien_proxy.tooling.bench.workloads import (
+    DANGEROUS_COMMAND,
+    Expected,
+    Workload,
+    expected,
+    request_payload,
+)
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,19 @@ class Sample:
     error: str | None
 
 
-async def run_one(pool: Pool, conn: Connection, asked: Asked, workload: Workload, index: int) -> Sample:
-    """Send request `index` of `workload` on `conn`; the connection goes back to the pool if reusable."""
+async def run_one(
+    pool: Pool, conn: Connection, asked: Asked, workload: Workload, index: int, probe: bool = False
+) -> Sample:
+    """Send request `index` of `workload` on `conn`; the connection goes back to the pool if reusable.
+    A `probe` asks for DANGEROUS_COMMAND instead, whose call the tool guard must block."""
     api = asked.api
-    body = api.body(request_payload(workload, index, asked.tool_calls, asked.quick))
-    want = expected(workload, index, upper=asked.upper, tool_calls=asked.tool_calls)
+    run = DANGEROUS_COMMAND if probe else None
+    body = api.body(request_payload(workload, index, asked.tool_calls, asked.quick, run))
+    want = (
+        Expected("", blocked=True)
+        if probe
+        else expected(workload, index, upper=asked.upper, tool_calls=asked.tool_calls)
+    )
     start = time.perf_counter()
     reusable = False
     try:
@@ -59,6 +73,12 @@ async def run_one(pool: Pool, conn: Connection, asked: Asked, workload: Workload
 
 def _verify(text: str, calls: list[Call], want: Expected, what: str) -> None:
     """The answer holds exactly the expected text and tool calls (a blocked call shows as its message)."""
+    if want.blocked:
+        if calls or not text:
+            raise Invalid(
+                short(f"the tool guard let {DANGEROUS_COMMAND!r} through: {calls!r}, text {text!r}")
+            )
+        return
     wanted_calls = [want.call] if want.call else []
     if calls != wanted_calls:
         raise Invalid(

@@ -20,7 +20,7 @@ from luthien_proxy.tooling.bench.exchange import Asked, run_one
 from luthien_proxy.tooling.bench.http_client import Pool
 from luthien_proxy.tooling.bench.results import Cell, RoundRun, aggregate
 from luthien_proxy.tooling.bench.targets import HOST, Stack, Target
-from luthien_proxy.tooling.bench.workloads import WORKLOADS, Workload, select
+from luthien_proxy.tooling.bench.workloads import DANGEROUS_COMMAND, WORKLOADS, Workload, select
 
 # Servers finish some work after the last response (batched debug-log writes, async logging
 # callbacks); waiting this long before reading their CPU time charges it to the run that caused it.
@@ -170,6 +170,24 @@ class Bench:
                     _log_run(run)
         return runs
 
+    async def probe(self) -> Counter[str]:
+        """One dangerous call per tool-guard target, which must come back blocked: the figures of a
+        guard that released everything would measure nothing."""
+        errors: Counter[str] = Counter()
+        workload = WORKLOADS[0]  # non-stream c=1
+        for key, target in self.stack.targets.items():
+            if target.spec.policy != "tool_guard":
+                continue
+            pool = self.pools[key]
+            await pool.prepare(1)
+            conn = await pool.acquire()
+            sample = await run_one(pool, conn, self.asked[key], workload, next(self.indexes), probe=True)
+            if sample.error is not None:
+                errors[f"{key} blocking probe: {sample.error}"] += 1
+            else:
+                log(f"  {key}: the tool guard blocked the probe's {DANGEROUS_COMMAND!r}")
+        return errors
+
     def close(self) -> None:
         for pool in self.pools.values():
             pool.close()
@@ -190,6 +208,7 @@ async def _session(stack: Stack, options: Options) -> tuple[Counter[str], list[R
     try:
         log("warming up ...")
         warmup_errors = await bench.warm_up()
+        warmup_errors.update(await bench.probe())
         log(f"measuring {options.rounds} round(s) ...")
         runs = await bench.rounds()
         return warmup_errors, runs, sum(p.connects for p in bench.pools.values())
