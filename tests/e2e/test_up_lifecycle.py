@@ -194,7 +194,10 @@ async def test_a_port_clash_is_reported_by_its_cause_in_one_line(tmp_path: Path)
     assert f"('127.0.0.1', {port}): address already in use" in message
 
 
-def test_scale_out_backends_and_cached_answers_are_still_policed(tmp_path: Path, postgres_url: str) -> None:
+def test_scale_out_backends_and_cached_answers_are_still_policed_then_sigterm_stops_it_cleanly(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """One stack for both (each start costs seconds): the scale-out backends, then SIGTERM."""
     require_servers()
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL}
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"cache me {uuid.uuid4().hex}"}]
@@ -209,6 +212,12 @@ def test_scale_out_backends_and_cached_answers_are_still_policed(tmp_path: Path,
         )
         with stack.control_plane() as control_plane:
             health = control_plane.get("/health").json()
+        state = tmp_path / ".luthien" / "stack.json"
+        assert json.loads(state.read_text())["pid"] == stack.process.pid
+        assert stack.stop(signal.SIGTERM) == 0
+        output = stack.output()
+    assert "stopping ..." in output
+    assert not state.exists(), "luthien status must not find a stopped stack"
     assert second.id == first.id, "the repeat was served from LiteLLM's Redis cache"
     assert other.id != first.id
     assert second.choices[0].message.content == first.choices[0].message.content
@@ -227,16 +236,6 @@ def test_a_dying_child_stops_the_stack_with_the_reason(tmp_path: Path) -> None:
         output = stack.output()
     assert code == 1
     assert "control-plane exited with code -9; stopping the others" in output
-
-
-def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:
-    with luthien_up(tmp_path) as stack:
-        state = tmp_path / ".luthien" / "stack.json"
-        assert json.loads(state.read_text())["pid"] == stack.process.pid
-        assert stack.stop(signal.SIGTERM) == 0
-        output = stack.output()
-    assert "stopping ..." in output
-    assert not state.exists(), "luthien status must not find a stopped stack"
 
 
 @pytest.mark.parametrize(
