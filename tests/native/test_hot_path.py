@@ -1,0 +1,112 @@
+"""The native door's hot path does only the work a call needs (issue 22): what the profile removed
+must stay removed, and what is recorded must stay the same."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from luthien_proxy.cli.serve_command import GC_YOUNG_THRESHOLD, tune_gc
+from luthien_proxy.control_plane import create_app
+from luthien_proxy.doors.native import messages_routes, responses_routes, routes
+from luthien_proxy.pipeline import CallIdentity
+from luthien_proxy.pipeline import stream as stream_module
+from luthien_proxy.policies import AllCapsPolicy, NoOpPolicy, PolicyContext
+from luthien_proxy.settings import Settings
+from luthien_proxy.wire import RESULT_RECORD_PREFIX, STREAM_CHUNKS_TYPE
+from tests.conftest import OpenServices
+
+SECRET = "sk-" + "a" * 30
+CHUNKS = [{"id": "c", "choices": [{"index": 0, "delta": {"content": f"word{i} "}}]} for i in range(5)]
+
+
+def test_the_data_plane_routes_are_tried_first() -> None:
+    """The router walks its routes in order; the native door's came after ~20 others."""
+    app = create_app(Settings.from_env({"LUTHIEN_POLICY_CONFIG": ""}, env_file=Path("/nonexistent")))
+    hot = [routes.chat_route, responses_routes.responses_route, *messages_routes.messages_routes]
+    assert {id(route) for route in app.router.routes[: len(hot)]} == {id(route) for route in hot}
+
+
+def _recording(services: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every record the recorder is asked to write, as (type, body)."""
+    records: list[tuple[str, dict[str, Any]]] = []
+    recorder = services.pipeline.recorder
+    record = recorder.record
+
+    def spy(debug_type: str, ids: CallIdentity, body: dict[str, Any]) -> None:
+        records.append((debug_type, orjson.loads(orjson.dumps(body))))
+        record(debug_type, ids, body)
+
+    recorder.record = spy
+    return records
+
+
+async def test_a_request_no_policy_judges_is_not_decoded_and_its_result_record_is_redacted(
+    open_services: OpenServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_decoding(self: PolicyContext) -> Any:
+        raise AssertionError("the request was decoded for a policy that does not read it")
+
+    monkeypatch.setattr(PolicyContext, "request", property(no_decoding))
+    services = await open_services(AllCapsPolicy())  # judges responses and streams, not requests
+    records = _recording(services)
+    request = {"model": "demo-echo", "messages": [{"role": "user", "content": f"key {SECRET}"}]}
+    outcome = await services.pipeline.police_request(CallIdentity("call-1", None), request)
+    assert outcome.result is not None and outcome.result["data"]["messages"] == request["messages"]
+    [result] = [body for kind, body in records if kind.startswith(RESULT_RECORD_PREFIX)]
+    assert result["result"] == result["original"]
+    assert SECRET not in orjson.dumps(result).decode()
+    assert "[REDACTED]" in result["result"]["data"]["messages"][0]["content"]
+
+
+async def _chunks() -> AsyncIterator[dict[str, Any]]:
+    for chunk in CHUNKS:
+        yield chunk
+
+
+async def test_a_pass_through_stream_encodes_each_chunk_once(
+    open_services: OpenServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[Any] = []
+
+    class CountingOrjson:
+        Fragment = orjson.Fragment
+
+        @staticmethod
+        def dumps(value: Any) -> bytes:
+            encoded.append(value)
+            return orjson.dumps(value)
+
+    monkeypatch.setattr(stream_module, "orjson", CountingOrjson)
+    services = await open_services(NoOpPolicy())
+    records = _recording(services)
+    sent: list[bytes] = []
+
+    async def send(frame: bytes) -> None:
+        sent.append(frame)
+
+    request = {"model": "demo-echo", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    async with services.pipeline.stream("call-2", request, source="a test") as call:
+        end = await call.run(_chunks(), send)
+    assert end.status == "success"
+    assert [orjson.loads(frame) for frame in sent] == CHUNKS
+    assert len([value for value in encoded if value in CHUNKS]) == len(CHUNKS)
+    chunk_rows = [row for kind, body in records if kind == STREAM_CHUNKS_TYPE for row in body["chunks"]]
+    finals = [row for row in chunk_rows if row[0] == "final_chunk"]
+    assert [len(row) for row in finals] == [3] * len(CHUNKS)  # recorded as "same as the original"
+
+
+def test_tune_gc_freezes_what_exists_and_collects_the_young_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
