@@ -13,7 +13,6 @@ import pytest
 from luthien_proxy.cli.main import build_parser
 from luthien_proxy.control_plane import StartupError
 from luthien_proxy.tooling.stack.ports import require_free_ports
-from tests.conftest import REDIS_URL, require_servers
 from tests.support.cli_main import as_a_fresh_process
 from tests.support.processes import ManagedProcess, free_port, luthien
 
@@ -38,16 +37,9 @@ def test_control_plane_starts_embedded_and_flushes_on_sigterm(tmp_path: Path) ->
         assert conn.execute("SELECT COUNT(*) FROM debug_logs").fetchone()[0] == 400
 
 
-def test_control_plane_runs_on_postgres_and_redis(tmp_path: Path, postgres_url: str) -> None:
-    require_servers()
-    port = free_port()
-    env = {**CLEAN_ENV, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL}
-    with ManagedProcess(
-        luthien("control-plane", "--port", str(port)), env=env, cwd=tmp_path, log=tmp_path / "cp.log"
-    ) as cp:
-        health = cp.wait_http_ok(f"http://127.0.0.1:{port}/health").json()
-    assert health["store"]["backend"] == "postgresql"
-    assert health["bus"]["backend"] == "redis"
+# `luthien control-plane` on Postgres and Redis (the backends chosen from DATABASE_URL / REDIS_URL,
+# reported by /health) is checked once, as `luthien up` runs it: tests/e2e/test_up_lifecycle.py's
+# scale-out test.
 
 
 BAD_STARTS = [
