@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,14 @@ import pytest
 from luthien_proxy.cli.serve_command import GC_YOUNG_THRESHOLD, tune_gc
 from luthien_proxy.control_plane import create_app
 from luthien_proxy.doors.native import messages_routes, responses_routes, routes
+from luthien_proxy.doors.native.calls import CallIds, NativeCalls
+from luthien_proxy.doors.native.forms import OPENAI_CHAT_FORM
+from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.pipeline import CallIdentity
 from luthien_proxy.pipeline import stream as stream_module
 from luthien_proxy.policies import AllCapsPolicy, NoOpPolicy, PolicyContext
 from luthien_proxy.settings import Settings
-from luthien_proxy.wire import RESULT_RECORD_PREFIX, STREAM_CHUNKS_TYPE
+from luthien_proxy.wire import HOOK_RECORD_PREFIX, RESULT_RECORD_PREFIX, STREAM_CHUNKS_TYPE, STREAM_HOOK
 from tests.conftest import OpenServices
 
 SECRET = "sk-" + "a" * 30
@@ -110,3 +114,45 @@ def test_tune_gc_freezes_what_exists_and_collects_the_young_less_often() -> None
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+class _FakeUpstreams:
+    """An upstream that streams `CHUNKS` for any route."""
+
+    @asynccontextmanager
+    async def stream(self, *args: Any) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        yield _chunks()
+
+
+class _Sink:
+    started = False
+
+    async def send(self, frame: bytes, *, urgent: bool = False) -> None:
+        self.started = True
+
+    async def end(self, frame: bytes) -> None:
+        self.started = True
+
+
+async def test_a_native_stream_records_the_request_redacted_once(
+    open_services: OpenServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request hook redacted it; the stream's own record reuses that instead of walking it again."""
+    walked: list[Any] = []
+    real_redact = stream_module.redact
+
+    def counting(value: dict[str, Any]) -> dict[str, Any]:
+        walked.append(value)
+        return real_redact(value)
+
+    monkeypatch.setattr(stream_module, "redact", counting)
+    services = await open_services(NoOpPolicy())
+    records = _recording(services)
+    config = {"model_list": [{"model_name": "m", "litellm_params": {"model": "openai/m", "api_base": "x"}}]}
+    calls = NativeCalls(services.pipeline, _FakeUpstreams(), routes_from_config(config), OPENAI_CHAT_FORM)  # type: ignore[arg-type]
+    body = {"model": "m", "messages": [{"role": "user", "content": f"key {SECRET}"}], "stream": True}
+    await calls.stream(body, CallIds.new(None), _Sink())
+    assert not [value for value in walked if "messages" in value]
+    [started] = [b for kind, b in records if kind == HOOK_RECORD_PREFIX + STREAM_HOOK]
+    assert started["payload"]["messages"][0]["content"] == "key [REDACTED]"
+    assert started["payload"]["model"] == "m"

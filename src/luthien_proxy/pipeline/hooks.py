@@ -57,6 +57,8 @@ class HookOutcome:
 
     result: Payload | None
     rejection: PolicyRejection | None = None
+    #: `result` as its record has it (redacted): a door recording it again reuses this walk.
+    recorded: Payload | None = None
 
 
 Runner = Callable[[LuthienPolicy, Payload, PolicyContext, str, Dialect], Awaitable[Payload]]
@@ -207,18 +209,19 @@ class HookPipeline:
         duration_ms = (time.perf_counter() - started) * 1000
         # A hook the policy does not answer hands its payload back untouched: redacted above already.
         untouched = result is payload and not answers(chosen.policy, hook)
+        recorded_result = recorded if untouched else redact(result)
         self.recorder.record(
             RESULT_RECORD_PREFIX + hook,
             ids,
             {
                 "hook": hook,
                 "original": recorded,
-                "result": recorded if untouched else redact(result),
+                "result": recorded_result,
                 "duration_ms": duration_ms,
                 "policy": chosen.record(),
             },
         )
-        return HookOutcome(result=result)
+        return HookOutcome(result=result, recorded=recorded_result)
 
     def _share_choice(self, call_id: str, chosen: dict[str, str]) -> None:
         """Tell the other instances this call's choice, off the request path: its stream may reach

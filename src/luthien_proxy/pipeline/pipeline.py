@@ -255,8 +255,12 @@ class Pipeline:
         source: str,
         dialect: Dialect = OPENAI_CHAT,
         door: str = DOOR_LITELLM,
+        recorded_request: dict[str, Any] | None = None,
     ) -> AsyncGenerator[StreamCall]:
         """A stream for `request`: run it with `StreamCall.run`, write its end, leave the block.
+
+        `recorded_request`: `request` redacted, when the door has it from the request hook's
+        outcome (`HookOutcome.recorded`), so the stream's record does not redact it again.
 
         `source` names where input chunks come from, for the idle-timeout message. The stream runs
         on the policy its call started with (its request hook's), else one chosen now. Leaving the
@@ -278,6 +282,7 @@ class Pipeline:
             policy_state=self.policy_state,
             dialect=dialect,
             policy_record=chosen.record(),
+            recorded_request=recorded_request,
         )
         call = StreamCall(
             stream, self.stream_idle_timeout_s, self.stream_total_timeout_s, source, self.tracer, door

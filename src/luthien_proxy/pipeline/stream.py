@@ -110,8 +110,10 @@ class PolicyStream:
         policy_state: PolicyState,
         dialect: Dialect,
         policy_record: dict[str, str] | None = None,
+        recorded_request: dict[str, Any] | None = None,
     ) -> None:
-        # The policy sees the request as sent (a resampling protocol sends it again); the record is redacted.
+        # The policy sees the request as sent (a resampling protocol sends it again); the record is
+        # redacted (`recorded_request`: already, by the request hook that let it through).
         found = identity_of({"data": request})
         self.ids = CallIdentity(found.call_id or stream_id, found.trace_id)
         self.call_id: str = self.ids.call_id or stream_id
@@ -151,7 +153,7 @@ class PolicyStream:
             {
                 "hook": STREAM_HOOK,
                 "stream_id": stream_id,
-                "payload": redact(request),
+                "payload": redact(request) if recorded_request is None else recorded_request,
                 **dialect_field(dialect),
             },
         )

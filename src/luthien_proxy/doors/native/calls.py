@@ -157,8 +157,11 @@ class NativeCalls:
             )
         return route
 
-    async def _policed(self, hook: str, outcome: Awaitable[HookOutcome]) -> dict[str, Any]:
-        """The result of a policed step; a rejection or a policy failure becomes a `CallError`.
+    async def _policed(
+        self, hook: str, outcome: Awaitable[HookOutcome]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The result of a policed step and its redacted record; a rejection or a policy failure
+        becomes a `CallError`.
 
         Never fails open: the policy runs in this process, so a failure here is the policy failing
         on this call — which a client or a model can provoke — not an unreachable control plane.
@@ -175,15 +178,18 @@ class NativeCalls:
             rejection = done.rejection
             raise CallError(rejection.status_code, rejection.message, "policy_rejection")
         assert done.result is not None
-        return done.result
+        return done.result, done.recorded
 
-    async def _request(self, body: dict[str, Any], ids: CallIds) -> tuple[dict[str, Any], ModelRoute]:
-        """The policed request, and where it goes."""
+    async def _request(
+        self, body: dict[str, Any], ids: CallIds
+    ) -> tuple[dict[str, Any], ModelRoute, dict[str, Any] | None]:
+        """The policed request, where it goes, and the request as recorded (redacted) when known."""
         policed = self.pipeline.police_request(ids, body, self.dialect, key=ids.key)
-        result = await self._policed(PRE_CALL_HOOK, policed)
+        result, recorded = await self._policed(PRE_CALL_HOOK, policed)
         rewritten = result.get("data")
         data = rewritten if isinstance(rewritten, dict) else body
-        return data, self.route_for(str(data.get("model")))
+        recorded_data = recorded.get("data") if recorded is not None and data is rewritten else None
+        return data, self.route_for(str(data.get("model"))), recorded_data
 
     def _upstream_body(self, data: dict[str, Any], route: ModelRoute) -> dict[str, Any]:
         body = without_call_ids(data)
@@ -228,7 +234,7 @@ class NativeCalls:
             finish(traced, ended, 200)
 
     async def _complete(self, body: dict[str, Any], ids: CallIds, client: ClientRequest) -> dict[str, Any]:
-        data, route = await self._request(body, ids)
+        data, route, _ = await self._request(body, ids)
         try:
             body = self._upstream_body(data, route)
             with upstream_span(self.pipeline.tracer, route) as upstream:
@@ -237,7 +243,7 @@ class NativeCalls:
         except UpstreamError as exc:
             raise await self._failed(data, ids, _upstream_error(exc)) from None
         policed = self.pipeline.police_response(ids, data, response, self.dialect)
-        result = await self._policed(SUCCESS_HOOK, policed)
+        result, _ = await self._policed(SUCCESS_HOOK, policed)
         final = result.get("response")
         return final if isinstance(final, dict) else response
 
@@ -247,11 +253,16 @@ class NativeCalls:
         Raises `CallError` if it fails before the first frame (nothing has been sent, so the client
         can get a proper HTTP error); after that, a failure ends the stream with an error frame.
         """
-        data, route = await self._request(body, ids)
+        data, route, recorded = await self._request(body, ids)
         failure: CallError | None = None
         frame = self.form.frame
         async with self.pipeline.stream(
-            ids.call_id, data, source="the upstream", dialect=self.dialect, door=DOOR_NATIVE
+            ids.call_id,
+            data,
+            source="the upstream",
+            dialect=self.dialect,
+            door=DOOR_NATIVE,
+            recorded_request=recorded if isinstance(recorded, dict) else None,
         ) as call:
             first_token_sent = False
 
