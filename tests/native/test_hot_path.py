@@ -3,20 +3,25 @@ must stay removed, and what is recorded must stay the same."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import aiohttp
 import orjson
 import pytest
+from aiohttp.http_exceptions import LineTooLong
 
 from luthien_proxy.cli.serve_command import GC_YOUNG_THRESHOLD, tune_gc
 from luthien_proxy.control_plane import create_app
 from luthien_proxy.doors.native import messages_routes, responses_routes, routes
 from luthien_proxy.doors.native.calls import CallIds, NativeCalls
 from luthien_proxy.doors.native.forms import OPENAI_CHAT_FORM
+from luthien_proxy.doors.native.upstream_wire import lines_of
 from luthien_proxy.model_routes import routes_from_config
 from luthien_proxy.pipeline import CallIdentity
 from luthien_proxy.pipeline import stream as stream_module
@@ -156,3 +161,34 @@ async def test_a_native_stream_records_the_request_redacted_once(
     [started] = [b for kind, b in records if kind == HOOK_RECORD_PREFIX + STREAM_HOOK]
     assert started["payload"]["messages"][0]["content"] == "key [REDACTED]"
     assert started["payload"]["model"] == "m"
+
+
+def _reader(parts: list[bytes], limit: int = 2**16) -> aiohttp.StreamReader:
+    reader = aiohttp.StreamReader(mock.Mock(_reading_paused=False), limit, loop=asyncio.get_running_loop())
+    for part in parts:
+        reader.feed_data(part)
+    reader.feed_eof()
+    return reader
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b"event: a\ndata: {}\n\n", b"data: [DONE]\n\n"],
+        [b"da", b'ta: {"x"', b": 1}\r\n", b"\r\n", b"data: 2"],  # split lines, CRLF, no final newline
+        [b"\n\n\n"],
+        [],
+    ],
+)
+async def test_upstream_lines_are_read_a_buffer_at_a_time_as_aiohttp_reads_them(parts: list[bytes]) -> None:
+    expected = [line async for line in _reader(parts)]
+    assert [line async for line in lines_of(_reader(parts))] == expected
+
+
+async def test_an_upstream_line_past_the_readers_limit_fails_as_with_aiohttp() -> None:
+    parts = [b"data: " + b"x" * 40, b"x" * 40 + b"\n"]
+    with pytest.raises(LineTooLong) as theirs:
+        _ = [line async for line in _reader(parts, limit=32)]
+    with pytest.raises(LineTooLong) as ours:
+        _ = [line async for line in lines_of(_reader(parts, limit=32))]
+    assert str(ours.value) == str(theirs.value)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import LineTooLong
 
 from luthien_proxy.model_routes import ModelRoute
 from luthien_proxy.redaction import REDACTED, redact_text
@@ -136,6 +137,27 @@ def _stream_error(frame: Json, route: ModelRoute, client: ClientRequest) -> Upst
     )
 
 
+async def lines_of(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The lines `async for line in content` gives (each with its newline, a last unterminated one
+    without, `LineTooLong` past the reader's limit), read a network read at a time: aiohttp's
+    `readuntil` per line was the largest cost of reading a stream (three lines an Anthropic event)."""
+    limit = content.get_read_buffer_limits()[1]
+    pending = b""
+    async for data in content.iter_any():
+        pending = pending + data if pending else data
+        start = 0
+        while (end := pending.find(b"\n", start)) != -1:
+            if end + 1 - start > limit:
+                raise LineTooLong(pending[start : start + 100] + b"...", limit)
+            yield pending[start : end + 1]
+            start = end + 1
+        pending = pending[start:]
+        if len(pending) > limit:
+            raise LineTooLong(pending[:100] + b"...", limit)
+    if pending:
+        yield pending
+
+
 async def frames(
     response: aiohttp.ClientResponse, route: ModelRoute, client: ClientRequest, api: str
 ) -> AsyncIterator[Json]:
@@ -143,7 +165,7 @@ async def frames(
     chat's `[DONE]`); an error event raises `UpstreamError`."""
     typed = api in (MESSAGES, RESPONSES)  # events named by their `type`; no [DONE]
     try:
-        async for line in response.content:
+        async for line in lines_of(response.content):
             if not line.startswith(b"data:"):
                 continue
             data = line[5:].strip()
