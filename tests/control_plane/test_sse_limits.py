@@ -100,3 +100,20 @@ async def test_the_cli_server_keys_on_the_peer_and_checks_the_host(open_services
         assert held.status_code == 200
     assert spoofed.status_code == 429, "X-Forwarded-For must not make a new client"
     assert rebound.status_code == 421
+
+
+async def test_a_stop_ends_live_streams_cleanly(open_services: OpenServices) -> None:
+    """When the server starts to stop (`luthien control-plane`'s server sets `app.state.stopping`),
+    each live stream ends as a complete response, so a graceful stop does not wait on watchers."""
+    services = await open_services(sse_max_streams_per_client=5, sse_heartbeat_seconds=30.0)
+    app = create_app(services.settings, services)
+    async with (
+        serve_app(app) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as client,
+        client.stream("GET", STREAM, params={"call_id": "watched"}) as watched,
+    ):
+        lines = watched.aiter_lines()
+        assert await anext(lines) == "retry: 2000"
+        app.state.stopping.set()
+        rest = [line async for line in lines]  # ends, no RemoteProtocolError, long before a heartbeat
+    assert rest == [": connected", ""]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
+import socket
 from typing import Any
 
 import uvicorn
@@ -60,7 +62,7 @@ async def serve(settings: Settings) -> None:
     try:
         app = create_app(settings, services)
         tune_gc()
-        await uvicorn.Server(server_config(settings, app)).serve()
+        await ControlPlaneServer(server_config(settings, app), app.state.stopping).serve()
     finally:
         await services.close()
 
@@ -79,6 +81,19 @@ def tune_gc() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+class ControlPlaneServer(uvicorn.Server):
+    """uvicorn's server, telling the app when a stop begins (`stopping`): its live SSE streams end
+    at once, cleanly, so the grace is spent on calls, not on watchers (who reconnect elsewhere)."""
+
+    def __init__(self, config: uvicorn.Config, stopping: asyncio.Event) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stopping.set()
+        await super().shutdown(sockets)
 
 
 def server_config(settings: Settings, app: FastAPI) -> uvicorn.Config:

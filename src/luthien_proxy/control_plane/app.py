@@ -8,6 +8,7 @@ flushes its queued records before uvicorn re-raises the signal.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -59,6 +60,8 @@ def create_app(settings: Settings, services: ControlPlaneServices | None = None)
 
     app = FastAPI(title="Luthien control plane", version=__version__, lifespan=lifespan, docs_url=None)
     app.state.sse_slots = ConnectionSlots(settings.sse_max_streams_per_client, settings.sse_max_streams)
+    #: Set when the server starts to stop (`cli.serve_command`): live SSE streams end at once.
+    app.state.stopping = asyncio.Event()
     app.state.login_failures = login_failures()
     app.state.admin_sessions = AdminSessions(settings.admin_session_ttl_seconds)
     install_error_handlers(app)

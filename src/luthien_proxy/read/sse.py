@@ -1,11 +1,14 @@
 """Server-Sent Events from bus channels: one `data:` frame per event, heartbeat comments when idle.
 
 Each open stream holds a slot of the instance's `ConnectionSlots` (per client address and in
-total) from the request until the stream ends, however it ends.
+total) from the request until the stream ends, however it ends. A stream ends, cleanly, when the
+server starts to stop (`app.state.stopping`): a watcher must not hold up a graceful stop, and its
+EventSource reconnects (to another instance behind a balancer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
@@ -48,7 +51,7 @@ async def event_stream(
     except BaseException:
         await held.aclose()
         raise
-    return _HeldStream(held, _frames(subscription, heartbeat))
+    return _HeldStream(held, _frames(subscription, heartbeat, request.app.state.stopping))
 
 
 async def live_events(request: Request, sources: ReadSources, channels: tuple[str, ...]) -> StreamingResponse:
@@ -84,15 +87,27 @@ class _HeldStream(StreamingResponse):
                 await self._held.aclose()
 
 
-async def _frames(subscription: Subscription, heartbeat: float) -> AsyncGenerator[bytes, None]:
+async def _frames(
+    subscription: Subscription, heartbeat: float, stopping: asyncio.Event
+) -> AsyncGenerator[bytes, None]:
     yield b"retry: 2000\n: connected\n\n"
-    while True:
-        item = await subscription.next_item(timeout=heartbeat)
-        if item is None:
-            yield b": heartbeat\n\n"
-        elif isinstance(item, BusNotice):
-            yield (
-                f"event: {item.kind}\n".encode() + b"data: " + orjson.dumps({"detail": item.detail}) + b"\n\n"
-            )
-        else:
-            yield b"data: " + item + b"\n\n"
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        while True:
+            upcoming = asyncio.ensure_future(subscription.next_item(timeout=heartbeat))
+            await asyncio.wait((upcoming, stop), return_when=asyncio.FIRST_COMPLETED)
+            if stop.done():
+                upcoming.cancel()
+                return
+            yield _frame(upcoming.result())
+    finally:
+        stop.cancel()
+
+
+def _frame(item: bytes | BusNotice | None) -> bytes:
+    """One bus item as SSE: a heartbeat comment when there was none, a named event for a notice."""
+    if item is None:
+        return b": heartbeat\n\n"
+    if isinstance(item, BusNotice):
+        return f"event: {item.kind}\n".encode() + b"data: " + orjson.dumps({"detail": item.detail}) + b"\n\n"
+    return b"data: " + item + b"\n\n"
