@@ -30,6 +30,7 @@ from tests.protocols.test_audit import GUARD
 from tests.support.live_server import serve_app, serving
 from tests.support.processes import free_port
 from tests.support.sse_client import sse_items
+from tests.support.tool_calls import streamed_calls
 from tests.support.waiting import eventually
 
 KEY = "sk-audit-agent"
@@ -75,20 +76,12 @@ async def _ask(address: str) -> tuple[list[tuple[str, str]], str]:
     """A streamed chat call whose agent proposes `COMMAND`: the (name, arguments) of the tool calls
     the client assembled, and the text it got."""
     client = openai.AsyncOpenAI(base_url=f"http://{address}/v1", api_key=KEY, max_retries=0, timeout=30)
-    calls: dict[int, list[str]] = {}
-    text = ""
     async with client:
         stream = await client.chat.completions.create(
             model="demo-agent", messages=[{"role": "user", "content": f"run: {COMMAND}"}], stream=True
         )
-        async for chunk in stream:
-            for choice in chunk.choices:
-                text += choice.delta.content or ""
-                for call in choice.delta.tool_calls or ():
-                    parts = calls.setdefault(call.index, ["", ""])
-                    parts[0] += (call.function and call.function.name) or ""
-                    parts[1] += (call.function and call.function.arguments) or ""
-    return [(name, arguments) for name, arguments in calls.values()], text
+        calls, text = await streamed_calls(stream)
+    return calls, text
 
 
 async def _pending(http: httpx.AsyncClient, known: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import AsyncIterable
 
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 
 def is_root_delete(arguments: str) -> bool:
@@ -41,3 +42,18 @@ def client_calls(completion: ChatCompletion) -> list[tuple[int, str, str]]:
         if message.function_call is not None:
             found.append((choice.index, message.function_call.name, message.function_call.arguments))
     return found
+
+
+async def streamed_calls(stream: AsyncIterable[ChatCompletionChunk]) -> tuple[list[tuple[str, str]], str]:
+    """What a client assembles from a chat stream: (name, raw arguments) of each tool call, in index
+    order, and the text."""
+    calls: dict[int, list[str]] = {}
+    text = ""
+    async for chunk in stream:
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            for call in choice.delta.tool_calls or ():
+                parts = calls.setdefault(call.index, ["", ""])
+                parts[0] += (call.function and call.function.name) or ""
+                parts[1] += (call.function and call.function.arguments) or ""
+    return [(name, arguments) for _, (name, arguments) in sorted(calls.items())], text

@@ -30,6 +30,7 @@ from luthien_proxy.policies.loader import policy_from_mapping, read_policy_docum
 from luthien_proxy.tooling.demo_upstream import create_app as create_demo_upstream
 from tests.conftest import OpenServices
 from tests.support.live_server import serve_app
+from tests.support.tool_calls import streamed_calls
 from tests.ui.browser import BrowserPage
 from tests.ui.conftest import app_with_ui
 from tests.ui.test_live_view import screenshot
@@ -101,8 +102,6 @@ async def audit_server(
 async def openai_stream(address: str, command: str = COMMAND) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     """An agent's streamed chat call through the native door (openai SDK)."""
     client = openai.AsyncOpenAI(base_url=f"http://{address}/v1", api_key=KEY, max_retries=0, timeout=30)
-    calls: dict[int, list[str]] = {}
-    text = ""
     async with client:
         stream = await client.chat.completions.create(
             model=MODEL,
@@ -110,14 +109,8 @@ async def openai_stream(address: str, command: str = COMMAND) -> tuple[list[tupl
             stream=True,
             extra_headers={"x-litellm-trace-id": TRACE},
         )
-        async for chunk in stream:
-            for choice in chunk.choices:
-                text += choice.delta.content or ""
-                for call in choice.delta.tool_calls or ():
-                    parts = calls.setdefault(call.index, ["", ""])
-                    parts[0] += (call.function and call.function.name) or ""
-                    parts[1] += (call.function and call.function.arguments) or ""
-    return [(name, json.loads(arguments)) for name, arguments in calls.values()], text
+        calls, text = await streamed_calls(stream)
+    return [(name, json.loads(arguments)) for name, arguments in calls], text
 
 
 async def anthropic_stream(address: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.e2e.stack import REPO, RunningStack, luthien_up
+from tests.support.tool_calls import streamed_calls
 from tests.ui.browser import BrowserPage
 
 pytestmark = pytest.mark.e2e
@@ -103,8 +104,6 @@ PROMPT = f"run: {COMMAND}"
 
 async def chat_stream(stack: RunningStack, trace: str) -> tuple[Calls, str]:
     """The openai SDK's chat stream through the LiteLLM proxy."""
-    calls: dict[int, list[str]] = {}
-    text = ""
     async with stack.async_client() as client:
         stream = await client.chat.completions.create(
             model="demo-agent",
@@ -112,14 +111,8 @@ async def chat_stream(stack: RunningStack, trace: str) -> tuple[Calls, str]:
             stream=True,
             extra_headers={"x-litellm-trace-id": trace},
         )
-        async for chunk in stream:
-            for choice in chunk.choices:
-                text += choice.delta.content or ""
-                for call in choice.delta.tool_calls or ():
-                    parts = calls.setdefault(call.index, ["", ""])
-                    parts[0] += (call.function and call.function.name) or ""
-                    parts[1] += (call.function and call.function.arguments) or ""
-    return [(name, json.loads(arguments)) for name, arguments in calls.values()], text
+        calls, text = await streamed_calls(stream)
+    return [(name, json.loads(arguments)) for name, arguments in calls], text
 
 
 async def chat_whole(stack: RunningStack, trace: str) -> tuple[Calls, str]:

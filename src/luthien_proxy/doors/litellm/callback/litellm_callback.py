@@ -30,6 +30,7 @@ from luthien_proxy.doors.litellm.callback.call_dialect import (
 from luthien_proxy.doors.litellm.callback.callback_config import CallbackConfig
 from luthien_proxy.doors.litellm.callback.control_plane_client import ControlPlaneClient
 from luthien_proxy.doors.litellm.callback.errors import ControlPlaneError, PolicyRejected, blocked_reason
+from luthien_proxy.doors.litellm.callback.policy_link import EventDecoder as StreamDecoder
 from luthien_proxy.doors.litellm.callback.policy_link import PolicyLink
 from luthien_proxy.doors.litellm.callback.response_objects import rebuild_response, response_json
 from luthien_proxy.doors.litellm.callback.responses_stream import (
@@ -241,23 +242,12 @@ class LuthienCallback(CustomLogger):
     ) -> AsyncIterator[bytes]:
         """An Anthropic Messages stream: LiteLLM's SSE (transport reads) as event objects to the
         policy, its events back as SSE frames; relayed byte for byte when the policy leaves it alone."""
-        fields = {DIALECT_KEY: DIALECT_ANTHROPIC_MESSAGES}
+        dialect = DIALECT_ANTHROPIC_MESSAGES
         if relayed and self.link is not None:
-            relay = self.link.relay_stream(
-                call_id, request, response, start_fields=fields, decoder=SSEDecoder()
-            )
-            async for chunk in relay:
+            async for chunk in self._relay(self.link, call_id, request, response, dialect, SSEDecoder()):
                 yield chunk
             return
-        bridge = StreamBridge(
-            self.config,
-            call_id,
-            request,
-            _event,
-            start_fields=fields,
-            errors_in_dialect=True,
-            keepalive=_PING_EVENT,
-        )
+        bridge = self._event_bridge(call_id, request, dialect, _PING_EVENT)
         async for event in bridge.run(sse_events(response)):
             yield encode_event(event)
 
@@ -267,25 +257,42 @@ class LuthienCallback(CustomLogger):
         """A Responses stream: LiteLLM's typed events as JSON to the policy, its events back as
         LiteLLM's own objects (a failure as an OpenAI error, then `response.failed`: see
         `responses_stream`); relayed untouched when the policy leaves it alone."""
-        fields = {DIALECT_KEY: DIALECT_OPENAI_RESPONSES}
+        dialect = DIALECT_OPENAI_RESPONSES
         if relayed and self.link is not None:
-            relay = self.link.relay_stream(
-                call_id, request, response, start_fields=fields, decoder=EventDecoder()
-            )
-            async for chunk in relay:
+            async for chunk in self._relay(self.link, call_id, request, response, dialect, EventDecoder()):
                 yield chunk
             return
-        bridge = StreamBridge(
+        bridge = self._event_bridge(call_id, request, dialect, _SSE_KEEPALIVE)
+        async for item in written_events(bridge.run(response_events(response))):
+            yield item
+
+    @staticmethod
+    def _relay(
+        link: PolicyLink,
+        call_id: str,
+        request: dict[str, Any],
+        response: Any,
+        dialect: str,
+        decoder: StreamDecoder,
+    ) -> AsyncIterator[Any]:
+        """A stream of an event dialect passed through unchanged, its decoded events reported."""
+        fields = {DIALECT_KEY: dialect}
+        return link.relay_stream(call_id, request, response, start_fields=fields, decoder=decoder)
+
+    def _event_bridge(
+        self, call_id: str, request: dict[str, Any], dialect: str, keepalive: Any
+    ) -> StreamBridge:
+        """The policed stream of a dialect whose CHUNKs are event objects (Messages, Responses),
+        whose errors LiteLLM writes in that dialect."""
+        return StreamBridge(
             self.config,
             call_id,
             request,
             _event,
-            start_fields=fields,
+            start_fields={DIALECT_KEY: dialect},
             errors_in_dialect=True,
-            keepalive=_SSE_KEEPALIVE,
+            keepalive=keepalive,
         )
-        async for item in written_events(bridge.run(response_events(response))):
-            yield item
 
 
 luthien_callback = LuthienCallback()
